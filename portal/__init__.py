@@ -1,0 +1,74 @@
+"""Mentorship agreement portal: application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import PROJECT_ROOT, Config
+from portal.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: object | dict | None = None) -> Flask:
+    """Build the app. `config` (an object or a dict) overrides the environment-based Config."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_object(Config())
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"],
+                                x_proto=app.config["TRUSTED_PROXIES"], x_host=app.config["TRUSTED_PROXIES"])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from portal import models  # noqa: F401  (registers every table with the metadata)
+    from portal.db_setup import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from portal import cli, errors
+    errors.register(app)
+    cli.register(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.admin import bp as admin_bp
+    from portal.auth import bp as auth_bp
+    from portal.main import bp as main_bp
+    from portal.programs import bp as programs_bp
+
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(main_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(programs_bp, url_prefix="/programs")
+
+
+def _register_hooks(app: Flask) -> None:
+    from portal import policy
+    from portal.domain.accounts import load_user_from_session
+    from portal.web import add_security_headers
+
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user_from_session)
+    app.before_request(policy.enforce_route_rule)
+    app.after_request(add_security_headers)
+
+    @app.context_processor
+    def _template_globals():
+        return {"htmx_file": "vendor/htmx-2.0.11.min.js"}

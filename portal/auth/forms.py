@@ -1,0 +1,28 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(message="Enter your e-mail address."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."),
+                                                     Length(max=200)])
+    next = HiddenField()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("E-mail", validators=[
+        DataRequired(message="Enter your e-mail address."), Length(max=254)])
+
+
+class SetPasswordForm(FlaskForm):
+    name = StringField("Your name", validators=[Length(max=120)])
+    password = PasswordField("New password", validators=[
+        DataRequired(message="Choose a password."),
+        Length(min=10, max=200, message="Choose a password of 10 to 200 characters.")])
+    confirm = PasswordField("Repeat the password", validators=[
+        DataRequired(message="Repeat the password."), EqualTo("password", message="The two passwords differ.")])
+
+
+class SignOutForm(FlaskForm):
+    """Only the CSRF token: sign-out is a POST so that no link or image can sign someone out."""

@@ -1,0 +1,49 @@
+"""CLI commands registered by the factory: `flask --app wsgi <command>`."""
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask
+
+from portal.extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    @click.option("--name", default="", help="Display name.")
+    @click.password_option(help="The password (asked for when not given).")
+    def create_admin(email: str, name: str, password: str) -> None:
+        """Create a site admin (or make an existing account one)."""
+        from portal.domain.accounts import AccountError, create_site_admin
+        try:
+            user = create_site_admin(email, name, password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from error
+        db.session.commit()
+        click.echo(f"Site admin {user.email} is ready.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load the demo programs, people and pairs into an empty database (does nothing otherwise)."""
+        from portal.demo import seed
+        if seed():
+            click.echo("Demo data loaded. Demo accounts are listed in README.md.")
+        else:
+            click.echo("The database already has data; the demo was not loaded.")
+
+    @app.cli.command("send-mail")
+    @click.option("--watch", is_flag=True, help="Keep delivering every few seconds until interrupted.")
+    @click.option("--interval", default=2.0, show_default=True, help="Seconds between deliveries with --watch.")
+    def send_mail(watch: bool, interval: float) -> None:
+        """Deliver the mail waiting in the outbox."""
+        from portal.mail import deliver_pending
+        while True:
+            sent = deliver_pending()
+            if sent or not watch:
+                click.echo(f"{sent} mail(s) delivered.")
+            if not watch:
+                return
+            db.session.remove()
+            time.sleep(interval)

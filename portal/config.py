@@ -1,0 +1,99 @@
+"""Configuration from the environment (microblog style), with safe development defaults.
+
+No environment variable is needed to run locally: a development SECRET_KEY and data-encryption key are
+generated once into ``instance/`` and reused by every process afterwards, so that sessions and encrypted
+notes survive restarts and several workers agree on them.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _instance_secret(name: str, make) -> str:
+    """Read a secret kept in instance/, creating it once (atomically, so parallel workers agree)."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / name
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = make()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(value + "\n")
+    os.chmod(tmp, 0o600)
+    try:
+        os.link(tmp, path)  # fails if another process won the race; theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver-qualified one.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings read from the environment. See README "Configuration" for each variable."""
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.SECRET_KEY = env.get("SECRET_KEY") or _instance_secret(
+            "secret_key", lambda: secrets.token_urlsafe(48))
+        # Data-encryption keys: "kid:base64key" pairs separated by commas; the first is used for new data.
+        self.DATA_KEYS = env.get("DATA_KEYS") or "dev1:" + _instance_secret(
+            "data_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        self.SQLALCHEMY_DATABASE_URI = _database_url()
+        # hide_parameters: database errors must never carry pair-only values into logs or error reports.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        self.PRODUCTION = _env_bool("PORTAL_PRODUCTION", False)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.PRODUCTION)
+        self.SESSION_COOKIE_NAME = "portal_session"
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=int(env.get("SESSION_ABSOLUTE_HOURS", "12")))
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=1)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; long co-editing sessions need it
+        self.WTF_CSRF_SSL_STRICT = True
+        self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+        self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.TOKEN_HOURS_INVITE = int(env.get("INVITE_TOKEN_HOURS", "72"))
+        self.TOKEN_HOURS_RESET = int(env.get("RESET_TOKEN_HOURS", "2"))
+        self.LOGIN_MAX_FAILURES_PER_ACCOUNT = int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5"))
+        self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
+        self.LOGIN_THROTTLE_MINUTES = int(env.get("LOGIN_THROTTLE_MINUTES", "15"))
+        self.MAIL_SERVER = env.get("MAIL_SERVER")
+        self.MAIL_PORT = int(env.get("MAIL_PORT", "587"))
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME")
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD")
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
+        self.MAIL_FROM = env.get("MAIL_FROM", "Mentorship Portal <no-reply@localhost>")
+        self.MAIL_FILE = env.get("MAIL_FILE", str(INSTANCE_DIR / "outbox.log"))
+        self.PUBLIC_URL = env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
+        self.DEMO_PASSWORD = env.get("DEMO_PASSWORD", "mentor-demo-2026")

@@ -1,0 +1,1 @@
+"""Domain rules in plain modules: no request access, called by the views."""

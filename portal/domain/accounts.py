@@ -1,0 +1,239 @@
+"""Accounts: passwords, sign-in with throttling, invitations and resets through one-time links, sessions."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal import audit
+from portal.extensions import db
+from portal.mail import queue_mail
+from portal.models import AccountToken, LoginFailure, User
+from portal.timeutil import utcnow
+
+EMAIL_PATTERN = re.compile(r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+TOKEN_PURPOSES = ("invite", "reset")
+# Checked against when the e-mail is unknown, so that a wrong address costs as much time as a wrong password.
+_DUMMY_HASH_CACHE: dict[str, str] = {}
+
+
+class AccountError(Exception):
+    """A refusal with a message that can be shown to the person as it is."""
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def is_valid_email(email: str) -> bool:
+    return len(email) <= 254 and bool(EMAIL_PATTERN.match(email))
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < PASSWORD_MIN:
+        return f"Choose a password of at least {PASSWORD_MIN} characters."
+    if len(password) > PASSWORD_MAX:
+        return f"Choose a password of at most {PASSWORD_MAX} characters."
+    return None
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def verify_password(user: User, password: str) -> bool:
+    return bool(user.password_hash) and check_password_hash(user.password_hash, password)
+
+
+def _dummy_check(password: str) -> None:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASH_CACHE:
+        _DUMMY_HASH_CACHE[method] = generate_password_hash(secrets.token_hex(8), method=method)
+    check_password_hash(_DUMMY_HASH_CACHE[method], password)
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+# --- sign-in and throttling ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None = None
+    throttled: bool = False
+
+
+def _recent_failures(scope: str, key: str) -> int:
+    since = utcnow() - timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"])
+    return db.session.scalar(select(func.count(LoginFailure.id)).where(
+        LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at >= since)) or 0
+
+
+def is_throttled(email: str, address: str | None) -> bool:
+    config = current_app.config
+    if _recent_failures("account", email) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
+        return True
+    return bool(address) and _recent_failures("address", address) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+
+
+def sign_in(email: str, password: str, address: str | None) -> SignInResult:
+    """Check the credentials. Failures are counted per account and per client address, in the database."""
+    email = normalize_email(email)
+    if is_throttled(email, address):
+        audit.record("sign_in.throttled", email_domain=email.rpartition("@")[2])
+        return SignInResult(throttled=True)
+    user = user_by_email(email)
+    if user is None:
+        _dummy_check(password)
+    if user is None or not user.is_active or not verify_password(user, password):
+        db.session.add(LoginFailure(scope="account", key=email))
+        if address:
+            db.session.add(LoginFailure(scope="address", key=address))
+        audit.record("sign_in.failed", actor=user)
+        return SignInResult()
+    db.session.execute(delete(LoginFailure).where(LoginFailure.scope == "account", LoginFailure.key == email))
+    user.last_sign_in_at = utcnow()
+    audit.record("sign_in", actor=user)
+    return SignInResult(user=user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Every session cookie minted before now stops working (checked when the user is loaded)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def load_user_from_session(session_id: str) -> User | None:
+    """Flask-Login's user loader: the id must carry the current session generation and the user be active."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_generation != int(generation):
+        return None
+    return user
+
+
+# --- one-time links -----------------------------------------------------------------------------------------
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(user: User, purpose: str) -> str:
+    """A new one-time link token; earlier unused tokens of the same purpose stop working."""
+    assert purpose in TOKEN_PURPOSES
+    hours = current_app.config["TOKEN_HOURS_INVITE" if purpose == "invite" else "TOKEN_HOURS_RESET"]
+    db.session.execute(delete(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None)))
+    raw = secrets.token_urlsafe(32)
+    db.session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=_token_hash(raw),
+                                expires_at=utcnow() + timedelta(hours=hours)))
+    return raw
+
+
+def find_token(raw: str) -> AccountToken:
+    """The usable token for this link, or AccountError saying why it cannot be used."""
+    if not raw or len(raw) > 100:
+        raise AccountError("This link is not valid. Ask for a new one.")
+    token = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == _token_hash(raw)))
+    if token is None:
+        raise AccountError("This link is not valid. Ask for a new one.")
+    if token.used_at is not None:
+        raise AccountError("This link has already been used. Ask for a new one if you still need it.")
+    if token.expires_at < utcnow():
+        raise AccountError("This link has expired. Ask for a new one.")
+    if token.user.is_deactivated:
+        raise AccountError("This link is not valid. Ask for a new one.")
+    return token
+
+
+def redeem_token(raw: str, password: str, name: str | None = None) -> User:
+    """Set the password through a one-time link. The link is spent; other sessions end."""
+    token = find_token(raw)
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    user = token.user
+    if name:
+        user.name = name.strip()[:120]
+    user.password_hash = hash_password(password)
+    token.used_at = utcnow()
+    end_all_sessions(user)
+    audit.record("account.password_set", actor=user, via=token.purpose)
+    return user
+
+
+def link_for(raw: str) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/auth/set-password/{raw}"
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link if an active account has this address. The caller says the same thing either way."""
+    user = user_by_email(email)
+    if user is None or user.is_deactivated:
+        return
+    purpose = "reset" if user.password_hash else "invite"
+    raw = issue_token(user, purpose)
+    queue_mail(user.email, "reset", "Set a new password for the Mentorship Portal", "reset.txt",
+               user=user, link=link_for(raw), hours=current_app.config["TOKEN_HOURS_RESET"])
+    audit.record("account.reset_requested", actor=user)
+
+
+def invite(email: str, name: str, invited_by: User, reason: str) -> User:
+    """Find or create the account for this address. New people get an invitation link to set a password;
+    people who already have an account are told by e-mail what they were added to."""
+    email = normalize_email(email)
+    if not is_valid_email(email):
+        raise AccountError("Enter a valid e-mail address, such as name@example.org.")
+    user = user_by_email(email)
+    if user is None:
+        user = User(email=email, name=(name or "").strip()[:120] or email.partition("@")[0])
+        db.session.add(user)
+        db.session.flush()
+    if user.is_deactivated:
+        raise AccountError("This account is deactivated. A site administrator can reactivate it.")
+    if user.password_hash is None:
+        raw = issue_token(user, "invite")
+        queue_mail(user.email, "invite", "You are invited to the Mentorship Portal", "invite.txt",
+                   user=user, inviter=invited_by, reason=reason, link=link_for(raw),
+                   hours=current_app.config["TOKEN_HOURS_INVITE"])
+    else:
+        queue_mail(user.email, "added", "You have a new role in the Mentorship Portal", "added.txt",
+                   user=user, inviter=invited_by, reason=reason, link=current_app.config["PUBLIC_URL"] + "/")
+    audit.record("account.invited", actor=invited_by, user_id=user.id, reason=reason)
+    return user
+
+
+def set_deactivated(user: User, deactivated: bool, by: User) -> None:
+    if user.id == by.id:
+        raise AccountError("You cannot deactivate your own account.")
+    user.is_deactivated = deactivated
+    if deactivated:
+        end_all_sessions(user)
+    audit.record("account.deactivated" if deactivated else "account.reactivated", actor=by, user_id=user.id)
+
+
+def create_site_admin(email: str, name: str, password: str) -> User:
+    email = normalize_email(email)
+    if not is_valid_email(email):
+        raise AccountError("Enter a valid e-mail address.")
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    user = user_by_email(email) or User(email=email, name=name or email.partition("@")[0])
+    user.is_site_admin = True
+    user.password_hash = hash_password(password)
+    user.is_deactivated = False
+    db.session.add(user)
+    db.session.flush()
+    audit.record("account.site_admin_created", actor=None, user_id=user.id)
+    return user

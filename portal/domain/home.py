@@ -1,0 +1,40 @@
+"""What each person sees on their home page: one section per role they hold."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from portal import policy
+from portal.extensions import db
+from portal.models import Pair, Program, User
+
+
+@dataclass
+class HomeSummary:
+    is_site_admin: bool
+    program_count: int = 0
+    administered: list[tuple[Program, int]] = field(default_factory=list)  # (program, number of pairs)
+    supervised_pairs: list[Pair] = field(default_factory=list)
+    member_pairs: list[Pair] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.is_site_admin or self.administered or self.supervised_pairs or self.member_pairs)
+
+
+def home_summary(user: User) -> HomeSummary:
+    summary = HomeSummary(is_site_admin=user.is_site_admin)
+    if user.is_site_admin:
+        summary.program_count = db.session.scalar(select(func.count(Program.id))) or 0
+    programs = db.session.scalars(policy.administered_programs(user)).all()
+    if programs:
+        counts = dict(db.session.execute(
+            select(Pair.program_id, func.count(Pair.id)).where(Pair.program_id.in_([p.id for p in programs]))
+            .group_by(Pair.program_id)).all())
+        summary.administered = [(program, counts.get(program.id, 0)) for program in programs]
+    load = (selectinload(Pair.program), selectinload(Pair.mentor), selectinload(Pair.mentee))
+    summary.member_pairs = db.session.scalars(policy.member_pairs(user).options(*load)).all()
+    summary.supervised_pairs = db.session.scalars(policy.supervised_pairs(user).options(*load)).all()
+    return summary

@@ -1,0 +1,90 @@
+"""Programs and per-program roles: creating programs, appointing program admins and supervisors."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from portal import audit
+from portal.domain.accounts import AccountError, invite, is_valid_email, normalize_email
+from portal.extensions import db
+from portal.models import Program, ProgramRole, User
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,19}$")
+ROLE_NAMES = {"admin": "program admin", "supervisor": "supervisor"}
+
+
+def program_problems(name: str, code: str, return_email: str, term_months: int | None,
+                     program: Program | None = None) -> dict[str, str]:
+    """Field name -> message for everything wrong with these program settings (empty when all is well)."""
+    problems: dict[str, str] = {}
+    if not name.strip():
+        problems["name"] = "Give the program a name."
+    elif len(name) > 160:
+        problems["name"] = "Keep the name under 160 characters."
+    if not CODE_PATTERN.match(code):
+        problems["code"] = "Use 2 to 20 capital letters, digits, - or _, such as WHPRMS."
+    else:
+        clash = db.session.scalar(select(Program).where(func.upper(Program.code) == code))
+        if clash is not None and clash is not program:
+            problems["code"] = f"The code {code} is already used by another program."
+    if not is_valid_email(normalize_email(return_email)):
+        problems["return_email"] = "Enter the e-mail address that receives the program's copy of agreements."
+    if term_months is None or not 1 <= term_months <= 60:
+        problems["default_term_months"] = "Choose a term between 1 and 60 months."
+    return problems
+
+
+def save_program(actor: User, name: str, code: str, return_email: str, term_months: int,
+                 program: Program | None = None) -> Program:
+    code = code.strip().upper()
+    problems = program_problems(name, code, return_email, term_months, program)
+    if problems:
+        raise AccountError(" ".join(problems.values()))
+    creating = program is None
+    if creating:
+        program = Program()
+        db.session.add(program)
+    program.name = name.strip()
+    program.code = code
+    program.return_email = normalize_email(return_email)
+    program.default_term_months = term_months
+    db.session.flush()
+    audit.record("program.create" if creating else "program.update", actor=actor, program_id=program.id,
+                 code=program.code)
+    return program
+
+
+def role_holders(program: Program, role: str) -> list[ProgramRole]:
+    return db.session.scalars(
+        select(ProgramRole).join(User).where(ProgramRole.program_id == program.id, ProgramRole.role == role)
+        .order_by(User.name)).all()
+
+
+def appoint(actor: User, program: Program, role: str, email: str, name: str) -> ProgramRole:
+    """Give someone a role in a program, inviting them first if they have no account."""
+    if role not in ROLE_NAMES:
+        raise AccountError("Unknown role.")
+    user = invite(email, name, actor, reason=f"{ROLE_NAMES[role]} of {program.name}")
+    existing = db.session.scalar(select(ProgramRole).where(
+        ProgramRole.user_id == user.id, ProgramRole.program_id == program.id, ProgramRole.role == role))
+    if existing is not None:
+        raise AccountError(f"{user.name} is already a {ROLE_NAMES[role]} of {program.name}.")
+    program_role = ProgramRole(user=user, program_id=program.id, role=role)
+    db.session.add(program_role)
+    db.session.flush()
+    audit.record("role.grant", actor=actor, program_id=program.id, user_id=user.id, role=role)
+    return program_role
+
+
+def revoke(actor: User, program: Program, role_id: int, allowed_roles=tuple(ROLE_NAMES)) -> None:
+    """Remove a role. Program admins may remove supervisors only; site admins any role."""
+    program_role = db.session.scalar(select(ProgramRole).where(
+        ProgramRole.id == role_id, ProgramRole.program_id == program.id, ProgramRole.role.in_(allowed_roles)))
+    if program_role is None:
+        raise AccountError("That role no longer exists.")
+    if program_role.role == "admin" and len(role_holders(program, "admin")) == 1 and not actor.is_site_admin:
+        raise AccountError("A program needs at least one program admin; appoint another one first.")
+    audit.record("role.revoke", actor=actor, program_id=program.id, user_id=program_role.user_id,
+                 role=program_role.role)
+    db.session.delete(program_role)

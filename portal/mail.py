@@ -1,0 +1,88 @@
+"""E-mail through an outbox table. Requests only queue; `flask send-mail` (and `make run`) deliver.
+
+The development sender writes each mail to the console log and appends it to MAIL_FILE under instance/;
+with MAIL_SERVER set, it speaks SMTP.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import OutboxMail
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def queue_mail(to: str, kind: str, subject: str, template: str, attachment: tuple[str, bytes] | None = None,
+               **context) -> OutboxMail:
+    """Queue a plain-text mail rendered from templates/mail/<template>. Never put pair-only text in context."""
+    body = render_template(f"mail/{template}", **context)
+    mail = OutboxMail(to_address=to, kind=kind, subject=subject, body=body)
+    if attachment:
+        mail.attachment_name, mail.attachment = attachment
+    db.session.add(mail)
+    return mail
+
+
+def _message(mail: OutboxMail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message.set_content(mail.body)
+    if mail.attachment is not None:
+        message.add_attachment(mail.attachment, maintype="application", subtype="pdf",
+                               filename=mail.attachment_name or "attachment.pdf")
+    return message
+
+
+def _deliver_to_file(message: EmailMessage) -> None:
+    text = message.as_string()
+    summary = f"To: {message['To']} | Subject: {message['Subject']}"
+    log.info("mail delivered to console: %s", summary)
+    with open(current_app.config["MAIL_FILE"], "a", encoding="utf-8") as handle:
+        handle.write(text + "\n" + "=" * 72 + "\n")
+    current_app.logger.info("\n%s\n%s", summary, message.get_body(("plain",)).get_content())
+
+
+def _deliver_smtp(messages: list[EmailMessage]) -> None:
+    config = current_app.config
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        for message in messages:
+            smtp.send_message(message)
+
+
+def deliver_pending(limit: int = 100) -> int:
+    """Send queued mail; returns how many were sent. Failures are retried on the next run, up to 5 times."""
+    pending = db.session.scalars(
+        select(OutboxMail).where(OutboxMail.sent_at.is_(None), OutboxMail.attempts < MAX_ATTEMPTS)
+        .order_by(OutboxMail.id).limit(limit)).all()
+    sent = 0
+    for mail in pending:
+        mail.attempts += 1
+        try:
+            message = _message(mail)
+            if current_app.config["MAIL_SERVER"]:
+                _deliver_smtp([message])
+            else:
+                _deliver_to_file(message)
+        except (OSError, smtplib.SMTPException) as error:
+            mail.last_error = f"{type(error).__name__}: {error}"[:500]
+            log.warning("mail %s not delivered: %s", mail.id, mail.last_error)
+        else:
+            mail.sent_at = utcnow()
+            mail.last_error = None
+            sent += 1
+        db.session.commit()
+    return sent

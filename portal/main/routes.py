@@ -1,0 +1,13 @@
+from flask_login import current_user
+
+from portal import policy
+from portal.auth.forms import SignOutForm
+from portal.domain.home import home_summary
+from portal.main import bp
+from portal.web import render
+
+
+@bp.route("/")
+@policy.access(policy.SIGNED_IN)
+def home():
+    return render("main/home.html", summary=home_summary(current_user), sign_out_form=SignOutForm())

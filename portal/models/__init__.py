@@ -1,0 +1,6 @@
+"""All models, imported here so that Flask-Migrate sees every table."""
+from portal.models.accounts import AccountToken, LoginFailure, ProgramRole, User  # noqa: F401
+from portal.models.programs import Pair, PairSupervisor, Program  # noqa: F401
+from portal.models.templates import AgreementTemplate, TemplateVersion  # noqa: F401
+from portal.models.mail import OutboxMail  # noqa: F401
+from portal.models.audit import AuditEvent  # noqa: F401

@@ -1,0 +1,28 @@
+"""The outbox: requests only insert mail here; `flask send-mail` delivers it."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+
+class OutboxMail(db.Model):
+    __tablename__ = "outbox_mail"
+    __table_args__ = (Index("ix_outbox_mail_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. "invite", "reset"; lets tests and reports tell mails apart
+    # Binary attachment (a signed agreement's PDF), optional.
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    attachment: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))

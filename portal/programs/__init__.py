@@ -1,0 +1,6 @@
+"""Program administration: what a program admin manages in their own program."""
+from flask import Blueprint
+
+bp = Blueprint("programs", __name__)
+
+from portal.programs import routes  # noqa: E402,F401

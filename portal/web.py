@@ -1,0 +1,80 @@
+"""Request/response helpers shared by every blueprint: htmx detection, rendering, redirects, headers."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Response, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import default_exceptions
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+)
+
+
+def is_htmx_fragment_request() -> bool:
+    """True for an htmx request that wants a fragment: not boosted and not a history restore."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context) -> Response:
+    """One partial, two callers: the full page normally, only `fragment` for an htmx request."""
+    template = fragment if (fragment and is_htmx_fragment_request()) else page
+    return make_response(render_template(template, **context), status)
+
+
+def see_other(endpoint: str, **values) -> Response:
+    """Post/Redirect/Get. htmx requests get HX-Redirect so the whole page changes."""
+    return redirect_to(url_for(endpoint, **values))
+
+
+def redirect_to(location: str) -> Response:
+    if is_htmx_fragment_request():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, code=303)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return `target` only if it is a path inside this portal; otherwise None.
+
+    Refuses scheme or host (https:evil, //evil), backslashes (/\\evil is read as //evil by browsers),
+    control characters and anything not starting with a single slash.
+    """
+    if not target or len(target) > 1000:
+        return None
+    if any(ord(ch) < 32 or ch == "\\" for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def add_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    response.vary.add("HX-Request")
+    if not request.path.startswith("/static/"):
+        # Pages may hold pair-only content: never keep them in a shared or browser cache.
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def refuse(status: int, message: str):
+    """Abort with a friendly page that shows `message` (which must never hold pair-only text)."""
+    error = default_exceptions[status](description=message)
+    error.portal_message = True
+    raise error

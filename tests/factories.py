@@ -1,0 +1,72 @@
+"""Factory helpers (CTFd style): make_user(**kw) and friends, plus the sign-in helper."""
+from __future__ import annotations
+
+import itertools
+
+from flask import current_app
+
+from portal.domain.accounts import hash_password
+from portal.extensions import db
+from portal.models import OutboxMail, Pair, PairSupervisor, Program, ProgramRole, User
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+def make_user(email: str | None = None, name: str | None = None, password: str | None = PASSWORD,
+              site_admin: bool = False, deactivated: bool = False) -> User:
+    n = next(_counter)
+    user = User(email=(email or f"person{n}@example.org").lower(), name=name or f"Person {n}",
+                password_hash=hash_password(password) if password else None,
+                is_site_admin=site_admin, is_deactivated=deactivated)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_program(code: str | None = None, name: str | None = None, return_email: str = "office@example.org",
+                 term: int = 3) -> Program:
+    n = next(_counter)
+    program = Program(code=code or f"PRG{n}", name=name or f"Program {n}", return_email=return_email,
+                      default_term_months=term)
+    db.session.add(program)
+    db.session.commit()
+    return program
+
+
+def make_role(user: User, program: Program, role: str = "admin") -> ProgramRole:
+    program_role = ProgramRole(user_id=user.id, program_id=program.id, role=role)
+    db.session.add(program_role)
+    db.session.commit()
+    return program_role
+
+
+def make_pair(program: Program, mentor: User | None = None, mentee: User | None = None,
+              supervisors: tuple[User, ...] = ()) -> Pair:
+    pair = Pair(program_id=program.id, mentor_id=(mentor or make_user()).id, mentee_id=(mentee or make_user()).id)
+    for supervisor in supervisors:
+        pair.supervisor_links.append(PairSupervisor(user_id=supervisor.id))
+    db.session.add(pair)
+    db.session.commit()
+    return pair
+
+
+def sign_in(client, user_or_email, password: str = PASSWORD, follow_redirects: bool = False):
+    email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
+    response = client.post("/auth/sign-in", data={"email": email, "password": password},
+                           follow_redirects=follow_redirects)
+    client.csrf_token = None
+    return response
+
+
+def outbox(kind: str | None = None, to: str | None = None) -> list[OutboxMail]:
+    query = db.select(OutboxMail).order_by(OutboxMail.id)
+    if kind:
+        query = query.where(OutboxMail.kind == kind)
+    if to:
+        query = query.where(OutboxMail.to_address == to)
+    return db.session.scalars(query).all()
+
+
+def config(name: str):
+    return current_app.config[name]
