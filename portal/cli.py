@@ -33,6 +33,21 @@ def register(app: Flask) -> None:
         else:
             click.echo("The database already has data; the demo was not loaded.")
 
+    @app.cli.command("rotate-keys")
+    def rotate_keys() -> None:
+        """Re-encrypt all confidential content under the first key of DATA_KEYS (safe while serving).
+
+        Put the new key first in DATA_KEYS and keep the old one listed, restart the workers, run this, then
+        remove the old key."""
+        from portal import audit
+        from portal.crypto import keyring, rotate_all
+        counts = rotate_all(db.session)
+        audit.record("keys.rotated", current_key=keyring().current_id, rows=sum(counts.values()))
+        db.session.commit()
+        for name, count in counts.items():
+            click.echo(f"{name}: {count} re-encrypted")
+        click.echo(f"All confidential content is now under key {keyring().current_id}.")
+
     @app.cli.command("send-mail")
     @click.option("--watch", is_flag=True, help="Keep delivering every few seconds until interrupted.")
     @click.option("--interval", default=2.0, show_default=True, help="Seconds between deliveries with --watch.")
