@@ -1,0 +1,136 @@
+"""The authorization walk: every route of the app, every method, as every kind of person.
+
+Each route has its expected answer per actor written down here. A route missing from ROUTES fails the suite,
+so a new route cannot ship without a decision about who may use it. No answer may be a 500.
+
+Expectations: ALLOW (the person gets the page or their action is handled: anything but 401/403/404/5xx and
+not the sign-in redirect), DENY (404: a foreign object looks like a missing one), SIGN_IN (anonymous: sent to
+sign in).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.factories import make_pair, make_program, make_role, make_user, sign_in
+
+ALLOW, DENY, SIGN_IN = "allow", "deny", "sign-in"
+
+ACTORS = (
+    "anonymous", "site_admin", "program_admin", "other_program_admin", "supervisor", "other_supervisor",
+    "mentor", "mentee", "other_mentor", "deactivated",
+)
+
+
+@dataclass
+class World:
+    ids: dict
+    people: dict
+
+
+@pytest.fixture
+def world(app) -> World:
+    program, other_program = make_program(code="AAA"), make_program(code="BBB")
+    people = {
+        "site_admin": make_user(site_admin=True),
+        "program_admin": make_user(), "other_program_admin": make_user(),
+        "supervisor": make_user(), "other_supervisor": make_user(),
+        "mentor": make_user(), "mentee": make_user(), "other_mentor": make_user(), "other_mentee": make_user(),
+        "deactivated": make_user(deactivated=True),
+        "bystander": make_user(),  # the target of account actions, so that no actor is locked out mid-walk
+    }
+    make_role(people["program_admin"], program, "admin")
+    make_role(people["other_program_admin"], other_program, "admin")
+    supervisor_role = make_role(people["supervisor"], program, "supervisor")
+    make_role(people["other_supervisor"], program, "supervisor")
+    pair = make_pair(program, people["mentor"], people["mentee"], supervisors=(people["supervisor"],))
+    other_pair = make_pair(program, people["other_mentor"], people["other_mentee"])
+    ids = {"program": program.id, "other_program": other_program.id, "pair": pair.id,
+           "other_pair": other_pair.id, "supervisor_role": supervisor_role.id,
+           "user": people["bystander"].id}
+    return World(ids=ids, people=people)
+
+
+def everyone(expectation, **overrides):
+    table = {actor: expectation for actor in ACTORS}
+    table["anonymous"] = SIGN_IN
+    table["deactivated"] = SIGN_IN  # a deactivated person cannot sign in, so they are anonymous
+    table.update(overrides)
+    return table
+
+
+PUBLIC_PAGE = {actor: ALLOW for actor in ACTORS}
+SIGNED_IN = everyone(ALLOW)
+SITE_ADMIN_ONLY = everyone(DENY, site_admin=ALLOW)
+PROGRAM_ADMIN_ONLY = everyone(DENY, program_admin=ALLOW)
+
+# (method, url, expectations). Every (endpoint, method) of the app appears here.
+ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
+    ("auth.sign_in", "GET"): ("/auth/sign-in", PUBLIC_PAGE),
+    ("auth.sign_in", "POST"): ("/auth/sign-in", PUBLIC_PAGE),
+    ("auth.sign_out", "POST"): ("/auth/sign-out", SIGNED_IN),
+    ("auth.forgot_password", "GET"): ("/auth/forgot-password", PUBLIC_PAGE),
+    ("auth.forgot_password", "POST"): ("/auth/forgot-password", PUBLIC_PAGE),
+    ("auth.set_password", "GET"): ("/auth/set-password/not-a-real-token", PUBLIC_PAGE),
+    ("auth.set_password", "POST"): ("/auth/set-password/not-a-real-token", PUBLIC_PAGE),
+    ("main.home", "GET"): ("/", SIGNED_IN),
+    ("admin.program_list", "GET"): ("/admin/programs", SITE_ADMIN_ONLY),
+    ("admin.program_list", "POST"): ("/admin/programs", SITE_ADMIN_ONLY),
+    ("admin.program_detail", "GET"): ("/admin/programs/{program}", SITE_ADMIN_ONLY),
+    ("admin.program_detail", "POST"): ("/admin/programs/{program}", SITE_ADMIN_ONLY),
+    ("admin.appoint_admin", "POST"): ("/admin/programs/{program}/admins", SITE_ADMIN_ONLY),
+    ("admin.revoke_role", "POST"): ("/admin/programs/{program}/roles/{supervisor_role}/revoke", SITE_ADMIN_ONLY),
+    ("admin.user_list", "GET"): ("/admin/users", SITE_ADMIN_ONLY),
+    ("admin.deactivate_user", "POST"): ("/admin/users/{user}/deactivate", SITE_ADMIN_ONLY),
+    ("admin.reactivate_user", "POST"): ("/admin/users/{user}/reactivate", SITE_ADMIN_ONLY),
+    ("programs.overview", "GET"): ("/programs/{program}", PROGRAM_ADMIN_ONLY),
+    ("programs.appoint_supervisor", "POST"): ("/programs/{program}/supervisors", PROGRAM_ADMIN_ONLY),
+    ("programs.revoke_role", "POST"): ("/programs/{program}/roles/{supervisor_role}/revoke", PROGRAM_ADMIN_ONLY),
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes.add((rule.endpoint, method))
+    return routes
+
+
+def test_every_route_has_expectations(app):
+    """Is every route of the app (every method) in the authorization table, and nothing stale in it?"""
+    routes = app_routes(app)
+    assert sorted(routes - ROUTES.keys()) == [], "add these routes to ROUTES with an expectation per actor"
+    assert sorted(ROUTES.keys() - routes) == [], "these ROUTES entries no longer exist"
+
+
+def check(response, expectation: str, label: str) -> None:
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    assert status < 500, f"{label}: {status}"
+    if expectation == DENY:
+        assert status == 404, f"{label}: expected 404, got {status}"
+    elif expectation == SIGN_IN:
+        assert status == 303 and location.startswith("/auth/sign-in"), f"{label}: expected sign-in, got {status}"
+    else:
+        assert status not in (401, 403, 404), f"{label}: expected access, got {status}"
+        assert not location.startswith("/auth/sign-in") or label.startswith("auth."), f"{label}: sent to sign in"
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda route: f"{route[1]} {route[0]}")
+def test_route_answers_each_actor_as_written(app, world, route):
+    """Does this route answer every kind of person exactly as the table says (and never with a 500)?"""
+    url_template, expectations = ROUTES[route]
+    url = url_template.format(**world.ids)
+    endpoint, method = route
+    for actor in ACTORS:
+        client = app.test_client()
+        if actor not in ("anonymous", "deactivated"):
+            assert sign_in(client, world.people[actor]).status_code == 303, actor
+        elif actor == "deactivated":
+            sign_in(client, world.people[actor])
+        response = client.open(url, method=method, data={} if method == "POST" else None)
+        check(response, expectations[actor], f"{endpoint} {method} as {actor}")
