@@ -1,0 +1,49 @@
+# Mentorship agreement portal: developer and CI tasks (GNU make).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+WEB_CONCURRENCY ?= 4
+BIND ?= 127.0.0.1:8000
+PYTEST_ARGS ?=
+
+.PHONY: venv run test test-postgres serve clean
+
+# Create .venv (Python >= 3.11) with runtime + dev dependencies.
+venv: $(VENV)/.installed
+
+# Stamp: (re)install whenever a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 required, $(PYTHON) is " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	touch $@
+
+# Development server on http://127.0.0.1:5000 (migrates, seeds demo data, delivers queued mail).
+run: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) send-mail --watch & mailer=$$!; \
+	trap 'kill $$mailer 2>/dev/null; wait $$mailer 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Test suite against SQLite (DATABASE_URL is ignored here; see test-postgres).
+test: $(VENV)/.installed
+	env -u DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Same suite against a throwaway PostgreSQL cluster (.ci/with-postgres sets DATABASE_URL).
+test-postgres: $(VENV)/.installed
+	.ci/with-postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production-style server: gunicorn, $(WEB_CONCURRENCY) workers on $(BIND), honours DATABASE_URL.
+serve: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(BIND) wsgi:app
+
+# Remove the install stamp and caches (keeps .venv contents and instance/).
+clean:
+	rm -f $(VENV)/.installed
+	rm -rf .pytest_cache
+	find . \( -path ./.venv -o -path ./.git -o -path ./instance \) -prune -o -type d -name __pycache__ -exec rm -rf {} +
