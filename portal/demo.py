@@ -2,10 +2,14 @@
 (and `make run`) into an empty database only. Every account uses the demo password (README lists them)."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from flask import current_app
 from sqlalchemy import func, select
 
+from portal.domain import agreements
 from portal.domain.accounts import hash_password
+from portal.domain.template_store import definition_of, install_shipped_template
 from portal.extensions import db
 from portal.models import Pair, PairSupervisor, Program, ProgramRole, User
 
@@ -29,6 +33,17 @@ ACCOUNTS = [
     ("mentor3@demo.test", "Quinn Mentor", "mentor of CCMC pair 1"),
     ("mentee3@demo.test", "Rosa Mentee", "mentee of CCMC pair 1"),
     ("mentee4@demo.test", "Tom Mentee", "mentee of CCMC pair 2"),
+]
+
+# Answers the demo pairs have already filled in: (pair index, field key, value, who typed it)
+DEMO_ANSWERS = [
+    (0, "goal", "Grow into leading the regional patient-safety committee.", "mentee"),
+    (0, "objectives", ["Chair two committee meetings with confidence",
+                       "Write the annual risk report section on falls",
+                       "Build a network of three peers in other hospitals"], "mentee"),
+    (0, "meeting_counts", {"counts": {"face_to_face": 2, "phone": 4, "email": 6}, "other_label": ""}, "mentor"),
+    (2, "goals", ["Achieve CCM certification", "Gain confidence with complex caseloads"], "mentee"),
+    (2, "off_limits_topics", ["My previous employer"], "mentee"),
 ]
 
 # (program code, mentor e-mail, mentee e-mail, supervised by the demo supervisor)
@@ -61,10 +76,32 @@ def seed() -> bool:
         ProgramRole(user=users["supervisor@demo.test"], program_id=programs["WHPRMS"].id, role="supervisor"),
         ProgramRole(user=users["supervisor@demo.test"], program_id=programs["CCMC"].id, role="supervisor"),
     ])
+    versions = {
+        "WHPRMS": install_shipped_template(programs["WHPRMS"], "whprms", users["whprms.admin@demo.test"]),
+        "CCMC": install_shipped_template(programs["CCMC"], "ccmc", users["ccmc.admin@demo.test"]),
+    }
+    demo_agreements = []
     for code, mentor, mentee, supervised in PAIRS:
         pair = Pair(program=programs[code], mentor=users[mentor], mentee=users[mentee])
         if supervised:
             pair.supervisor_links.append(PairSupervisor(user=users["supervisor@demo.test"]))
         db.session.add(pair)
+        db.session.flush()
+        demo_agreements.append(agreements.start_agreement(
+            pair, versions[code], date.today() - timedelta(days=7), programs[code].default_term_months, None))
+    _fill_in_answers(demo_agreements)
     db.session.commit()
     return True
+
+
+def _fill_in_answers(demo_agreements) -> None:
+    """Some answers already typed, so the demo shows history, 'last saved by' and pair-only content."""
+    for index, key, value, role in DEMO_ANSWERS:
+        agreement = demo_agreements[index]
+        definition = definition_of(agreement.template_version)
+        field = definition.field(key)
+        if field is None:  # a shipped template changed its keys: the demo must still load
+            continue
+        author = agreement.pair.mentor if role == "mentor" else agreement.pair.mentee
+        current = agreements.read_fields(agreement, definition, include_pair_only=True)[key]
+        agreements.save_field(agreement, definition, field, value, current.version, author)

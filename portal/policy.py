@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import abort, current_app, request
+from flask import abort, current_app, request, session
 from flask_login import current_user
 from sqlalchemy import Select, exists, or_, select
 
 from portal.extensions import db
-from portal.models import Pair, PairSupervisor, Program, ProgramRole, User
+from portal.models import Agreement, Pair, PairSupervisor, Program, ProgramRole, User
 
 PUBLIC = "public"            # anyone, signed in or not (sign-in page, static files, password links)
 SIGNED_IN = "signed_in"      # any signed-in person; object loaders below narrow it further
 SITE_ADMIN = "site_admin"    # site administrators only
-ROUTE_RULES = (PUBLIC, SIGNED_IN, SITE_ADMIN)
+# The view checks the session itself inside its one query (the editors' "anything changed?" poll, which
+# must cost a single indexed query): no user is loaded before the view runs.
+SESSION_IN_QUERY = "session_in_query"
+ROUTE_RULES = (PUBLIC, SIGNED_IN, SITE_ADMIN, SESSION_IN_QUERY)
 
 
 class NotSignedIn(Exception):
@@ -57,7 +60,7 @@ def enforce_route_rule() -> None:
     if rule is None:
         current_app.logger.error("route %s declares no access rule; refused", request.endpoint)
         abort(404)
-    if rule == PUBLIC:
+    if rule in (PUBLIC, SESSION_IN_QUERY):
         return
     if not current_user.is_authenticated:
         raise NotSignedIn()
@@ -165,3 +168,49 @@ def pair_for_viewer(user: User, pair_id: int) -> tuple[Pair, str]:
 def may_see_pair_only(user: User, pair: Pair) -> bool:
     """The confidentiality rule: only the two members. No admin bypass."""
     return user.is_authenticated and user.id in pair.member_ids()
+
+
+# --- agreements ---------------------------------------------------------------------------------------------
+
+def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]:
+    """An agreement of a pair this person may look at, with their relation to the pair."""
+    agreement = db.session.scalars(
+        select(Agreement).join(Pair).where(Agreement.id == agreement_id,
+                                           Pair.id.in_(visible_pairs(user).with_only_columns(Pair.id)))
+    ).first()
+    if agreement is None:
+        abort(404)
+    return agreement, pair_relation(user, agreement.pair)
+
+
+def agreement_for_member(user: User, agreement_id: int) -> Agreement:
+    """An agreement of the person's own pair (the only people who edit it or see its pair-only content)."""
+    agreement = db.session.scalars(select(Agreement).join(Pair).where(
+        Agreement.id == agreement_id, or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id))).first()
+    if agreement is None:
+        abort(404)
+    return agreement
+
+
+def session_identity() -> tuple[int, int] | None:
+    """(user id, session generation) from the signed session cookie, without a query."""
+    user_id, _, generation = str(session.get("_user_id", "")).partition(":")
+    if user_id.isdigit() and generation.isdigit():
+        return int(user_id), int(generation)
+    return None
+
+
+def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
+    """For the editors' poll: (change_seq, user id) of an agreement whose pair includes the signed-in person,
+    checking the session generation and the account in the same single query. None if any check fails."""
+    identity = session_identity()
+    if identity is None:
+        return None
+    user_id, generation = identity
+    row = db.session.execute(
+        select(Agreement.change_seq).join(Pair, Pair.id == Agreement.pair_id)
+        .join(User, User.id == user_id)
+        .where(Agreement.id == agreement_id, or_(Pair.mentor_id == user_id, Pair.mentee_id == user_id),
+               User.session_generation == generation, User.is_deactivated.is_(False),
+               User.password_hash.is_not(None))).first()
+    return (row[0], user_id) if row else None

@@ -21,10 +21,10 @@ def is_htmx_fragment_request() -> bool:
     )
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context) -> Response:
+def render(template_name: str, fragment: str | None = None, status: int = 200, **context) -> Response:
     """One partial, two callers: the full page normally, only `fragment` for an htmx request."""
-    template = fragment if (fragment and is_htmx_fragment_request()) else page
-    return make_response(render_template(template, **context), status)
+    chosen = fragment if (fragment and is_htmx_fragment_request()) else template_name
+    return make_response(render_template(chosen, **context), status)
 
 
 def see_other(endpoint: str, **values) -> Response:

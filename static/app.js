@@ -11,3 +11,25 @@ document.addEventListener("htmx:afterSwap", function (event) {
     invalid.focus();
   }
 });
+
+// Live co-editing: never replace a field the person is typing in (or has unsaved input in) with the
+// partner's version. Their own save then meets the newer version and shows the conflict view, so nothing is
+// lost and they choose.
+document.addEventListener("input", function (event) {
+  var block = event.target.closest && event.target.closest(".field-block");
+  if (block) { block.classList.add("is-dirty"); }
+});
+document.addEventListener("htmx:afterRequest", function (event) {
+  var block = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".field-block");
+  if (block && event.detail.successful) { block.classList.remove("is-dirty"); }
+});
+document.addEventListener("htmx:oobBeforeSwap", function (event) {
+  var target = event.detail.target;
+  if (!target || !target.classList || !target.classList.contains("field-block")) { return; }
+  if (target.contains(document.activeElement) || target.classList.contains("is-dirty")) {
+    event.detail.shouldSwap = false;
+    target.classList.add("partner-changed");
+    var status = target.querySelector(".save-status");
+    if (status) { status.textContent = "Your partner changed this too. When you save, you will see both versions."; }
+  }
+});

@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import shutil
 import tempfile
 
+_OWNS_TMP = "PORTAL_TEST_TMP" not in os.environ
 _TMP = os.environ.setdefault("PORTAL_TEST_TMP", tempfile.mkdtemp(prefix="portal-tests-"))
 os.environ.setdefault("PORTAL_INSTANCE_DIR", _TMP)  # keep the developer's instance/ out of the tests
 
@@ -107,7 +109,7 @@ def _empty_all_tables() -> None:
 @pytest.fixture(scope="session")
 def _schema():
     """Build the schema once per run through the migrations (which a test compares with the models)."""
-    from flask_migrate import downgrade, upgrade
+    from flask_migrate import upgrade
     app = create_app(TEST_CONFIG)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -120,7 +122,8 @@ def _schema():
         upgrade()
         db.session.remove()
     yield
-    del downgrade
+    if _OWNS_TMP:
+        shutil.rmtree(_TMP, ignore_errors=True)
 
 
 @pytest.fixture

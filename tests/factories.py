@@ -70,3 +70,22 @@ def outbox(kind: str | None = None, to: str | None = None) -> list[OutboxMail]:
 
 def config(name: str):
     return current_app.config[name]
+
+
+def make_version(program: Program, shipped: str = "whprms"):
+    """A published template version in the program (one of the shipped templates)."""
+    from portal.domain.template_store import install_shipped_template
+    version = install_shipped_template(program, shipped, None)
+    db.session.commit()
+    return version
+
+
+def make_agreement(pair: Pair, version=None, term_start=None):
+    """A draft agreement for the pair, from `version` (default: a fresh WHPRMS template in the pair's program)."""
+    from datetime import date
+
+    from portal.domain.agreements import start_agreement
+    version = version or make_version(db.session.get(Program, pair.program_id))
+    agreement = start_agreement(pair, version, term_start or date(2026, 1, 5), 3, None)
+    db.session.commit()
+    return agreement

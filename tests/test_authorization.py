@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.factories import make_pair, make_program, make_role, make_user, sign_in
+from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, sign_in
 
 ALLOW, DENY, SIGN_IN = "allow", "deny", "sign-in"
 
@@ -46,7 +46,9 @@ def world(app) -> World:
     make_role(people["other_supervisor"], program, "supervisor")
     pair = make_pair(program, people["mentor"], people["mentee"], supervisors=(people["supervisor"],))
     other_pair = make_pair(program, people["other_mentor"], people["other_mentee"])
-    ids = {"program": program.id, "other_program": other_program.id, "pair": pair.id,
+    agreement = make_agreement(pair)
+    make_agreement(other_pair, version=agreement.template_version)
+    ids = {"agreement": agreement.id, "program": program.id, "other_program": other_program.id, "pair": pair.id,
            "other_pair": other_pair.id, "supervisor_role": supervisor_role.id,
            "user": people["bystander"].id}
     return World(ids=ids, people=people)
@@ -64,6 +66,8 @@ PUBLIC_PAGE = {actor: ALLOW for actor in ACTORS}
 SIGNED_IN = everyone(ALLOW)
 SITE_ADMIN_ONLY = everyone(DENY, site_admin=ALLOW)
 PROGRAM_ADMIN_ONLY = everyone(DENY, program_admin=ALLOW)
+PAIR_MEMBERS = everyone(DENY, mentor=ALLOW, mentee=ALLOW)
+PAIR_FOLLOWERS = everyone(DENY, mentor=ALLOW, mentee=ALLOW, supervisor=ALLOW, program_admin=ALLOW)
 
 # (method, url, expectations). Every (endpoint, method) of the app appears here.
 ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
@@ -87,6 +91,19 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("programs.overview", "GET"): ("/programs/{program}", PROGRAM_ADMIN_ONLY),
     ("programs.appoint_supervisor", "POST"): ("/programs/{program}/supervisors", PROGRAM_ADMIN_ONLY),
     ("programs.revoke_role", "POST"): ("/programs/{program}/roles/{supervisor_role}/revoke", PROGRAM_ADMIN_ONLY),
+    ("programs.new_pair", "GET"): ("/programs/{program}/pairs/new", PROGRAM_ADMIN_ONLY),
+    ("programs.new_pair", "POST"): ("/programs/{program}/pairs/new", PROGRAM_ADMIN_ONLY),
+    ("programs.import_pairs", "GET"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
+    ("programs.import_pairs", "POST"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
+    ("programs.confirm_import", "POST"): ("/programs/{program}/pairs/import/confirm", PROGRAM_ADMIN_ONLY),
+    ("agreements.pair", "GET"): ("/pairs/{pair}", PAIR_FOLLOWERS),
+    ("agreements.show", "GET"): ("/agreements/{agreement}", PAIR_FOLLOWERS),
+    ("agreements.save_all", "POST"): ("/agreements/{agreement}", PAIR_MEMBERS),
+    ("agreements.field_block", "GET"): ("/agreements/{agreement}/fields/goal", PAIR_MEMBERS),
+    ("agreements.save_field", "POST"): ("/agreements/{agreement}/fields/goal", PAIR_MEMBERS),
+    ("agreements.changes", "GET"): ("/agreements/{agreement}/changes?since=0&state=draft", PAIR_MEMBERS),
+    ("agreements.presence", "POST"): ("/agreements/{agreement}/presence", PAIR_MEMBERS),
+    ("agreements.history", "GET"): ("/agreements/{agreement}/history", PAIR_MEMBERS),
 }
 
 

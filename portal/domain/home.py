@@ -34,7 +34,22 @@ def home_summary(user: User) -> HomeSummary:
             select(Pair.program_id, func.count(Pair.id)).where(Pair.program_id.in_([p.id for p in programs]))
             .group_by(Pair.program_id)).all())
         summary.administered = [(program, counts.get(program.id, 0)) for program in programs]
-    load = (selectinload(Pair.program), selectinload(Pair.mentor), selectinload(Pair.mentee))
+    load = (selectinload(Pair.program), selectinload(Pair.mentor), selectinload(Pair.mentee),
+            selectinload(Pair.agreements))
     summary.member_pairs = db.session.scalars(policy.member_pairs(user).options(*load)).all()
     summary.supervised_pairs = db.session.scalars(policy.supervised_pairs(user).options(*load)).all()
     return summary
+
+
+WAITING = {
+    "draft": "Fill in your agreement together.",
+    "signing": "Your agreement is waiting for signatures.",
+    "active": "Your agreement is active.",
+    "in_review": "Review your mentorship together.",
+    "closed": "This mentorship is closed.",
+}
+
+
+def current_agreement(pair: Pair):
+    """The newest agreement of the pair (renewals and amendments add newer ones)."""
+    return pair.agreements[-1] if pair.agreements else None

@@ -2,5 +2,8 @@
 from portal.models.accounts import AccountToken, LoginFailure, ProgramRole, User  # noqa: F401
 from portal.models.programs import Pair, PairSupervisor, Program  # noqa: F401
 from portal.models.templates import AgreementTemplate, TemplateVersion  # noqa: F401
+from portal.models.agreements import (  # noqa: F401
+    Agreement, AgreementEvent, EditorPresence, FieldChange, FieldValue,
+)
 from portal.models.mail import OutboxMail  # noqa: F401
 from portal.models.audit import AuditEvent  # noqa: F401

@@ -41,6 +41,7 @@ class Pair(db.Model):
     mentee = relationship("User", foreign_keys=[mentee_id])
     supervisor_links: Mapped[list[PairSupervisor]] = relationship(
         back_populates="pair", cascade="all, delete-orphan")
+    agreements = relationship("Agreement", back_populates="pair", order_by="Agreement.id")
 
     def member_ids(self) -> tuple[int, int]:
         return (self.mentor_id, self.mentee_id)

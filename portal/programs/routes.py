@@ -6,19 +6,22 @@ from sqlalchemy.orm import selectinload
 
 from portal import policy
 from portal.admin.forms import AppointForm, ConfirmForm
-from portal.domain import accounts, programs
+from portal.domain import accounts, pairs, programs
+from portal.domain.template_store import published_versions
 from portal.extensions import db
-from portal.models import Pair, PairSupervisor
+from portal.models import Agreement, Pair, PairSupervisor
 from portal.programs import bp
+from portal.programs.forms import ImportConfirmForm, ImportUploadForm, NewPairForm
 from portal.web import render, see_other
 
 
 def _overview(program, appoint_form, status=200):
-    pairs = db.session.scalars(
+    program_pairs = db.session.scalars(
         select(Pair).where(Pair.program_id == program.id).order_by(Pair.id)
         .options(selectinload(Pair.mentor), selectinload(Pair.mentee),
+                 selectinload(Pair.agreements).selectinload(Agreement.template_version),
                  selectinload(Pair.supervisor_links).selectinload(PairSupervisor.user))).all()
-    return render("programs/overview.html", program=program, pairs=pairs,
+    return render("programs/overview.html", program=program, pairs=program_pairs,
                   admins=programs.role_holders(program, "admin"),
                   supervisors=programs.role_holders(program, "supervisor"),
                   appoint_form=appoint_form, confirm_form=ConfirmForm(), status=status)
@@ -61,4 +64,85 @@ def revoke_role(program_id: int, role_id: int):
         else:
             db.session.commit()
             flash("Role removed.", "success")
+    return see_other("programs.overview", program_id=program.id)
+
+
+def _pair_form(program) -> NewPairForm:
+    form = NewPairForm()
+    form.supervisors.choices = [(role.user.id, f"{role.user.name} <{role.user.email}>")
+                                for role in programs.role_holders(program, "supervisor")]
+    form.template_version.choices = [(version.id, f"{version.template.name} (version {version.number})")
+                                     for version in published_versions(program)]
+    return form
+
+
+@bp.route("/<int:program_id>/pairs/new", methods=["GET", "POST"])
+@policy.access(policy.SIGNED_IN)
+def new_pair(program_id: int):
+    program = policy.program_for_admin(current_user, program_id)
+    form = _pair_form(program)
+    if form.validate_on_submit():
+        chosen = set(form.supervisors.data or [])
+        supervisor_emails = [role.user.email for role in programs.role_holders(program, "supervisor")
+                             if role.user_id in chosen]
+        request_ = pairs.PairRequest(
+            mentor_email=form.mentor_email.data or "", mentee_email=form.mentee_email.data or "",
+            mentor_name=form.mentor_name.data or "", mentee_name=form.mentee_name.data or "",
+            supervisor_emails=supervisor_emails, term_start=form.term_start.data,
+            template_version_id=form.template_version.data)
+        try:
+            pair = pairs.create_pair(current_user, program, request_)
+        except (pairs.PairError, accounts.AccountError) as error:
+            db.session.rollback()
+            form.mentor_email.errors = [*form.mentor_email.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(f"Pair created: {pair.mentor.name} mentors {pair.mentee.name}. Both have been told by e-mail; "
+                  "their agreement is ready for them to fill in.", "success")
+            return see_other("programs.overview", program_id=program.id)
+    return render("programs/new_pair.html", program=program, form=form,
+                  has_templates=bool(form.template_version.choices), status=422 if form.errors else 200)
+
+
+@bp.route("/<int:program_id>/pairs/import", methods=["GET", "POST"])
+@policy.access(policy.SIGNED_IN)
+def import_pairs(program_id: int):
+    """Step 1: upload a CSV and see, row by row, what would happen. Nothing is written."""
+    program = policy.program_for_admin(current_user, program_id)
+    form = ImportUploadForm()
+    preview = None
+    if form.validate_on_submit():
+        upload = form.csv_file.data
+        if upload is None or not upload.filename:
+            form.csv_file.errors = ["Choose a CSV file to upload."]
+        else:
+            raw = upload.read(pairs.CSV_MAX_BYTES + 1)
+            preview = pairs.preview_import(program, raw)
+            if preview.file_problem is None:
+                confirm = ImportConfirmForm(formdata=None, csv_text=raw.decode("utf-8-sig"))
+                return render("programs/import_preview.html", program=program, preview=preview,
+                              confirm_form=confirm, status=200 if preview.ok else 422)
+            form.csv_file.errors = [preview.file_problem]
+    return render("programs/import_upload.html", program=program, form=form, columns=pairs.CSV_COLUMNS,
+                  status=422 if form.errors else 200)
+
+
+@bp.route("/<int:program_id>/pairs/import/confirm", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def confirm_import(program_id: int):
+    """Step 2: create every pair of the previewed file, or none."""
+    program = policy.program_for_admin(current_user, program_id)
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        return see_other("programs.import_pairs", program_id=program.id)
+    try:
+        created = pairs.confirm_import(current_user, program, (form.csv_text.data or "")[:pairs.CSV_MAX_BYTES])
+    except (pairs.PairError, accounts.AccountError) as error:
+        db.session.rollback()
+        preview = pairs.preview_import(program, form.csv_text.data or "")
+        return render("programs/import_preview.html", program=program, preview=preview, confirm_form=form,
+                      error=str(error), status=422)
+    db.session.commit()
+    flash(f"Imported {len(created)} pair{'' if len(created) == 1 else 's'}. Everyone new has been invited.",
+          "success")
     return see_other("programs.overview", program_id=program.id)

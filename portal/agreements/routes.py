@@ -1,0 +1,185 @@
+"""Agreement views: thin wrappers around portal.domain.agreements and agreement_view."""
+from __future__ import annotations
+
+from flask import abort, flash, make_response, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from portal import policy
+from portal.agreements import bp
+from portal.domain import agreements as rules
+from portal.domain.agreement_view import FieldState, agreement_page
+from portal.errors import sign_in_redirect
+from portal.extensions import db
+from portal.models import Agreement, PairSupervisor
+from portal.web import is_htmx_fragment_request, redirect_to, render
+
+
+def _page_for(agreement: Agreement):
+    relation = policy.pair_relation(current_user, agreement.pair)
+    page = agreement_page(agreement, current_user, relation == policy.MEMBER)
+    if page.is_member:
+        page.present = rules.present_people(agreement)
+    return page
+
+
+@bp.route("/pairs/<int:pair_id>")
+@policy.access(policy.SIGNED_IN)
+def pair(pair_id: int):
+    pair, relation = policy.pair_for_viewer(current_user, pair_id)
+    agreements = db.session.scalars(db.select(Agreement).where(Agreement.pair_id == pair.id)
+                                    .order_by(Agreement.id.desc())).all()
+    supervisors = db.session.scalars(db.select(PairSupervisor).where(PairSupervisor.pair_id == pair.id)
+                                     .options(selectinload(PairSupervisor.user))).all()
+    return render("agreements/pair.html", pair=pair, relation=relation, agreements=agreements,
+                  supervisors=[link.user for link in supervisors], is_member=relation == policy.MEMBER)
+
+
+@bp.route("/agreements/<int:agreement_id>")
+@policy.access(policy.SIGNED_IN)
+def show(agreement_id: int):
+    agreement, _relation = policy.agreement_for_viewer(current_user, agreement_id)
+    return render("agreements/page.html", page=_page_for(agreement))
+
+
+@bp.route("/agreements/<int:agreement_id>", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def save_all(agreement_id: int):
+    """The whole form at once (the page without JavaScript): each field is saved on its own."""
+    agreement = policy.agreement_for_member(current_user, agreement_id)
+    page = _page_for(agreement)
+    try:
+        outcomes = rules.save_submission(agreement, page.definition, request.form, current_user)
+    except rules.AgreementStateError as error:
+        flash(str(error), "error")
+        return redirect_to(url_for("agreements.show", agreement_id=agreement.id))
+    db.session.commit()
+    saved = sum(1 for outcome in outcomes.values() if outcome.saved)
+    troubled = {key: outcome for key, outcome in outcomes.items() if outcome.error or outcome.conflict}
+    if not troubled:
+        flash(f"Saved {saved} change{'' if saved == 1 else 's'}." if saved else "No changes to save.", "success")
+        return redirect_to(url_for("agreements.show", agreement_id=agreement.id))
+    page = _page_for(agreement)  # fresh versions after the saves
+    for key, outcome in troubled.items():
+        _apply_outcome(page.fields, key, outcome)
+    conflicts = sum(1 for outcome in troubled.values() if outcome.conflict)
+    return render("agreements/page.html", page=page, status=409 if conflicts else 422,
+                  notice=(f"Saved {saved} change{'' if saved == 1 else 's'}. "
+                          f"{len(troubled)} field{'' if len(troubled) == 1 else 's'} need your attention below: "
+                          "nothing you typed was lost."))
+
+
+def _apply_outcome(fields: dict[str, FieldState], key: str, outcome: rules.FieldOutcome) -> FieldState:
+    state = fields[key]
+    if outcome.error:
+        state.value, state.error = outcome.submitted, outcome.error
+    elif outcome.conflict:
+        state.conflict = outcome.conflict
+        state.value = outcome.submitted  # the person's own version stays in the inputs
+        state.version = outcome.conflict.version
+    return state
+
+
+def _member_field(agreement_id: int, key: str):
+    agreement = policy.agreement_for_member(current_user, agreement_id)
+    page = _page_for(agreement)
+    field = page.definition.field(key)
+    if field is None or not field.stores_value:
+        abort(404)
+    return agreement, page, field
+
+
+@bp.route("/agreements/<int:agreement_id>/fields/<key>")
+@policy.access(policy.SIGNED_IN)
+def field_block(agreement_id: int, key: str):
+    """One field as the page shows it (used to drop a conflict view and keep the partner's value)."""
+    agreement, page, field = _member_field(agreement_id, key)
+    if not is_htmx_fragment_request():
+        return redirect_to(url_for("agreements.show", agreement_id=agreement.id, _anchor=f"field-{key}"))
+    return render_template("agreements/_field.html", page=page, state=page.fields[key])
+
+
+@bp.route("/agreements/<int:agreement_id>/fields/<key>", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def save_field(agreement_id: int, key: str):
+    """Autosave of one field (htmx), or a conflict resolution posted as a plain form."""
+    agreement, page, field = _member_field(agreement_id, key)
+    try:
+        outcome = rules.save_submission(agreement, page.definition, request.form, current_user, only=key).get(key)
+    except rules.AgreementStateError as error:
+        db.session.rollback()
+        if is_htmx_fragment_request():
+            response = make_response(render_template("agreements/_refresh_notice.html", message=str(error)), 409)
+            response.headers["HX-Refresh"] = "true"
+            return response
+        flash(str(error), "error")
+        return redirect_to(url_for("agreements.show", agreement_id=agreement.id))
+    if outcome is None:
+        abort(400)
+    db.session.commit()
+    if not is_htmx_fragment_request():
+        if not (outcome.error or outcome.conflict):
+            flash(f"Saved \u201c{page.prose(field.label)[:60]}\u201d.", "success")
+            return redirect_to(url_for("agreements.show", agreement_id=agreement.id, _anchor=f"field-{key}"))
+        page = _page_for(agreement)
+        _apply_outcome(page.fields, key, outcome)
+        return render("agreements/page.html", page=page, status=409 if outcome.conflict else 422)
+    if outcome.conflict:
+        page = _page_for(agreement)
+        state = _apply_outcome(page.fields, key, outcome)
+        response = make_response(render_template("agreements/_field.html", page=page, state=state), 409)
+        response.headers["HX-Retarget"] = f"#field-{key}"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    status = 422 if outcome.error else 200
+    return make_response(render_template("agreements/_field_status.html", field=field, outcome=outcome), status)
+
+
+@bp.route("/agreements/<int:agreement_id>/changes")
+@policy.access(policy.SESSION_IN_QUERY)
+def changes(agreement_id: int):
+    """The editors' poll. Nothing changed: one indexed query and an empty 204. Otherwise the partner's
+    changed fields as out-of-band swaps, and a refresh when the agreement's state moved on."""
+    since = request.args.get("since", default=-1, type=int)
+    found = policy.member_change_seq(agreement_id)
+    if found is None:
+        if not current_user.is_authenticated:
+            return sign_in_redirect()
+        abort(404)
+    seq, user_id = found
+    if seq == since:
+        return "", 204
+    agreement = policy.agreement_for_member(current_user, agreement_id)
+    page = _page_for(agreement)
+    if request.args.get("state") != agreement.state:
+        response = make_response("", 204)
+        response.headers["HX-Refresh"] = "true"
+        return response
+    keys = [key for key in rules.changed_since(agreement, since, exclude_user_id=user_id) if key in page.fields]
+    return render_template("agreements/_changes.html", page=page, keys=keys)
+
+
+@bp.route("/agreements/<int:agreement_id>/presence", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def presence(agreement_id: int):
+    """Each open editor checks in every few seconds; the answer says who else is on the page."""
+    agreement = policy.agreement_for_member(current_user, agreement_id)
+    rules.touch_presence(agreement, current_user)
+    db.session.commit()
+    return render_template("agreements/_presence.html", present=rules.present_people(agreement),
+                           agreement=agreement)
+
+
+@bp.route("/agreements/<int:agreement_id>/history")
+@policy.access(policy.SIGNED_IN)
+def history(agreement_id: int):
+    """Every change (who, when, old and new value), for the whole agreement or one field (?field=key)."""
+    agreement = policy.agreement_for_member(current_user, agreement_id)
+    page = _page_for(agreement)
+    key = request.args.get("field") or None
+    if key is not None and page.definition.field(key) is None:
+        abort(404)
+    entries = rules.history(agreement, page.definition, field_key=key)
+    return render("agreements/history.html", "agreements/_history.html", page=page, entries=entries,
+                  field=page.definition.field(key) if key else None)
+

@@ -1,0 +1,82 @@
+"""What the agreement page shows a given person: a plain data object that templates render."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from portal.domain import agreements as agreement_rules
+from portal.domain.field_values import input_names, is_empty, missing_required
+from portal.domain.template_format import Field, Section, TemplateDefinition, substitute_placeholders
+from portal.domain.template_store import definition_of
+from portal.models import Agreement, User
+
+
+@dataclass
+class FieldState:
+    """One field as the page shows it: the value in the inputs, the version it is based on, and any problem."""
+    field: Field
+    value: Any
+    version: int
+    updated_by: str | None = None
+    updated_at: Any = None
+    error: str | None = None
+    conflict: agreement_rules.SaveResult | None = None
+    unreadable: bool = False
+
+    @property
+    def param_names(self) -> list[str]:
+        """The form names this field's autosave sends (htmx hx-params): its inputs and its version."""
+        return [*input_names(self.field), f"v-{self.field.key}", "resolve"]
+
+
+@dataclass
+class AgreementPage:
+    agreement: Agreement
+    definition: TemplateDefinition
+    is_member: bool
+    editable: bool
+    fields: dict[str, FieldState]
+    placeholders: dict[str, str]
+    present: list[User] = field(default_factory=list)
+    missing: list[Field] = field(default_factory=list)
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        return self.definition.sections
+
+    def visible(self, f: Field) -> bool:
+        """Pair-only fields are absent from the page of anyone outside the pair."""
+        return self.is_member or not f.pair_only
+
+    def prose(self, text: str) -> str:
+        return substitute_placeholders(text, self.placeholders)
+
+    def has_value(self, key: str) -> bool:
+        state = self.fields.get(key)
+        return state is not None and not is_empty(state.value)
+
+
+def placeholders_for(agreement: Agreement) -> dict[str, str]:
+    pair = agreement.pair
+    return {
+        "program_name": pair.program.name,
+        "return_address": pair.program.return_email,
+        "mentor_name": pair.mentor.name,
+        "mentee_name": pair.mentee.name,
+        "term_months": str(agreement.term_months),
+    }
+
+
+def agreement_page(agreement: Agreement, viewer: User, is_member: bool) -> AgreementPage:
+    definition = definition_of(agreement.template_version)
+    stored = agreement_rules.read_fields(agreement, definition, include_pair_only=is_member)
+    fields = {key: FieldState(definition.field(key), s.value, s.version, s.updated_by, s.updated_at,
+                              unreadable=s.unreadable)
+              for key, s in stored.items() if definition.field(key) is not None}
+    page = AgreementPage(
+        agreement=agreement, definition=definition, is_member=is_member,
+        editable=is_member and agreement.state in agreement_rules.EDITABLE_STATES,
+        fields=fields, placeholders=placeholders_for(agreement))
+    if is_member:
+        page.missing = missing_required(definition, {key: state.value for key, state in fields.items()})
+    return page

@@ -1,0 +1,375 @@
+"""Agreements: starting one from a template version, reading and saving field values without lost updates,
+the history of every change, and who has the editor open.
+
+Confidentiality: pair-only values are encrypted at rest, bound to their agreement, field and pair, and
+`read_values` leaves them out entirely unless the reader is a member of the pair.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from portal import crypto
+from portal.domain import field_values
+from portal.domain.template_format import Field, TemplateDefinition
+from portal.domain.template_store import definition_of
+from portal.extensions import db
+from portal.models import (
+    Agreement, AgreementEvent, EditorPresence, FieldChange, FieldValue, Pair, TemplateVersion, User,
+)
+from portal.timeutil import utcnow
+
+EDITABLE_STATES = ("draft", "signing")
+# A number field with this key is the agreement's term in months (docs/template-format.md).
+TERM_FIELD_KEY = "term_months"
+PRESENCE_SECONDS = 30  # an editor that has not checked in for this long is no longer "on the page"
+
+
+class AgreementStateError(Exception):
+    """An action the agreement's state does not allow; the message is shown as it is."""
+
+
+# --- encryption of pair-only values -------------------------------------------------------------------------
+
+def _value_aad(agreement_id: int, pair_id: int, key: str) -> str:
+    return f"field:{agreement_id}:{key}|pair:{pair_id}"
+
+
+def _change_aad(change_id: int, pair_id: int, which: str) -> str:
+    return f"field_change:{change_id}:{which}|pair:{pair_id}"
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+crypto.register_encrypted_column(
+    FieldValue, "value_ct", lambda row: _value_aad(row.agreement_id, row.agreement.pair.id, row.field_key))
+crypto.register_encrypted_column(
+    FieldChange, "old_ct", lambda row: _change_aad(row.id, _pair_id_of(row.agreement_id), "old"))
+crypto.register_encrypted_column(
+    FieldChange, "new_ct", lambda row: _change_aad(row.id, _pair_id_of(row.agreement_id), "new"))
+
+
+def _pair_id_of(agreement_id: int) -> int:
+    return db.session.scalar(select(Agreement.pair_id).where(Agreement.id == agreement_id))
+
+
+def _stored_value(row: FieldValue, pair_id: int) -> Any:
+    if row.value_ct is not None:
+        return json.loads(crypto.decrypt(row.value_ct, _value_aad(row.agreement_id, pair_id, row.field_key)))
+    return None if row.value_json is None else json.loads(row.value_json)
+
+
+def _store(row: FieldValue, field: Field, pair_id: int, value: Any) -> dict:
+    """Column values for storing `value` in `row` (encrypted when the field is pair-only)."""
+    if field.pair_only:
+        blob = None if value is None else crypto.encrypt(
+            _dump(value), _value_aad(row.agreement_id, pair_id, field.key))
+        return {"value_json": None, "value_ct": blob}
+    return {"value_json": _dump(value), "value_ct": None}
+
+
+# --- starting agreements ------------------------------------------------------------------------------------
+
+def term_end(agreement: Agreement) -> date:
+    start = agreement.term_start
+    month_index = start.month - 1 + agreement.term_months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    for day in (start.day, 30, 29, 28):  # the same day of the month, or the month's last day
+        try:
+            return date(year, month, day) - timedelta(days=1)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def start_agreement(pair: Pair, version: TemplateVersion, term_start: date, term_months: int,
+                    actor: User | None, predecessor: Agreement | None = None,
+                    carried: dict[str, Any] | None = None) -> Agreement:
+    """A new draft agreement for the pair, pinned to `version`, every field at its suggested value
+    (or carried over from `carried`, e.g. a renewal)."""
+    if version.state != "published":
+        raise AgreementStateError("Agreements can only start from a published template version.")
+    definition = definition_of(version)
+    term_field = definition.field(TERM_FIELD_KEY)
+    if term_field is not None and term_field.type == "number" and not (carried or {}).get(TERM_FIELD_KEY):
+        suggested = term_field.option("suggested")
+        if suggested is not None:
+            term_months = suggested
+        elif term_field.option("min") <= term_months <= term_field.option("max"):
+            carried = {**(carried or {}), TERM_FIELD_KEY: term_months}
+    agreement = Agreement(pair_id=pair.id, template_version_id=version.id, state="draft", revision=1,
+                          term_start=term_start, term_months=term_months,
+                          predecessor_id=getattr(predecessor, "id", None))
+    db.session.add(agreement)
+    db.session.flush()
+    now = utcnow()
+    for field in definition.fields:
+        if not field.stores_value:
+            continue
+        value = (carried or {}).get(field.key, field_values.initial_value(field))
+        row = FieldValue(agreement_id=agreement.id, field_key=field.key, version=0, changed_seq=0)
+        for column, stored in _store(row, field, pair.id, value).items():
+            setattr(row, column, stored)
+        if value is not None:
+            row.updated_at = now
+        db.session.add(row)
+    record_event(agreement, "created", actor, f"from template version {version.number}")
+    return agreement
+
+
+def record_event(agreement: Agreement, kind: str, actor: User | None, detail: str = "") -> AgreementEvent:
+    event = AgreementEvent(agreement_id=agreement.id, kind=kind, actor_id=getattr(actor, "id", None),
+                           detail=detail[:500])
+    db.session.add(event)
+    return event
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredField:
+    value: Any
+    version: int
+    updated_by: str | None
+    updated_at: Any
+    unreadable: bool = False  # the ciphertext did not decrypt (tampered, or its key is gone)
+
+
+def read_fields(agreement: Agreement, definition: TemplateDefinition, include_pair_only: bool
+                ) -> dict[str, StoredField]:
+    """Every stored field of the agreement in one query. Pair-only fields are absent unless the reader is a
+    member (`include_pair_only`): not blanked, absent."""
+    hidden = {field.key for field in definition.fields if field.pair_only} if not include_pair_only else set()
+    rows = db.session.execute(
+        select(FieldValue, User.name).outerjoin(User, User.id == FieldValue.updated_by_id)
+        .where(FieldValue.agreement_id == agreement.id)).all()
+    fields = {}
+    for row, author in rows:
+        if row.field_key in hidden:
+            continue
+        try:
+            value, unreadable = _stored_value(row, agreement.pair_id), False
+        except crypto.DecryptionError:
+            value, unreadable = None, True
+        fields[row.field_key] = StoredField(value, row.version, author, row.updated_at, unreadable)
+    return fields
+
+
+def values_of(fields: dict[str, StoredField]) -> dict[str, Any]:
+    return {key: stored.value for key, stored in fields.items()}
+
+
+# --- saving -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SaveResult:
+    saved: bool
+    version: int
+    conflict: bool = False
+    theirs: Any = None          # on conflict: the value now stored (the partner's)
+    theirs_by: str | None = None
+    theirs_at: Any = None
+
+
+def ensure_editable(agreement: Agreement) -> None:
+    if agreement.state not in EDITABLE_STATES:
+        raise AgreementStateError({
+            "active": "This agreement is signed and active, so it is read-only. Start an amendment to change it.",
+            "in_review": "This agreement is under review and can no longer be edited.",
+            "closed": "This agreement is closed and read-only.",
+        }.get(agreement.state, "This agreement cannot be edited now."))
+
+
+def _bump_change_seq(agreement: Agreement) -> int:
+    # Taking the agreement's row first serialises saves of one agreement (PostgreSQL row lock; SQLite write
+    # transactions are serialised by BEGIN IMMEDIATE), so the compare-and-set below is sound.
+    seq = db.session.execute(update(Agreement).where(Agreement.id == agreement.id)
+                             .values(change_seq=Agreement.change_seq + 1, updated_at=utcnow())
+                             .returning(Agreement.change_seq)).scalar_one()
+    agreement.change_seq = seq
+    return seq
+
+
+def save_field(agreement: Agreement, definition: TemplateDefinition, field: Field, value: Any,
+               base_version: int, actor: User) -> SaveResult:
+    """Store one field's new value if it is still at `base_version`; otherwise report a conflict and change
+    nothing. A value equal to what is stored is a no-op (no conflict, no history)."""
+    ensure_editable(agreement)
+    value = field_values.validate(field, value)
+    row = db.session.scalar(select(FieldValue).where(
+        FieldValue.agreement_id == agreement.id, FieldValue.field_key == field.key))
+    current = _stored_value(row, agreement.pair_id)
+    if current == value:
+        return SaveResult(saved=False, version=row.version)
+    if row.version != base_version:
+        author = db.session.get(User, row.updated_by_id) if row.updated_by_id else None
+        return SaveResult(saved=False, version=row.version, conflict=True, theirs=current,
+                          theirs_by=getattr(author, "name", None), theirs_at=row.updated_at)
+    seq = _bump_change_seq(agreement)
+    now = utcnow()
+    result = db.session.execute(
+        update(FieldValue).where(FieldValue.id == row.id, FieldValue.version == base_version)
+        .values(version=FieldValue.version + 1, changed_seq=seq, updated_by_id=actor.id, updated_at=now,
+                **_store(row, field, agreement.pair_id, value)))
+    if result.rowcount != 1:  # changed between our read and our write: let the caller show the conflict
+        db.session.rollback()
+        raise ConcurrentSave()
+    if field.key == TERM_FIELD_KEY and field.type == "number" and value is not None:
+        agreement.term_months = value
+    _record_change(agreement, field, base_version + 1, current, value, actor)
+    db.session.expire(row)
+    return SaveResult(saved=True, version=base_version + 1)
+
+
+class ConcurrentSave(Exception):
+    """Another save won the race; the caller retries, which then reports the conflict."""
+
+
+def _record_change(agreement: Agreement, field: Field, version: int, old: Any, new: Any, actor: User) -> None:
+    change = FieldChange(agreement_id=agreement.id, field_key=field.key, version=version, user_id=actor.id)
+    db.session.add(change)
+    if field.pair_only:
+        db.session.flush()  # the id is part of the associated data
+        change.old_ct = None if old is None else crypto.encrypt(_dump(old), _change_aad(change.id, agreement.pair_id, "old"))
+        change.new_ct = None if new is None else crypto.encrypt(_dump(new), _change_aad(change.id, agreement.pair_id, "new"))
+    else:
+        change.old_json, change.new_json = _dump(old), _dump(new)
+
+
+# --- history ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    field: Field
+    version: int
+    old: Any
+    new: Any
+    by: str | None
+    at: Any
+    unreadable: bool = False
+
+
+def history(agreement: Agreement, definition: TemplateDefinition, field_key: str | None = None,
+            limit: int = 500) -> list[HistoryEntry]:
+    """Changes newest first, for the whole agreement or one field. Only members may call this for an agreement
+    with pair-only fields (it decrypts them)."""
+    stmt = (select(FieldChange, User.name).outerjoin(User, User.id == FieldChange.user_id)
+            .where(FieldChange.agreement_id == agreement.id).order_by(FieldChange.id.desc()).limit(limit))
+    if field_key is not None:
+        stmt = stmt.where(FieldChange.field_key == field_key)
+    entries = []
+    for change, author in db.session.execute(stmt).all():
+        field = definition.field(change.field_key)
+        if field is None:
+            continue
+        try:
+            if field.pair_only:
+                old = None if change.old_ct is None else json.loads(crypto.decrypt(
+                    change.old_ct, _change_aad(change.id, agreement.pair_id, "old")))
+                new = None if change.new_ct is None else json.loads(crypto.decrypt(
+                    change.new_ct, _change_aad(change.id, agreement.pair_id, "new")))
+            else:
+                old = None if change.old_json is None else json.loads(change.old_json)
+                new = None if change.new_json is None else json.loads(change.new_json)
+            entries.append(HistoryEntry(field, change.version, old, new, author, change.at))
+        except crypto.DecryptionError:
+            entries.append(HistoryEntry(field, change.version, None, None, author, change.at, unreadable=True))
+    return entries
+
+
+# --- live updates and presence ------------------------------------------------------------------------------
+
+def changed_since(agreement: Agreement, seq: int, exclude_user_id: int | None = None) -> list[str]:
+    """Keys of the fields changed after change number `seq` (by someone other than `exclude_user_id`)."""
+    stmt = select(FieldValue.field_key).where(FieldValue.agreement_id == agreement.id,
+                                              FieldValue.changed_seq > seq)
+    if exclude_user_id is not None:
+        stmt = stmt.where(FieldValue.updated_by_id != exclude_user_id)
+    return db.session.scalars(stmt).all()
+
+
+def touch_presence(agreement: Agreement, user: User) -> None:
+    now = utcnow()
+    updated = db.session.execute(update(EditorPresence).where(
+        EditorPresence.agreement_id == agreement.id, EditorPresence.user_id == user.id).values(seen_at=now))
+    if updated.rowcount == 0:
+        db.session.add(EditorPresence(agreement_id=agreement.id, user_id=user.id, seen_at=now))
+
+
+def leave(agreement: Agreement, user: User) -> None:
+    db.session.execute(delete(EditorPresence).where(
+        EditorPresence.agreement_id == agreement.id, EditorPresence.user_id == user.id))
+
+
+def present_people(agreement: Agreement) -> list[User]:
+    since = utcnow() - timedelta(seconds=PRESENCE_SECONDS)
+    return db.session.scalars(select(User).join(EditorPresence, EditorPresence.user_id == User.id).where(
+        EditorPresence.agreement_id == agreement.id, EditorPresence.seen_at >= since).order_by(User.name)).all()
+
+
+# --- a submitted form ---------------------------------------------------------------------------------------
+
+@dataclass
+class FieldOutcome:
+    field: Field
+    submitted: Any = None
+    saved: bool = False
+    error: str | None = None
+    conflict: SaveResult | None = None
+    version: int = 0
+
+
+def save_submission(agreement: Agreement, definition: TemplateDefinition, form, actor: User,
+                    only: str | None = None) -> dict[str, FieldOutcome]:
+    """Save every field of a submitted agreement form (or just `only`), each on its own: a bad or stale field
+    does not stop the others. Returns what happened to each field that was submitted."""
+    ensure_editable(agreement)
+    outcomes: dict[str, FieldOutcome] = {}
+    for field in definition.fields:
+        if not field.stores_value or (only is not None and field.key != only):
+            continue
+        raw_version = form.get(f"v-{field.key}")
+        if raw_version is None:
+            continue  # the field was not part of this submission
+        outcome = FieldOutcome(field=field)
+        outcomes[field.key] = outcome
+        if not str(raw_version).isdigit():
+            outcome.error = "This form is out of date. Reload the page and try again."
+            continue
+        try:
+            outcome.submitted = field_values.parse_form(field, form)
+            for attempt in range(2):  # a lost race is retried once, and then shows as a conflict
+                try:
+                    result = save_field(agreement, definition, field, outcome.submitted, int(raw_version), actor)
+                    break
+                except ConcurrentSave:
+                    if attempt:
+                        raise
+        except field_values.FieldValueError as error:
+            outcome.error = str(error)
+            outcome.submitted = _raw_submission(field, form)
+            continue
+        outcome.saved, outcome.version = result.saved, result.version
+        if result.conflict:
+            outcome.conflict = result
+    return outcomes
+
+
+def _raw_submission(field: Field, form) -> Any:
+    """What the person typed, to put back into the inputs when it could not be stored (nothing is lost)."""
+    name = field_values.input_name(field)
+    if field.type == "numbered_list":
+        return list(form.getlist(name)) if hasattr(form, "getlist") else form.get(name)
+    if field.type == "choice":
+        return {"option": form.get(name, ""), "other_text": form.get(f"{name}-other", "")}
+    if field.type == "meeting_modes":
+        counts = {mode.key: form.get(f"{name}-{mode.key}", "") for mode in field.modes}
+        counts["other"] = form.get(f"{name}-other", "")
+        return {"counts": counts, "other_label": form.get(f"{name}-other_label", "")}
+    return form.get(name, "")

@@ -1,0 +1,32 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NewPairForm(FlaskForm):
+    """Rules for the people and the template live in portal.domain.pairs (one place for the messages)."""
+    mentor_email = EmailField("Mentor's e-mail", validators=[Length(max=254)])
+    mentor_name = StringField("Mentor's name", description="Used in the invitation if they have no account yet.",
+                              validators=[Length(max=120)])
+    mentee_email = EmailField("Mentee's e-mail", validators=[Length(max=254)])
+    mentee_name = StringField("Mentee's name", description="Used in the invitation if they have no account yet.",
+                              validators=[Length(max=120)])
+    supervisors = CheckboxListField("Supervisors", coerce=int, validate_choice=False)
+    template_version = SelectField("Agreement template", coerce=int, validate_choice=False)
+    term_start = DateField("Term starts", validators=[Optional()],
+                           description="Leave empty to start today.")
+
+
+class ImportUploadForm(FlaskForm):
+    csv_file = FileField("CSV file")
+
+
+class ImportConfirmForm(FlaskForm):
+    csv_text = HiddenField()
