@@ -2,6 +2,11 @@
 // After htmx swaps in a fragment with an error, move focus to the first error so it is announced.
 document.addEventListener("htmx:afterSwap", function (event) {
   var target = event.detail.target;
+  if (event.detail.xhr.status === 409) {
+    var panel = document.querySelector(".conflict-panel");
+    if (panel) { panel.focus(); }
+    return;
+  }
   if (!target || event.detail.xhr.status !== 422) { return; }
   var invalid = target.querySelector("[aria-invalid='true'], .error");
   if (invalid && typeof invalid.focus === "function") {
@@ -26,7 +31,8 @@ document.addEventListener("htmx:afterRequest", function (event) {
 document.addEventListener("htmx:oobBeforeSwap", function (event) {
   var target = event.detail.target;
   if (!target || !target.classList || !target.classList.contains("field-block")) { return; }
-  if (target.contains(document.activeElement) || target.classList.contains("is-dirty")) {
+  if (target.contains(document.activeElement) || target.classList.contains("is-dirty") ||
+      target.classList.contains("has-conflict")) {
     event.detail.shouldSwap = false;
     target.classList.add("partner-changed");
     var status = target.querySelector(".save-status");

@@ -132,6 +132,10 @@ def save_field(agreement_id: int, key: str):
         response.headers["HX-Reswap"] = "outerHTML"
         return response
     status = 422 if outcome.error else 200
+    if request.form.get("resolve") and not outcome.error:
+        # A resolved conflict: the whole field comes back, without the conflict view.
+        page = _page_for(agreement)
+        return render_template("agreements/_field.html", page=page, state=page.fields[key])
     return make_response(render_template("agreements/_field_status.html", field=field, outcome=outcome), status)
 
 

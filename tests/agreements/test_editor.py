@@ -147,10 +147,13 @@ def test_a_clash_on_one_field_shows_both_versions_and_loses_nothing(pair_world):
     assert "Maya Mentor</strong> changed this" in body
     assert "Words of the mentor" in body and "Words of the mentee" in body  # theirs shown, mine kept in the box
     assert 'name="v-story" value="1"' in body  # the next save is based on the partner's version
+    assert "hx-trigger" not in body.split('class="conflict-panel"')[0]  # nothing saves by itself meanwhile
     assert stored(agreement, "story") == "Words of the mentor"
     merged = autosave(clients["mentee"], agreement, "story",
                       {"f-story": "Words of the mentor and the mentee", "resolve": "mine"}, 1)
     assert merged.status_code == 200
+    assert 'id="field-story"' in merged.get_data(as_text=True)  # the whole field returns, without the conflict
+    assert "conflict-panel" not in merged.get_data(as_text=True)
     assert stored(agreement, "story") == "Words of the mentor and the mentee"
     history = db.session.scalars(db.select(FieldChange).where(FieldChange.field_key == "story")
                                  .order_by(FieldChange.id)).all()
