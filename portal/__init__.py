@@ -68,6 +68,8 @@ def _register_hooks(app: Flask) -> None:
 
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user_from_session)
+    from portal.sessions import enforce_timeouts
+    app.before_request(enforce_timeouts)
     app.before_request(policy.enforce_route_rule)
     app.after_request(add_security_headers)
 

@@ -48,6 +48,17 @@ def register(app: Flask) -> None:
             click.echo(f"{name}: {count} re-encrypted")
         click.echo(f"All confidential content is now under key {keyring().current_id}.")
 
+    @app.cli.command("verify-audit")
+    def verify_audit() -> None:
+        """Check the audit log's hash chain; exits non-zero when an entry was altered, inserted or removed."""
+        from portal.audit import verify_chain
+        check = verify_chain()
+        if not check.intact:
+            raise click.ClickException(
+                f"The audit log chain is broken at entry {check.first_broken_id} "
+                f"(after {check.entries} intact entries): it was altered outside the portal.")
+        click.echo(f"The audit log is intact: {check.entries} entries.")
+
     @app.cli.command("send-mail")
     @click.option("--watch", is_flag=True, help="Keep delivering every few seconds until interrupted.")
     @click.option("--interval", default=2.0, show_default=True, help="Seconds between deliveries with --watch.")

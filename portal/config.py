@@ -74,6 +74,7 @@ class Config:
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.PRODUCTION)
         self.SESSION_COOKIE_NAME = "portal_session"
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=int(env.get("SESSION_ABSOLUTE_HOURS", "12")))
+        self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "60"))
         self.REMEMBER_COOKIE_DURATION = timedelta(days=1)
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE

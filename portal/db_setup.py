@@ -7,15 +7,29 @@ ignoring the busy timeout; taking the write lock up front makes it wait its turn
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_writing: ContextVar[bool] = ContextVar("portal_writing", default=False)
+
+
+@contextmanager
+def write_transaction():
+    """Within a read-only request, begin the next transaction as a writer (used to audit a denied GET)."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def _begin_statement() -> str:
-    if has_request_context() and request.method in READ_ONLY_METHODS:
+    if has_request_context() and request.method in READ_ONLY_METHODS and not _writing.get():
         return "BEGIN"
     return "BEGIN IMMEDIATE"
 

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from flask import Flask, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal import audit
+from portal.db_setup import write_transaction
 from portal.extensions import db
-from portal.policy import NotSignedIn
+from portal.policy import AccessDenied, NotSignedIn
 from portal.web import is_htmx_fragment_request, safe_next
 
 MESSAGES = {
@@ -42,6 +45,18 @@ def register(app: Flask) -> None:
     @app.errorhandler(NotSignedIn)
     def _not_signed_in(_error):
         return sign_in_redirect()
+
+    @app.errorhandler(AccessDenied)
+    def _denied(_error):
+        # Whatever the request did so far is discarded; the refusal itself is recorded (ids and path only:
+        # never the query string or the body).
+        db.session.rollback()
+        actor = current_user.get_id().partition(":")[0] if current_user.is_authenticated else None
+        with write_transaction():
+            audit.record("access.denied", actor=int(actor) if actor else None, endpoint=request.endpoint,
+                         method=request.method, path=request.path)
+            db.session.commit()
+        return error_response(404)
 
     @app.errorhandler(CSRFError)
     def _csrf(_error):

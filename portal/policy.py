@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import abort, current_app, request, session
+from flask import current_app, request, session
+from werkzeug.exceptions import NotFound
 from flask_login import current_user
 from sqlalchemy import Select, exists, or_, select
 
@@ -29,6 +30,15 @@ ROUTE_RULES = (PUBLIC, SIGNED_IN, SITE_ADMIN, SESSION_IN_QUERY)
 
 class NotSignedIn(Exception):
     """Raised for an anonymous request to a route that needs a person; answered by the sign-in redirect."""
+
+
+class AccessDenied(NotFound):
+    """A refusal by this module. Answered exactly like a missing page (a foreign id must look like a missing
+    one), and recorded in the audit log."""
+
+
+def deny() -> None:
+    raise AccessDenied()
 
 
 def access(rule: str) -> Callable:
@@ -59,13 +69,13 @@ def enforce_route_rule() -> None:
     rule = route_rule(request.endpoint)
     if rule is None:
         current_app.logger.error("route %s declares no access rule; refused", request.endpoint)
-        abort(404)
+        deny()
     if rule in (PUBLIC, SESSION_IN_QUERY):
         return
     if not current_user.is_authenticated:
         raise NotSignedIn()
     if rule == SITE_ADMIN and not current_user.is_site_admin:
-        abort(404)
+        deny()
 
 
 # --- programs -----------------------------------------------------------------------------------------------
@@ -83,13 +93,13 @@ def administered_programs(user: User) -> Select:
 def program_for_admin(user: User, program_id: int) -> Program:
     program = db.session.scalars(administered_programs(user).where(Program.id == program_id)).first()
     if program is None:
-        abort(404)
+        deny()
     return program
 
 
 def program_for_site_admin(user: User, program_id: int) -> Program:
     if not user.is_site_admin:
-        abort(404)
+        deny()
     return db.get_or_404(Program, program_id)
 
 
@@ -153,7 +163,7 @@ def pair_relation(user: User, pair: Pair) -> str | None:
 def pair_for_member(user: User, pair_id: int) -> Pair:
     pair = db.session.scalars(member_pairs(user).where(Pair.id == pair_id)).first()
     if pair is None:
-        abort(404)
+        deny()
     return pair
 
 
@@ -161,7 +171,7 @@ def pair_for_viewer(user: User, pair_id: int) -> tuple[Pair, str]:
     """A pair this person may look at, with their relation to it (decides whether pair-only content shows)."""
     pair = db.session.scalars(visible_pairs(user).where(Pair.id == pair_id)).first()
     if pair is None:
-        abort(404)
+        deny()
     return pair, pair_relation(user, pair)
 
 
@@ -179,7 +189,7 @@ def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]
                                            Pair.id.in_(visible_pairs(user).with_only_columns(Pair.id)))
     ).first()
     if agreement is None:
-        abort(404)
+        deny()
     return agreement, pair_relation(user, agreement.pair)
 
 
@@ -188,7 +198,7 @@ def agreement_for_member(user: User, agreement_id: int) -> Agreement:
     agreement = db.session.scalars(select(Agreement).join(Pair).where(
         Agreement.id == agreement_id, or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id))).first()
     if agreement is None:
-        abort(404)
+        deny()
     return agreement
 
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import event
+
+from portal.extensions import db
 
 from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, sign_in
 
@@ -79,6 +82,10 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("auth.set_password", "GET"): ("/auth/set-password/not-a-real-token", PUBLIC_PAGE),
     ("auth.set_password", "POST"): ("/auth/set-password/not-a-real-token", PUBLIC_PAGE),
     ("main.home", "GET"): ("/", SIGNED_IN),
+    ("auth.account", "GET"): ("/auth/account", SIGNED_IN),
+    ("auth.change_name", "POST"): ("/auth/account/name", SIGNED_IN),
+    ("auth.change_password", "POST"): ("/auth/account/password", SIGNED_IN),
+    ("auth.change_email", "POST"): ("/auth/account/email", SIGNED_IN),
     ("admin.program_list", "GET"): ("/admin/programs", SITE_ADMIN_ONLY),
     ("admin.program_list", "POST"): ("/admin/programs", SITE_ADMIN_ONLY),
     ("admin.program_detail", "GET"): ("/admin/programs/{program}", SITE_ADMIN_ONLY),
@@ -86,6 +93,7 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("admin.appoint_admin", "POST"): ("/admin/programs/{program}/admins", SITE_ADMIN_ONLY),
     ("admin.revoke_role", "POST"): ("/admin/programs/{program}/roles/{supervisor_role}/revoke", SITE_ADMIN_ONLY),
     ("admin.user_list", "GET"): ("/admin/users", SITE_ADMIN_ONLY),
+    ("admin.audit_log", "GET"): ("/admin/audit", SITE_ADMIN_ONLY),
     ("admin.deactivate_user", "POST"): ("/admin/users/{user}/deactivate", SITE_ADMIN_ONLY),
     ("admin.reactivate_user", "POST"): ("/admin/users/{user}/reactivate", SITE_ADMIN_ONLY),
     ("programs.overview", "GET"): ("/programs/{program}", PROGRAM_ADMIN_ONLY),
@@ -149,5 +157,18 @@ def test_route_answers_each_actor_as_written(app, world, route):
             assert sign_in(client, world.people[actor]).status_code == 303, actor
         elif actor == "deactivated":
             sign_in(client, world.people[actor])
-        response = client.open(url, method=method, data={} if method == "POST" else None)
-        check(response, expectations[actor], f"{endpoint} {method} as {actor}")
+        statements = []
+        listener = lambda *args: statements.append(args[2].lstrip().upper())  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            response = client.open(url, method=method, data={} if method == "POST" else None)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        label = f"{endpoint} {method} as {actor}"
+        check(response, expectations[actor], label)
+        writes = [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+        if method == "GET":
+            # No GET changes state. The one write allowed is the audit entry of a refused request.
+            assert all(s.startswith("INSERT INTO AUDIT_EVENT") for s in writes), f"{label} wrote: {writes}"
+        if expectations[actor] == DENY:
+            assert any(s.startswith("INSERT INTO AUDIT_EVENT") for s in writes), f"{label}: refusal not audited"

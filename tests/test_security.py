@@ -161,3 +161,11 @@ def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("PORTAL_PRODUCTION", "1")
     config = Config()
     assert config.SESSION_COOKIE_SECURE and config.REMEMBER_COOKIE_SECURE
+
+
+def test_oversized_requests_are_refused(app, client):
+    """Is a request body over the cap refused with 413 and a friendly page?"""
+    sign_in(client, make_user(site_admin=True))
+    big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.post("/admin/programs", data={"name": big})
+    assert response.status_code == 413 and "larger than the portal accepts" in response.get_data(as_text=True)

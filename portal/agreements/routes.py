@@ -12,6 +12,7 @@ from portal.domain.agreement_view import FieldState, agreement_page
 from portal.errors import sign_in_redirect
 from portal.extensions import db
 from portal.models import Agreement, PairSupervisor
+from portal.sessions import automatic
 from portal.web import is_htmx_fragment_request, redirect_to, render
 
 
@@ -141,6 +142,7 @@ def save_field(agreement_id: int, key: str):
 
 @bp.route("/agreements/<int:agreement_id>/changes")
 @policy.access(policy.SESSION_IN_QUERY)
+@automatic
 def changes(agreement_id: int):
     """The editors' poll. Nothing changed: one indexed query and an empty 204. Otherwise the partner's
     changed fields as out-of-band swaps, and a refresh when the agreement's state moved on."""
@@ -149,7 +151,7 @@ def changes(agreement_id: int):
     if found is None:
         if not current_user.is_authenticated:
             return sign_in_redirect()
-        abort(404)
+        policy.deny()
     seq, user_id = found
     if seq == since:
         return "", 204
@@ -165,6 +167,7 @@ def changes(agreement_id: int):
 
 @bp.route("/agreements/<int:agreement_id>/presence", methods=["POST"])
 @policy.access(policy.SIGNED_IN)
+@automatic
 def presence(agreement_id: int):
     """Each open editor checks in every few seconds; the answer says who else is on the page."""
     agreement = policy.agreement_for_member(current_user, agreement_id)

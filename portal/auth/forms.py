@@ -26,3 +26,24 @@ class SetPasswordForm(FlaskForm):
 
 class SignOutForm(FlaskForm):
     """Only the CSRF token: sign-out is a POST so that no link or image can sign someone out."""
+
+
+class NameForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired(message="Enter your name."), Length(max=120)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[
+        DataRequired(message="Enter your current password."), Length(max=200)])
+    password = PasswordField("New password", validators=[
+        DataRequired(message="Choose a new password."),
+        Length(min=10, max=200, message="Choose a password of 10 to 200 characters.")])
+    confirm = PasswordField("Repeat the new password", validators=[
+        DataRequired(message="Repeat the new password."), EqualTo("password", message="The two passwords differ.")])
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField("New e-mail address", validators=[DataRequired(message="Enter the new address."),
+                                                         Length(max=254)])
+    current_password = PasswordField("Current password", validators=[
+        DataRequired(message="Enter your current password."), Length(max=200)])

@@ -2,9 +2,11 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from portal import policy
+from portal import policy, sessions
 from portal.auth import bp
-from portal.auth.forms import ForgotPasswordForm, SetPasswordForm, SignInForm, SignOutForm
+from portal.auth.forms import (
+    ChangeEmailForm, ChangePasswordForm, ForgotPasswordForm, NameForm, SetPasswordForm, SignInForm, SignOutForm,
+)
 from portal.domain import accounts
 from portal.extensions import db
 from portal.web import redirect_to, render, safe_next, see_other
@@ -32,6 +34,7 @@ def sign_in():
     target = safe_next(form.next.data) or url_for("main.home")
     session.clear()  # no state from before sign-in survives into the signed-in session
     login_user(result.user)
+    sessions.start()
     db.session.commit()
     return redirect_to(target)
 
@@ -58,7 +61,11 @@ def forgot_password():
         if not accounts.is_valid_email(email):
             form.email.errors.append("Enter a valid e-mail address, such as name@example.org.")
         else:
-            accounts.request_password_reset(email)
+            try:
+                accounts.request_password_reset(email, request.remote_addr)
+            except accounts.RateLimited as error:
+                db.session.rollback()
+                return render("auth/forgot_password.html", form=form, status=429, error=str(error))
             db.session.commit()
             # The same words whether or not the address has an account.
             flash("If that address belongs to an account, a link to set a new password is on its way. "
@@ -92,3 +99,67 @@ def set_password(token: str):
             return redirect(url_for("auth.sign_in"), code=303)
     return render("auth/set_password.html", form=form, purpose=stored.purpose, email=stored.user.email,
                   status=422 if form.errors else 200)
+
+
+def _account_page(name_form=None, password_form=None, email_form=None, status=200):
+    return render("auth/account.html", name_form=name_form or NameForm(prefix="name", name=current_user.name),
+                  password_form=password_form or ChangePasswordForm(prefix="password"),
+                  email_form=email_form or ChangeEmailForm(prefix="email"), status=status)
+
+
+@bp.route("/account")
+@policy.access(policy.SIGNED_IN)
+def account():
+    return _account_page()
+
+
+@bp.route("/account/name", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def change_name():
+    form = NameForm(prefix="name")
+    if form.validate_on_submit():
+        try:
+            accounts.rename(current_user, form.name.data)
+        except accounts.AccountError as error:
+            form.name.errors = [str(error)]
+        else:
+            db.session.commit()
+            flash("Your name is saved.", "success")
+            return see_other("auth.account")
+    return _account_page(name_form=form, status=422)
+
+
+@bp.route("/account/password", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def change_password():
+    form = ChangePasswordForm(prefix="password")
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.password.data)
+        except accounts.AccountError as error:
+            form.current_password.errors = [str(error)]
+        else:
+            user = current_user._get_current_object()
+            db.session.commit()
+            session.clear()
+            login_user(user)  # this session continues under the new generation; all others have ended
+            sessions.start()
+            flash("Your password is changed. Every other session of your account has been signed out.", "success")
+            return see_other("auth.account")
+    return _account_page(password_form=form, status=422)
+
+
+@bp.route("/account/email", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def change_email():
+    form = ChangeEmailForm(prefix="email")
+    if form.validate_on_submit():
+        try:
+            accounts.change_email(current_user, form.current_password.data, form.email.data)
+        except accounts.AccountError as error:
+            form.email.errors = [str(error)]
+        else:
+            db.session.commit()
+            flash(f"You now sign in with {current_user.email}. Your old address has been told.", "success")
+            return see_other("auth.account")
+    return _account_page(email_form=form, status=422)

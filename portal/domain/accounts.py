@@ -11,10 +11,10 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal import audit
+from portal import audit, ratelimit
 from portal.extensions import db
 from portal.mail import queue_mail
-from portal.models import AccountToken, LoginFailure, User
+from portal.models import AccountToken, User
 from portal.timeutil import utcnow
 
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -72,17 +72,11 @@ class SignInResult:
     throttled: bool = False
 
 
-def _recent_failures(scope: str, key: str) -> int:
-    since = utcnow() - timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"])
-    return db.session.scalar(select(func.count(LoginFailure.id)).where(
-        LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at >= since)) or 0
-
-
 def is_throttled(email: str, address: str | None) -> bool:
     config = current_app.config
-    if _recent_failures("account", email) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
-        return True
-    return bool(address) and _recent_failures("address", address) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    minutes = config["LOGIN_THROTTLE_MINUTES"]
+    return (ratelimit.over_limit("sign_in:account", email, config["LOGIN_MAX_FAILURES_PER_ACCOUNT"], minutes)
+            or ratelimit.over_limit("sign_in:address", address, config["LOGIN_MAX_FAILURES_PER_ADDRESS"], minutes))
 
 
 def sign_in(email: str, password: str, address: str | None) -> SignInResult:
@@ -95,12 +89,12 @@ def sign_in(email: str, password: str, address: str | None) -> SignInResult:
     if user is None:
         _dummy_check(password)
     if user is None or not user.is_active or not verify_password(user, password):
-        db.session.add(LoginFailure(scope="account", key=email))
+        ratelimit.hit("sign_in:account", email)
         if address:
-            db.session.add(LoginFailure(scope="address", key=address))
+            ratelimit.hit("sign_in:address", address)
         audit.record("sign_in.failed", actor=user)
         return SignInResult()
-    db.session.execute(delete(LoginFailure).where(LoginFailure.scope == "account", LoginFailure.key == email))
+    ratelimit.clear("sign_in:account", email)
     user.last_sign_in_at = utcnow()
     audit.record("sign_in", actor=user)
     return SignInResult(user=user)
@@ -176,10 +170,24 @@ def link_for(raw: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}/auth/set-password/{raw}"
 
 
-def request_password_reset(email: str) -> None:
-    """Queue a reset link if an active account has this address. The caller says the same thing either way."""
+RESET_LIMIT_PER_ADDRESS = 10     # reset requests from one client address per hour
+RESET_LIMIT_PER_ACCOUNT = 3      # reset mails to one account per hour
+INVITE_LIMIT_PER_ACTOR = 1000    # invitation mails one person may cause per hour (a CSV import included)
+
+
+class RateLimited(AccountError):
+    """Too many requests of one kind; answered with 429."""
+
+
+def request_password_reset(email: str, address: str | None) -> None:
+    """Queue a reset link if an active account has this address. The caller says the same thing either way
+    (also when the account's own limit is reached: that must not reveal that the account exists)."""
+    if not ratelimit.take("reset:address", address, RESET_LIMIT_PER_ADDRESS, 60):
+        raise RateLimited("Too many password requests from your network. Wait an hour, then try again.")
     user = user_by_email(email)
     if user is None or user.is_deactivated:
+        return
+    if not ratelimit.take("reset:account", user.email, RESET_LIMIT_PER_ACCOUNT, 60):
         return
     purpose = "reset" if user.password_hash else "invite"
     raw = issue_token(user, purpose)
@@ -201,6 +209,8 @@ def invite(email: str, name: str, invited_by: User, reason: str) -> User:
         db.session.flush()
     if user.is_deactivated:
         raise AccountError("This account is deactivated. A site administrator can reactivate it.")
+    if not ratelimit.take("invite:actor", str(invited_by.id), INVITE_LIMIT_PER_ACTOR, 60):
+        raise RateLimited("You have sent a great many invitations in the last hour. Wait a while, then try again.")
     if user.password_hash is None:
         raw = issue_token(user, "invite")
         queue_mail(user.email, "invite", "You are invited to the Mentorship Portal", "invite.txt",
@@ -237,3 +247,44 @@ def create_site_admin(email: str, name: str, password: str) -> User:
     db.session.flush()
     audit.record("account.site_admin_created", actor=None, user_id=user.id)
     return user
+
+
+# --- the person's own account -------------------------------------------------------------------------------
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password; every other session of the account ends (the caller re-signs this one in)."""
+    if not verify_password(user, current_password):
+        raise AccountError("Your current password is not right.")
+    problem = password_problem(new_password)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+    queue_mail(user.email, "password_changed", "Your Mentorship Portal password was changed",
+               "password_changed.txt", user=user)
+    audit.record("account.password_changed", actor=user)
+
+
+def change_email(user: User, current_password: str, new_email: str) -> None:
+    """Change the sign-in address after re-entering the password; the old address is told."""
+    if not verify_password(user, current_password):
+        raise AccountError("Your current password is not right.")
+    new_email = normalize_email(new_email)
+    if not is_valid_email(new_email):
+        raise AccountError("Enter a valid e-mail address, such as name@example.org.")
+    if new_email == user.email:
+        raise AccountError("That is already your address.")
+    if user_by_email(new_email) is not None:
+        raise AccountError("That address cannot be used. If it is yours too, ask a site admin for help.")
+    old_email = user.email
+    user.email = new_email
+    queue_mail(old_email, "email_changed", "Your Mentorship Portal address was changed", "email_changed.txt",
+               user=user, old_email=old_email)
+    audit.record("account.email_changed", actor=user)
+
+
+def rename(user: User, name: str) -> None:
+    name = (name or "").strip()
+    if not name or len(name) > 120 or any(not ch.isprintable() for ch in name):
+        raise AccountError("Enter your name (up to 120 characters).")
+    user.name = name

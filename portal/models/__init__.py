@@ -1,5 +1,5 @@
 """All models, imported here so that Flask-Migrate sees every table."""
-from portal.models.accounts import AccountToken, LoginFailure, ProgramRole, User  # noqa: F401
+from portal.models.accounts import AccountToken, RateEvent, ProgramRole, User  # noqa: F401
 from portal.models.programs import Pair, PairSupervisor, Program  # noqa: F401
 from portal.models.templates import AgreementTemplate, TemplateVersion  # noqa: F401
 from portal.models.agreements import (  # noqa: F401

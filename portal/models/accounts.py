@@ -73,13 +73,14 @@ class AccountToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class LoginFailure(db.Model):
-    """Failed sign-ins, counted in the database so that throttling holds across workers and machines."""
+class RateEvent(db.Model):
+    """Events that are rate-limited (failed sign-ins, reset requests, invitations, share proposals), counted in
+    the database so that the limits hold across workers and machines (process memory would multiply them)."""
 
-    __tablename__ = "login_failure"
-    __table_args__ = (Index("ix_login_failure_scope_key_at", "scope", "key", "at"),)
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_scope_key_at", "scope", "key", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(String(10))  # "account" or "address"
+    scope: Mapped[str] = mapped_column(String(40))  # e.g. "sign_in:account", "reset:address"
     key: Mapped[str] = mapped_column(String(254))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,4 +1,5 @@
-"""Who did what, when. Never holds pair-only text, tokens or passwords: only ids, kinds and short facts."""
+"""Who did what, when. Never holds pair-only text, tokens or passwords: only ids, kinds and short facts.
+Append-only from the app: nothing updates or deletes these rows."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,5 +22,8 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(60))  # e.g. "sign_in", "program.create"
     detail: Mapped[str] = mapped_column(Text, default="")  # JSON of non-confidential facts
     address: Mapped[str | None] = mapped_column(String(64))
+    # Each entry is chained to the one before by a hash, so that an altered or deleted row shows.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
     actor = relationship("User")

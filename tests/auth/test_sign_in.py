@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal.extensions import db
-from portal.models import LoginFailure
+from portal.models import RateEvent
 from tests.factories import PASSWORD, make_user, sign_in
 
 
@@ -187,5 +187,5 @@ def test_success_clears_the_account_counter(client):
     for _ in range(4):
         sign_in(client, user, "wrong password")
     assert sign_in(client, user).status_code == 303
-    assert db.session.scalar(db.select(db.func.count(LoginFailure.id)).where(
-        LoginFailure.scope == "account")) == 0
+    assert db.session.scalar(db.select(db.func.count(RateEvent.id)).where(
+        RateEvent.scope == "sign_in:account")) == 0

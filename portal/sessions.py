@@ -1,0 +1,56 @@
+"""Session lifetime: an idle timeout and an absolute timeout, checked on every request from the signed cookie.
+
+Automatic requests (the editors' poll and presence check-ins) are subject to the timeouts but do not count as
+activity, so an editor left open in an empty office still signs its owner out.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, request, session
+from flask_login import logout_user
+
+from portal.policy import NotSignedIn
+
+SIGNED_IN_AT = "_signed_in_at"
+LAST_ACTIVE_AT = "_active_at"
+REFRESH_AFTER_SECONDS = 60  # write the activity time at most once a minute (each write re-sends the cookie)
+
+
+def automatic(view):
+    """Mark a view as called by the page itself rather than by the person (does not extend the session)."""
+    view.automatic_request = True
+    return view
+
+
+def start() -> None:
+    """Call right after login_user."""
+    now = int(time.time())
+    session[SIGNED_IN_AT] = now
+    session[LAST_ACTIVE_AT] = now
+
+
+def enforce_timeouts() -> None:
+    """before_request hook: end the session when it has been idle or alive for too long."""
+    if "_user_id" not in session or request.endpoint in (None, "static"):
+        return
+    now = int(time.time())
+    config = current_app.config
+    started = session.get(SIGNED_IN_AT, 0)
+    active = session.get(LAST_ACTIVE_AT, 0)
+    if now - started > config["PERMANENT_SESSION_LIFETIME"].total_seconds():
+        _end("Your session ended after %d hours. Sign in again to continue." %
+             (config["PERMANENT_SESSION_LIFETIME"].total_seconds() // 3600))
+    if now - active > config["SESSION_IDLE_MINUTES"] * 60:
+        _end(f"You were signed out after {config['SESSION_IDLE_MINUTES']} minutes without activity. "
+             "Sign in again to continue; everything you saved is kept.")
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, "automatic_request", False) and now - active > REFRESH_AFTER_SECONDS:
+        session[LAST_ACTIVE_AT] = now
+
+
+def _end(message: str) -> None:
+    logout_user()
+    session.clear()
+    flash(message, "info")
+    raise NotSignedIn()

@@ -1,0 +1,123 @@
+"""The person's own account (name, password, address), session timeouts, and limits on reset requests."""
+from __future__ import annotations
+
+import time
+
+from portal import sessions
+from portal.extensions import db
+from portal.models import User
+from tests.factories import PASSWORD, make_user, outbox, sign_in
+
+NEW = "a new and long passphrase"
+
+
+def test_password_change_ends_other_sessions_but_not_this_one(app, client):
+    """After changing the password, does this session go on while every other session of the account ends?"""
+    user = make_user()
+    other_device = app.test_client()
+    sign_in(other_device, user)
+    sign_in(client, user)
+    response = client.post("/auth/account/password", data={
+        "password-current_password": PASSWORD, "password-password": NEW, "password-confirm": NEW})
+    assert response.status_code == 303
+    assert client.get("/").status_code == 200
+    assert other_device.get("/").status_code == 303
+    assert len(outbox("password_changed", to=user.email)) == 1
+    assert sign_in(app.test_client(), user, NEW).status_code == 303
+
+
+def test_password_change_needs_the_current_password(client):
+    """Is a wrong current password refused next to the field, with nothing changed?"""
+    user = make_user()
+    sign_in(client, user)
+    response = client.post("/auth/account/password", data={
+        "password-current_password": "wrong password", "password-password": NEW, "password-confirm": NEW})
+    assert response.status_code == 422 and "current password is not right" in response.get_data(as_text=True)
+    assert sign_in(client.application.test_client(), user, PASSWORD).status_code == 303
+
+
+def test_email_change_needs_the_password_and_tells_the_old_address(client):
+    """Does changing the address require the password, refuse a taken one, and tell the old address?"""
+    user = make_user(email="old@example.org")
+    make_user(email="taken@example.org")
+    sign_in(client, user)
+    wrong = client.post("/auth/account/email", data={"email-email": "new@example.org",
+                                                      "email-current_password": "nope nope"})
+    assert wrong.status_code == 422
+    taken = client.post("/auth/account/email", data={"email-email": "taken@example.org",
+                                                      "email-current_password": PASSWORD})
+    assert taken.status_code == 422 and "cannot be used" in taken.get_data(as_text=True)
+    ok = client.post("/auth/account/email", data={"email-email": "New@Example.org",
+                                                   "email-current_password": PASSWORD})
+    assert ok.status_code == 303
+    assert db.session.get(User, user.id).email == "new@example.org"
+    assert len(outbox("email_changed", to="old@example.org")) == 1
+
+
+def test_name_change(client):
+    """Can a person correct their name, and is an empty name refused?"""
+    user = make_user(name="Typo Nmae")
+    sign_in(client, user)
+    assert client.post("/auth/account/name", data={"name-name": ""}).status_code == 422
+    assert client.post("/auth/account/name", data={"name-name": "Typo Name"}).status_code == 303
+    assert db.session.get(User, user.id).name == "Typo Name"
+
+
+def age_session(client, **seconds_ago):
+    with client.session_transaction() as session:
+        now = int(time.time())
+        if "signed_in" in seconds_ago:
+            session[sessions.SIGNED_IN_AT] = now - seconds_ago["signed_in"]
+        if "active" in seconds_ago:
+            session[sessions.LAST_ACTIVE_AT] = now - seconds_ago["active"]
+
+
+def test_idle_session_ends(app, client):
+    """After the idle timeout without activity, is the person signed out with a message saying why?"""
+    sign_in(client, make_user())
+    age_session(client, active=app.config["SESSION_IDLE_MINUTES"] * 60 + 5)
+    response = client.get("/")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/auth/sign-in")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "without activity" in page
+
+
+def test_absolute_session_lifetime(app, client):
+    """Does a session end after its absolute lifetime even when it is used all the time?"""
+    sign_in(client, make_user())
+    lifetime = int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds())
+    age_session(client, signed_in=lifetime + 5, active=1)
+    assert client.get("/").status_code == 303
+
+
+def test_automatic_requests_do_not_keep_a_session_alive(app, client):
+    """Does the editors' automatic polling leave the idle clock running, unlike a page the person opens?"""
+    sign_in(client, make_user())
+    age_session(client, active=120)
+    client.get("/agreements/999999/changes?since=0", headers={"HX-Request": "true"})
+    with client.session_transaction() as session:
+        assert int(time.time()) - session[sessions.LAST_ACTIVE_AT] >= 120
+    client.get("/")
+    with client.session_transaction() as session:
+        assert int(time.time()) - session[sessions.LAST_ACTIVE_AT] < 5
+
+
+def test_reset_requests_are_limited_per_address(client):
+    """Are more than ten reset requests an hour from one address answered with 429 and a clear message?"""
+    for n in range(10):
+        assert client.post("/auth/forgot-password", data={"email": f"x{n}@example.org"}).status_code == 303
+    response = client.post("/auth/forgot-password", data={"email": "x@example.org"})
+    assert response.status_code == 429 and "Wait an hour" in response.get_data(as_text=True)
+
+
+def test_reset_mails_per_account_are_limited_silently(app):
+    """Is one account sent at most three reset mails an hour, without the answer revealing the account?"""
+    user = make_user()
+    answers = set()
+    for n in range(5):
+        client = app.test_client()
+        response = client.post("/auth/forgot-password", data={"email": user.email},
+                               environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}, follow_redirects=True)
+        answers.add(response.status_code)
+    assert answers == {200}
+    assert len(outbox("reset", to=user.email)) == 3
