@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 4
 BIND ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-postgres serve clean
+.PHONY: venv run test test-postgres lint serve clean
 
 # Create .venv (Python >= 3.11) with runtime + dev dependencies.
 venv: $(VENV)/.installed
@@ -32,6 +32,10 @@ run: $(VENV)/.installed
 # Test suite against SQLite (DATABASE_URL is ignored here; see test-postgres).
 test: $(VENV)/.installed
 	env -u DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Static checks: undefined names, unused imports, likely bugs.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check --select F,E9,B --line-length 120 portal tests
 
 # Same suite against a throwaway PostgreSQL cluster (.ci/with-postgres sets DATABASE_URL).
 test-postgres: $(VENV)/.installed

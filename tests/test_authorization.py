@@ -157,8 +157,8 @@ def test_route_answers_each_actor_as_written(app, world, route):
             assert sign_in(client, world.people[actor]).status_code == 303, actor
         elif actor == "deactivated":
             sign_in(client, world.people[actor])
-        statements = []
-        listener = lambda *args: statements.append(args[2].lstrip().upper())  # noqa: E731
+        statements: list[str] = []
+        listener = lambda *args, seen=statements: seen.append(args[2].lstrip().upper())  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
             response = client.open(url, method=method, data={} if method == "POST" else None)
