@@ -6,6 +6,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.domain.accounts import hash_password
+from portal.domain.template_store import install_shipped_template
 from portal.extensions import db
 from portal.models import Pair, PairSupervisor, Program, ProgramRole, User
 
@@ -29,6 +30,13 @@ ACCOUNTS = [
     ("mentor3@demo.test", "Quinn Mentor", "mentor of CCMC pair 1"),
     ("mentee3@demo.test", "Rosa Mentee", "mentee of CCMC pair 1"),
     ("mentee4@demo.test", "Tom Mentee", "mentee of CCMC pair 2"),
+]
+
+# (program code, shipped template, the program admin who installs it): each program starts with its own form,
+# published, so that the template area and new pairs have something to show.
+TEMPLATES = [
+    ("WHPRMS", "whprms", "whprms.admin@demo.test"),
+    ("CCMC", "ccmc", "ccmc.admin@demo.test"),
 ]
 
 # (program code, mentor e-mail, mentee e-mail, supervised by the demo supervisor)
@@ -61,6 +69,8 @@ def seed() -> bool:
         ProgramRole(user=users["supervisor@demo.test"], program_id=programs["WHPRMS"].id, role="supervisor"),
         ProgramRole(user=users["supervisor@demo.test"], program_id=programs["CCMC"].id, role="supervisor"),
     ])
+    for code, shipped, admin in TEMPLATES:
+        install_shipped_template(programs[code], shipped, users[admin])
     for code, mentor, mentee, supervised in PAIRS:
         pair = Pair(program=programs[code], mentor=users[mentor], mentee=users[mentee])
         if supervised:
