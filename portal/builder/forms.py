@@ -350,7 +350,7 @@ def humanize(message: str, attribute: str, form: FlaskForm) -> str:
     """
     def label_of(name: str) -> str | None:
         input_name = INPUT_OF_ATTRIBUTE.get(name, name)
-        return form[input_name].label.text if input_name in form else None
+        return form[input_name].label.text.removesuffix(" (optional)") if input_name in form else None
 
     if message.startswith(attribute + " "):
         rest = message[len(attribute) + 1:]

@@ -90,7 +90,8 @@ def create_template(program_id: int):
         try:
             version = store.create_blank_template(program, form.name.data, current_user)
         except store.DraftEditError as problems:
-            form.name.errors = list(form.name.errors) + attach_problems(form, problems)
+            unplaced = attach_problems(form, problems)  # the name's own problems go under it
+            form.name.errors = list(form.name.errors) + unplaced
         else:
             db.session.commit()
             flash(f"Template '{version.template.name}' created as a draft. Add its sections and fields, "
