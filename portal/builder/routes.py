@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Response, flash, render_template, request, url_for
+from flask import Response, flash, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -246,7 +246,8 @@ def _builder(program, version, *, editing: Editing | None = None, status: int = 
         "builder/version.html", "builder/_builder.html", status=status,
         program=program, template=version.template, version=version, definition=definition,
         editable=version.state == "draft", editing=editing, notice=notice, problems=problems or [],
-        problems_place=problems_place, focus=focus, fill=lambda text: substitute_placeholders(text, values), older=older,
+        problems_place=problems_place, focus=focus, older=older,
+        fill=lambda text: substitute_placeholders(text, values),
         new_section_form=new_section_form or NewSectionForm(prefix="new_section"),
         field_type_names=FIELD_TYPE_NAMES, confirm_form=ConfirmForm(),
         agreement_count=store.agreement_counts_by_version(version.template).get(version.id, 0))

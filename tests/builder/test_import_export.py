@@ -137,7 +137,8 @@ def test_an_upload_larger_than_the_portal_accepts_is_refused(builder):
 
 def test_ready_made_templates_are_added_published(builder):
     """Does "add a ready-made template" put WHPRMS or CCMC into the program, published, ready for new pairs?"""
-    response = builder.client.post(f"/programs/{builder.program.id}/templates/shipped", data={"shipped-shipped": "ccmc"})
+    response = builder.client.post(f"/programs/{builder.program.id}/templates/shipped",
+                                   data={"shipped-shipped": "ccmc"})
     assert response.status_code == 303
     names = [v.template.name for v in template_store.published_versions(builder.program)]
     assert "CCMC Mentoring Agreement" in names
