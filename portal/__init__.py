@@ -51,6 +51,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.agreements import bp as agreements_bp
     from portal.auth import bp as auth_bp
+    from portal.builder import bp as builder_bp
     from portal.main import bp as main_bp
     from portal.programs import bp as programs_bp
 
@@ -59,6 +60,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(programs_bp, url_prefix="/programs")
     app.register_blueprint(agreements_bp)
+    app.register_blueprint(builder_bp, url_prefix="/programs")  # the template area of a program admin
 
 
 def _register_hooks(app: Flask) -> None:

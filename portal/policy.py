@@ -17,7 +17,9 @@ from flask_login import current_user
 from sqlalchemy import Select, exists, or_, select
 
 from portal.extensions import db
-from portal.models import Agreement, Pair, PairSupervisor, Program, ProgramRole, User
+from portal.models import (
+    Agreement, AgreementTemplate, Pair, PairSupervisor, Program, ProgramRole, TemplateVersion, User,
+)
 
 PUBLIC = "public"            # anyone, signed in or not (sign-in page, static files, password links)
 SIGNED_IN = "signed_in"      # any signed-in person; object loaders below narrow it further
@@ -110,6 +112,41 @@ def supervised_programs(user: User) -> Select:
 def is_program_admin(user: User, program_id: int) -> bool:
     return db.session.scalar(select(exists().where(
         ProgramRole.user_id == user.id, ProgramRole.program_id == program_id, ProgramRole.role == "admin")))
+
+
+# --- agreement templates ------------------------------------------------------------------------------------
+# Templates are managed by the admins of the program that owns them. The loaders take the program id of the URL
+# too, so that a template of one program is never reachable under the address of another.
+
+def _administers_template_program(user: User):
+    return exists().where(ProgramRole.program_id == AgreementTemplate.program_id, ProgramRole.user_id == user.id,
+                          ProgramRole.role == "admin")
+
+
+def administered_templates(user: User) -> Select:
+    """Templates of the programs this person administers."""
+    return select(AgreementTemplate).where(_administers_template_program(user))
+
+
+def template_for_admin(user: User, template_id: int, program_id: int | None = None) -> AgreementTemplate:
+    query = administered_templates(user).where(AgreementTemplate.id == template_id)
+    if program_id is not None:
+        query = query.where(AgreementTemplate.program_id == program_id)
+    template = db.session.scalars(query).first()
+    if template is None:
+        deny()
+    return template
+
+
+def version_for_admin(user: User, version_id: int, program_id: int | None = None) -> TemplateVersion:
+    query = (select(TemplateVersion).join(AgreementTemplate)
+             .where(TemplateVersion.id == version_id, _administers_template_program(user)))
+    if program_id is not None:
+        query = query.where(AgreementTemplate.program_id == program_id)
+    version = db.session.scalars(query).first()
+    if version is None:
+        deny()
+    return version
 
 
 # --- pairs --------------------------------------------------------------------------------------------------

@@ -39,3 +39,16 @@ document.addEventListener("htmx:oobBeforeSwap", function (event) {
     if (status) { status.textContent = "Your partner changed this too. When you save, you will see both versions."; }
   }
 });
+
+// An htmx request that the server refuses (409 "already published", 404 "no longer there", 500) is not swapped
+// (see responseHandling in base.html), so without this the click would seem to do nothing. Show the server's
+// error panel in the page's status area instead. DOMParser runs no scripts; only the panel's nodes are moved.
+document.addEventListener("htmx:responseError", function (event) {
+  var flash = document.getElementById("flash");
+  var xhr = event.detail.xhr;
+  if (!flash || !xhr || !xhr.responseText) { return; }
+  var panel = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector(".error-panel");
+  if (!panel) { return; }
+  flash.replaceChildren(document.importNode(panel, true));
+  flash.scrollIntoView({ block: "nearest" });
+});

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import event
 
+from portal.domain.template_store import install_shipped_template, new_draft_version
 from portal.extensions import db
-
 from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, sign_in
 
 ALLOW, DENY, SIGN_IN = "allow", "deny", "sign-in"
@@ -49,11 +49,15 @@ def world(app) -> World:
     make_role(people["other_supervisor"], program, "supervisor")
     pair = make_pair(program, people["mentor"], people["mentee"], supervisors=(people["supervisor"],))
     other_pair = make_pair(program, people["other_mentor"], people["other_mentee"])
-    agreement = make_agreement(pair)
-    make_agreement(other_pair, version=agreement.template_version)
+    published = install_shipped_template(program, "whprms", None)  # version 1, published
+    draft = new_draft_version(published.template, None)             # version 2, a draft
+    db.session.commit()
+    agreement = make_agreement(pair, published)
+    make_agreement(other_pair, version=published)
     ids = {"agreement": agreement.id, "program": program.id, "other_program": other_program.id, "pair": pair.id,
            "other_pair": other_pair.id, "supervisor_role": supervisor_role.id,
-           "user": people["bystander"].id}
+           "user": people["bystander"].id, "template": published.template_id, "version": published.id,
+           "draft": draft.id}
     return World(ids=ids, people=people)
 
 
@@ -112,6 +116,43 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("agreements.changes", "GET"): ("/agreements/{agreement}/changes?since=0&state=draft", PAIR_MEMBERS),
     ("agreements.presence", "POST"): ("/agreements/{agreement}/presence", PAIR_MEMBERS),
     ("agreements.history", "GET"): ("/agreements/{agreement}/history", PAIR_MEMBERS),
+    # The template area: the program's admins only (the site admin is no program admin of it).
+    ("builder.index", "GET"): ("/programs/{program}/templates", PROGRAM_ADMIN_ONLY),
+    ("builder.create_template", "POST"): ("/programs/{program}/templates", PROGRAM_ADMIN_ONLY),
+    ("builder.import_template", "POST"): ("/programs/{program}/templates/import", PROGRAM_ADMIN_ONLY),
+    ("builder.add_shipped_template", "POST"): ("/programs/{program}/templates/shipped", PROGRAM_ADMIN_ONLY),
+    ("builder.template_detail", "GET"): ("/programs/{program}/templates/{template}", PROGRAM_ADMIN_ONLY),
+    ("builder.new_draft", "POST"): ("/programs/{program}/templates/{template}/drafts", PROGRAM_ADMIN_ONLY),
+    ("builder.diff", "GET"): ("/programs/{program}/templates/{template}/diff", PROGRAM_ADMIN_ONLY),
+    ("builder.version", "GET"): ("/programs/{program}/templates/versions/{draft}", PROGRAM_ADMIN_ONLY),
+    ("builder.publish_version", "POST"): ("/programs/{program}/templates/versions/{draft}/publish",
+                                          PROGRAM_ADMIN_ONLY),
+    ("builder.retire_version", "POST"): ("/programs/{program}/templates/versions/{version}/retire",
+                                         PROGRAM_ADMIN_ONLY),
+    ("builder.discard_draft", "POST"): ("/programs/{program}/templates/versions/{draft}/discard",
+                                        PROGRAM_ADMIN_ONLY),
+    ("builder.export_version", "GET"): ("/programs/{program}/templates/versions/{version}/export",
+                                        PROGRAM_ADMIN_ONLY),
+    ("builder.preview", "GET"): ("/programs/{program}/templates/versions/{version}/preview", PROGRAM_ADMIN_ONLY),
+    ("builder.preview_pdf", "GET"): ("/programs/{program}/templates/versions/{version}/preview.pdf",
+                                     PROGRAM_ADMIN_ONLY),
+    ("builder.edit_text", "POST"): ("/programs/{program}/templates/versions/{draft}/text", PROGRAM_ADMIN_ONLY),
+    ("builder.add_section", "POST"): ("/programs/{program}/templates/versions/{draft}/sections",
+                                      PROGRAM_ADMIN_ONLY),
+    ("builder.edit_section", "POST"): ("/programs/{program}/templates/versions/{draft}/sections/signing",
+                                       PROGRAM_ADMIN_ONLY),
+    ("builder.move_section", "POST"): ("/programs/{program}/templates/versions/{draft}/sections/signing/move",
+                                       PROGRAM_ADMIN_ONLY),
+    ("builder.remove_section", "POST"): ("/programs/{program}/templates/versions/{draft}/sections/signing/remove",
+                                         PROGRAM_ADMIN_ONLY),
+    ("builder.add_field", "POST"): ("/programs/{program}/templates/versions/{draft}/sections/signing/fields",
+                                    PROGRAM_ADMIN_ONLY),
+    ("builder.edit_field", "POST"): ("/programs/{program}/templates/versions/{draft}/fields/goal",
+                                     PROGRAM_ADMIN_ONLY),
+    ("builder.move_field", "POST"): ("/programs/{program}/templates/versions/{draft}/fields/goal/move",
+                                     PROGRAM_ADMIN_ONLY),
+    ("builder.remove_field", "POST"): ("/programs/{program}/templates/versions/{draft}/fields/goal/remove",
+                                       PROGRAM_ADMIN_ONLY),
 }
 
 

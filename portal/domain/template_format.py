@@ -70,10 +70,15 @@ TEMPLATE_ATTRIBUTES = ("format", "format_version", "name", "title", "intro", "se
 
 
 class TemplateFormatError(ValueError):
-    """A template definition or file that cannot be used; ``problems`` lists every reason found."""
+    """A template definition or file that cannot be used; ``problems`` lists every reason found.
 
-    def __init__(self, problems: Iterable[str]):
+    ``located`` holds the same problems as (location, message) pairs when the parser knows where each one is
+    (the builder uses it to show a message next to the input it concerns); it is empty for file-level problems.
+    """
+
+    def __init__(self, problems: Iterable[str], located: Iterable[tuple[str, str]] = ()):
         self.problems = list(problems)
+        self.located = list(located)
         if len(self.problems) == 1:
             message = f"Invalid template: {self.problems[0]}"
         else:
@@ -229,7 +234,7 @@ def parse_definition(data: Any) -> TemplateDefinition:
     parser = _Parser()
     definition = parser.template(data)
     if parser.problems or definition is None:
-        raise TemplateFormatError(parser.problems or ["Template: not a valid template"])
+        raise TemplateFormatError(parser.problems or ["Template: not a valid template"], parser.located)
     return definition
 
 
@@ -259,18 +264,20 @@ def _a(word: str) -> str:
     return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
-def _section_location(number: int, data: Any) -> str:
+def section_location(number: int, data: Any) -> str:
+    """How problems name the section at this position (1-based), e.g. "Section 2 'Goals'"."""
     title = data.get("title") if isinstance(data, dict) else None
     if isinstance(title, str) and title.strip():
         return f"Section {number} '{_shorten(title)}'"
     return f"Section {number}"
 
 
-def _field_location(section_location: str, number: int, data: Any) -> str:
+def field_location(section_where: str, number: int, data: Any) -> str:
+    """How problems name the field at this position of the section named ``section_where``."""
     key = data.get("key") if isinstance(data, dict) else None
     if isinstance(key, str) and key:
-        return f"{section_location}, field {number} '{_shorten(key)}'"
-    return f"{section_location}, field {number}"
+        return f"{section_where}, field {number} '{_shorten(key)}'"
+    return f"{section_where}, field {number}"
 
 
 class _Parser:
@@ -278,11 +285,13 @@ class _Parser:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.located: list[tuple[str, str]] = []
         self.key_owners: dict[str, str] = {}  # key -> location of the section or field that uses it
         self.signatures_location: str | None = None
 
     def problem(self, location: str, message: str) -> None:
         self.problems.append(f"{location}: {message}")
+        self.located.append((location, message))
 
     # Readers of one attribute. Each returns the value, the default when it is absent, or None when it is
     # invalid (the problem is then recorded, so None never reaches a returned definition).
@@ -407,7 +416,7 @@ class _Parser:
         return TemplateDefinition(name=name, title=title, intro=intro, sections=tuple(sections))
 
     def section(self, number: int, data: Any) -> Section | None:
-        where = _section_location(number, data)
+        where = section_location(number, data)
         if not isinstance(data, dict):
             self.problem(where, f"a section must be an object, not {_json_kind(data)}")
             return None
@@ -418,7 +427,7 @@ class _Parser:
         raw_fields = self.list_of(data, "fields", where) or []
         fields = []
         for field_number, raw_field in enumerate(raw_fields, start=1):
-            field = self.field(_field_location(where, field_number, raw_field), raw_field)
+            field = self.field(field_location(where, field_number, raw_field), raw_field)
             if field is not None:
                 fields.append(field)
         return Section(key=key, title=title, intro=intro, fields=tuple(fields))

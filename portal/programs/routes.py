@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import policy
 from portal.admin.forms import AppointForm, ConfirmForm
-from portal.domain import accounts, pairs, programs
+from portal.domain import accounts, pairs, programs, template_store
 from portal.domain.template_store import published_versions
 from portal.extensions import db
 from portal.models import Agreement, Pair, PairSupervisor
@@ -24,6 +24,7 @@ def _overview(program, appoint_form, status=200):
     return render("programs/overview.html", program=program, pairs=program_pairs,
                   admins=programs.role_holders(program, "admin"),
                   supervisors=programs.role_holders(program, "supervisor"),
+                  templates=template_store.template_summaries(program),
                   appoint_form=appoint_form, confirm_form=ConfirmForm(), status=status)
 
 
