@@ -4,3 +4,4 @@ from portal.models.programs import Pair, PairSupervisor, Program  # noqa: F401
 from portal.models.templates import AgreementTemplate, TemplateVersion  # noqa: F401
 from portal.models.mail import OutboxMail  # noqa: F401
 from portal.models.audit import AuditEvent  # noqa: F401
+from portal.models.notes import Note, NoteShare  # noqa: F401
