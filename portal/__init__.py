@@ -51,12 +51,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.auth import bp as auth_bp
     from portal.main import bp as main_bp
+    from portal.notes import bp as notes_bp
     from portal.programs import bp as programs_bp
 
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(main_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(programs_bp, url_prefix="/programs")
+    app.register_blueprint(notes_bp)  # /pairs/<id>/notes..., /pairs/<id>/shares/..., /shared/<id>
 
 
 def _register_hooks(app: Flask) -> None:
