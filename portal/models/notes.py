@@ -42,6 +42,11 @@ class Note(db.Model):
         back_populates="note", cascade="all, delete-orphan", passive_deletes=True,
         order_by="NoteShare.id.desc()")
 
+    # Optimistic locking: every UPDATE and DELETE of a note says "WHERE version = <the version read>", so a
+    # concurrent change makes the later writer fail loudly instead of overwriting. The domain bumps `version`
+    # itself on edits only, so that re-encryption by `flask rotate-keys` does not look like an edit.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
     @property
     def aad(self) -> str:
         """Associated data binding the ciphertext to this row: copied onto another note it fails to decrypt."""
