@@ -151,9 +151,10 @@ def edit_note(pair_id: int, note_id: int):
                 return _done(note, "Nothing changed.")
             message = "Note saved."
             if ended:
-                message += (" Because its text changed, sharing it with "
-                            + ", ".join(share.recipient_label for share in ended)
-                            + " has ended: share it again if you both agree to share the new text.")
+                names = [share.recipient_label for share in ended]
+                listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+                message += (f" Because its text changed, sharing it with {listed} has ended: share it again if "
+                            "you both agree to share the new text.")
             return _done(note, message)
     return _note_page(note, "edit", status=422, form=form, conflict=conflict)
 
