@@ -33,9 +33,12 @@ def _attach(form, problems: notes.FieldProblems) -> None:
 
 def _notebook_page(pair, listing, *, fragment="notes/_note_list.html", form=None, search_form=None,
                    status=200, notice=None):
+    # formdata=None: during a POST, a form built without it would be filled from the request, and the
+    # "new note" box would come back holding the note just saved.
     return render("notes/notebook.html", fragment, status=status, pair=pair,
-                  partner=notes.other_member(pair, current_user), listing=listing, form=form or NoteForm(),
-                  search_form=search_form or SearchForm(), notice=notice)
+                  partner=notes.other_member(pair, current_user), listing=listing,
+                  form=form or NoteForm(formdata=None), search_form=search_form or SearchForm(formdata=None),
+                  notice=notice)
 
 
 def _note_page(note, mode="show", status=200, **context):

@@ -78,6 +78,8 @@ def test_htmx_create_swaps_the_notebook_in_place(pairing):
     assert response.status_code == 200 and "<html" not in page
     assert page.lstrip().startswith('<div id="notebook">')
     assert "Note saved." in page and page.index("Fresh note") < page.index("An older note.")
+    assert re.search(r'<textarea[^>]* id="text"[^>]*>\s*</textarea>', page)
+    assert page.count("Fresh note") == 1  # shown once, as the saved note: the box is empty again
     assert "HX-Request" in response.headers["Vary"]
     response = pairing.mentor_client.post(pairing.notes_url, data={"text": ""}, headers=HX)
     assert response.status_code == 422 and "Write something first" in page_of(response)
