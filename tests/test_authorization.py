@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from portal.domain import notes
+from portal.extensions import db
 from tests.factories import make_note, make_pair, make_program, make_role, make_share, make_user, sign_in
 
 ALLOW, DENY, SIGN_IN, REFUSED = "allow", "deny", "sign-in", "refused"
@@ -55,6 +56,7 @@ def world(app) -> World:
     share = make_share(note, people["recipient"])  # proposed by the mentor, approved by the mentee
     withdrawn_share = make_share(note, people["withdrawn_recipient"])
     notes.withdraw_share(people["mentee"], withdrawn_share)
+    db.session.commit()
     pending_share = make_share(note, people["pending_recipient"], approve=False)  # awaits the mentee
     other_note = make_note(other_pair, people["other_mentor"], "The other pair's note.")
     ids = {"program": program.id, "other_program": other_program.id, "pair": pair.id,

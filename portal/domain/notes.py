@@ -395,7 +395,9 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
             problems["email"] = ("This note is already shared with that person, or waiting for approval. "
                                  "Withdraw that share first if you want to change it.")
     if expires_on is not None and expires_on < today:
-        problems["expires_on"] = "Choose today or a later date, or leave it empty to share until withdrawn."
+        # Dates are UTC days (the portal has no per-person time zone): say which day "today" is.
+        problems["expires_on"] = (f"Choose today ({_day(today)}, UTC) or a later date, or leave it empty to "
+                                  "share until withdrawn.")
     if problems:
         raise FieldProblems(problems)
     if decrypt_note(note) is None:

@@ -351,7 +351,7 @@ def test_a_deactivated_recipient_cannot_read(app, pairing, reader):
     ("not-an-address", "", "email", "Enter the e-mail address of the person to share with"),
     ("", "", "email", "Enter the e-mail address of the person to share with"),
     ("MEMBER", "", "email", "That is a member of your pair"),
-    ("rita@example.org", "2001-01-01", "expires_on", "Choose today or a later date"),
+    ("rita@example.org", "2001-01-01", "expires_on", "UTC) or a later date"),
     ("rita@example.org", "31/12/2030", "expires_on", "Enter a date such as 2030-12-31"),
 ])
 def test_bad_proposals_are_explained_next_to_the_field(pairing, email, expires_on, field, message):
