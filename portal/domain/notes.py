@@ -443,8 +443,11 @@ def _confirm_password(user: User, password: str | None, address: str | None) -> 
     """Re-entering the password proves the approval comes from the person, not from a borrowed session.
     Wrong passwords count towards the same throttle as sign-in (in the database, across workers)."""
     if accounts.is_throttled(user.email, address):
-        raise PasswordRefused("Too many wrong passwords. Wait 15 minutes, then try again.")
-    if not password or not accounts.verify_password(user, password):
+        raise PasswordRefused(f"Too many wrong passwords. Wait {current_app.config['LOGIN_THROTTLE_MINUTES']} "
+                              "minutes, then try again.")
+    if not password:
+        raise PasswordRefused("Enter your password to approve.")  # a slip, not a guess: not counted
+    if not accounts.verify_password(user, password):
         db.session.add(LoginFailure(scope="account", key=user.email))
         if address:
             db.session.add(LoginFailure(scope="address", key=address))
@@ -462,7 +465,8 @@ def approve_share(approver: User, share: NoteShare, password: str | None, addres
     try:
         _confirm_password(approver, password, address)
     except PasswordRefused:
-        audit.record("note_share.approve_refused", actor=approver, reason="password", **_share_facts(share))
+        if password:
+            audit.record("note_share.approve_refused", actor=approver, reason="password", **_share_facts(share))
         raise
     pair = share.note.pair
     recipient = accounts.user_by_email(share.recipient_email)
