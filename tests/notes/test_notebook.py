@@ -377,3 +377,19 @@ def test_every_htmx_form_also_has_a_plain_action(pairing):
             if "hx-post" in form.attrs:
                 assert form.attrs["hx-post"] == form.action and form.attrs["method"] == "post", url
                 assert "hx-target" in form.attrs and "hx-swap" in form.attrs, url
+
+
+def test_a_member_deactivated_mid_session_sees_no_more_notes(app, pairing):
+    """When a site admin deactivates a member, is their very next request to the notebook sent to sign in,
+    with no note text, and can they no longer sign in?"""
+    from tests.factories import PASSWORD, make_user, sign_in
+    note = make_note(pairing.pair, pairing.mentor, "Before deactivation.")
+    assert "Before deactivation." in page_of(pairing.mentor_client.get(pairing.notes_url))
+    admin = app.test_client()
+    sign_in(admin, make_user(site_admin=True))
+    assert admin.post(f"/admin/users/{pairing.mentor.id}/deactivate").status_code == 303
+    for url in (pairing.notes_url, pairing.note_url(note.id)):
+        for headers in ({}, HX):
+            response = pairing.mentor_client.get(url, headers=headers)
+            assert response.status_code in (303, 401) and "Before deactivation." not in page_of(response)
+    assert sign_in(pairing.mentor_client, pairing.mentor, PASSWORD).status_code == 422
