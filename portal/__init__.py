@@ -53,6 +53,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import bp as auth_bp
     from portal.builder import bp as builder_bp
     from portal.main import bp as main_bp
+    from portal.notes import bp as notes_bp
     from portal.programs import bp as programs_bp
 
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -61,6 +62,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(programs_bp, url_prefix="/programs")
     app.register_blueprint(agreements_bp)
     app.register_blueprint(builder_bp, url_prefix="/programs")  # the template area of a program admin
+    app.register_blueprint(notes_bp)  # /pairs/<id>/notes..., /pairs/<id>/shares/..., /shared/<id>
 
 
 def _register_hooks(app: Flask) -> None:

@@ -18,8 +18,9 @@ from sqlalchemy import Select, exists, or_, select
 
 from portal.extensions import db
 from portal.models import (
-    Agreement, AgreementTemplate, Pair, PairSupervisor, Program, ProgramRole, TemplateVersion, User,
+    Agreement, AgreementTemplate, Note, NoteShare, Pair, PairSupervisor, Program, ProgramRole, TemplateVersion, User,
 )
+from portal.timeutil import utcnow
 
 PUBLIC = "public"            # anyone, signed in or not (sign-in page, static files, password links)
 SIGNED_IN = "signed_in"      # any signed-in person; object loaders below narrow it further
@@ -261,3 +262,56 @@ def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
                User.session_generation == generation, User.is_deactivated.is_(False),
                User.password_hash.is_not(None))).first()
     return (row[0], user_id) if row else None
+# --- notes and note shares ----------------------------------------------------------------------------------
+# Notes are pair-only: the two members, and nobody else, whatever their role. The one exception is a single
+# note that both members agreed to share with one named person (share_for_recipient).
+
+def _is_member_of_note_pair(user: User):
+    return exists().where(Pair.id == Note.pair_id, or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id))
+
+
+def member_notes(user: User) -> Select:
+    """Notes of the pairs this person is a member of."""
+    return select(Note).where(_is_member_of_note_pair(user))
+
+
+def find_note_for_member(user: User, pair_id: int, note_id: int) -> Note | None:
+    """The note if it belongs to this pair and the person is a member of it; None otherwise (for example when
+    the other member has just deleted it, so that the view can keep what was being typed)."""
+    return db.session.scalars(member_notes(user).where(Note.id == note_id, Note.pair_id == pair_id)).first()
+
+
+def note_for_member(user: User, pair_id: int, note_id: int) -> Note:
+    note = find_note_for_member(user, pair_id, note_id)
+    if note is None:
+        deny()
+    return note
+
+
+def share_for_member(user: User, pair_id: int, share_id: int) -> NoteShare:
+    """A share of one of this pair's notes, for either member (in any state: the pair sees the whole trail)."""
+    share = db.session.scalars(
+        select(NoteShare).join(Note, Note.id == NoteShare.note_id)
+        .where(NoteShare.id == share_id, Note.pair_id == pair_id, _is_member_of_note_pair(user))).first()
+    if share is None:
+        deny()
+    return share
+
+
+def shares_for_recipient(user: User) -> Select:
+    """Shares this person may read right now: approved, not withdrawn, not expired, naming them.
+
+    Evaluated afresh on every request (nothing cached), so a withdrawal or an expiry takes effect at once."""
+    return select(NoteShare).where(
+        NoteShare.recipient_id == user.id,
+        NoteShare.state == "approved",
+        NoteShare.withdrawn_at.is_(None),
+        or_(NoteShare.expires_at.is_(None), NoteShare.expires_at > utcnow()),
+    ).order_by(NoteShare.decided_at.desc(), NoteShare.id.desc())
+
+
+def share_for_recipient(user: User, share_id: int) -> NoteShare:
+    share = db.session.scalars(shares_for_recipient(user).where(NoteShare.id == share_id)).first()
+    if share is None:
+        deny()
+    return share

@@ -7,7 +7,7 @@ from flask import current_app
 
 from portal.domain.accounts import hash_password
 from portal.extensions import db
-from portal.models import OutboxMail, Pair, PairSupervisor, Program, ProgramRole, User
+from portal.models import Note, NoteShare, OutboxMail, Pair, PairSupervisor, Program, ProgramRole, User
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -89,3 +89,25 @@ def make_agreement(pair: Pair, version=None, term_start=None):
     agreement = start_agreement(pair, version, term_start or date(2026, 1, 5), 3, None)
     db.session.commit()
     return agreement
+def make_note(pair: Pair, author: User | None = None, text: str = "A note about our last meeting.") -> Note:
+    """A note written through the domain, so that it is encrypted exactly as the portal does it."""
+    from portal.domain import notes
+    note = notes.create_note(author or pair.mentor, pair, text)
+    db.session.commit()
+    return note
+
+
+def make_share(note: Note, recipient: User | str, proposer: User | None = None, approve: bool = True,
+               expires_on=None) -> NoteShare:
+    """A share proposed by `proposer` (the mentor by default) and, unless approve=False, approved by the other
+    member with their password: the two keys, through the domain."""
+    from portal.domain import notes
+    pair = note.pair
+    proposer = proposer or pair.mentor
+    email = recipient if isinstance(recipient, str) else recipient.email
+    share = notes.propose_share(proposer, note, email, "", expires_on)
+    db.session.commit()
+    if approve:
+        notes.approve_share(notes.other_member(pair, proposer), share, PASSWORD, None)
+        db.session.commit()
+    return share

@@ -5,7 +5,8 @@ so a new route cannot ship without a decision about who may use it. No answer ma
 
 Expectations: ALLOW (the person gets the page or their action is handled: anything but 401/403/404/5xx and
 not the sign-in redirect), DENY (404: a foreign object looks like a missing one), SIGN_IN (anonymous: sent to
-sign in).
+sign in), REFUSED (403: the person can see the object but this action is not theirs to take, such as
+approving a note share they proposed themselves).
 """
 from __future__ import annotations
 
@@ -14,15 +15,20 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import event
 
+from portal.domain import notes
 from portal.domain.template_store import install_shipped_template, new_draft_version
 from portal.extensions import db
-from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, sign_in
+from tests.factories import (
+    make_agreement, make_note, make_pair, make_program, make_role, make_share, make_user, sign_in,
+)
 
-ALLOW, DENY, SIGN_IN = "allow", "deny", "sign-in"
+ALLOW, DENY, SIGN_IN, REFUSED = "allow", "deny", "sign-in", "refused"
 
 ACTORS = (
     "anonymous", "site_admin", "program_admin", "other_program_admin", "supervisor", "other_supervisor",
     "mentor", "mentee", "other_mentor", "deactivated",
+    "recipient",            # reads one note of the pair, shared by the mentor and approved by the mentee
+    "withdrawn_recipient",  # had a note of the pair shared with them, then withdrawn
 )
 
 
@@ -42,6 +48,7 @@ def world(app) -> World:
         "mentor": make_user(), "mentee": make_user(), "other_mentor": make_user(), "other_mentee": make_user(),
         "deactivated": make_user(deactivated=True),
         "bystander": make_user(),  # the target of account actions, so that no actor is locked out mid-walk
+        "recipient": make_user(), "withdrawn_recipient": make_user(), "pending_recipient": make_user(),
     }
     make_role(people["program_admin"], program, "admin")
     make_role(people["other_program_admin"], other_program, "admin")
@@ -54,10 +61,18 @@ def world(app) -> World:
     db.session.commit()
     agreement = make_agreement(pair, published)
     make_agreement(other_pair, version=published)
+    note = make_note(pair, people["mentor"], "The pair's confidential note.")
+    share = make_share(note, people["recipient"])  # proposed by the mentor, approved by the mentee
+    withdrawn_share = make_share(note, people["withdrawn_recipient"])
+    notes.withdraw_share(people["mentee"], withdrawn_share)
+    db.session.commit()
+    pending_share = make_share(note, people["pending_recipient"], approve=False)  # awaits the mentee
+    other_note = make_note(other_pair, people["other_mentor"], "The other pair's note.")
     ids = {"agreement": agreement.id, "program": program.id, "other_program": other_program.id, "pair": pair.id,
            "other_pair": other_pair.id, "supervisor_role": supervisor_role.id,
            "user": people["bystander"].id, "template": published.template_id, "version": published.id,
-           "draft": draft.id}
+           "draft": draft.id, "note": note.id, "share": share.id,
+           "withdrawn_share": withdrawn_share.id, "pending_share": pending_share.id, "other_note": other_note.id}
     return World(ids=ids, people=people)
 
 
@@ -75,6 +90,11 @@ SITE_ADMIN_ONLY = everyone(DENY, site_admin=ALLOW)
 PROGRAM_ADMIN_ONLY = everyone(DENY, program_admin=ALLOW)
 PAIR_MEMBERS = everyone(DENY, mentor=ALLOW, mentee=ALLOW)
 PAIR_FOLLOWERS = everyone(DENY, mentor=ALLOW, mentee=ALLOW, supervisor=ALLOW, program_admin=ALLOW)
+# Pair-only content: the two members and nobody else (no admin, supervisor or recipient bypass).
+MEMBERS_ONLY = everyone(DENY, mentor=ALLOW, mentee=ALLOW)
+# The second key: only the member who did not propose the share (the world's pending share is the mentor's).
+OTHER_MEMBER_DECIDES = everyone(DENY, mentor=REFUSED, mentee=ALLOW)
+RECIPIENT_ONLY = everyone(DENY, recipient=ALLOW)
 
 # (method, url, expectations). Every (endpoint, method) of the app appears here.
 ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
@@ -153,6 +173,21 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
                                      PROGRAM_ADMIN_ONLY),
     ("builder.remove_field", "POST"): ("/programs/{program}/templates/versions/{draft}/fields/goal/remove",
                                        PROGRAM_ADMIN_ONLY),
+    ("notes.notebook", "GET"): ("/pairs/{pair}/notes", MEMBERS_ONLY),
+    ("notes.search_notes", "POST"): ("/pairs/{pair}/notes/search", MEMBERS_ONLY),
+    ("notes.create_note", "POST"): ("/pairs/{pair}/notes", MEMBERS_ONLY),
+    ("notes.note", "GET"): ("/pairs/{pair}/notes/{note}", MEMBERS_ONLY),
+    ("notes.edit_note", "GET"): ("/pairs/{pair}/notes/{note}/edit", MEMBERS_ONLY),
+    ("notes.edit_note", "POST"): ("/pairs/{pair}/notes/{note}/edit", MEMBERS_ONLY),
+    ("notes.delete_note", "GET"): ("/pairs/{pair}/notes/{note}/delete", MEMBERS_ONLY),
+    ("notes.delete_note", "POST"): ("/pairs/{pair}/notes/{note}/delete", MEMBERS_ONLY),
+    ("notes.propose_share", "GET"): ("/pairs/{pair}/notes/{note}/share", MEMBERS_ONLY),
+    ("notes.propose_share", "POST"): ("/pairs/{pair}/notes/{note}/share", MEMBERS_ONLY),
+    ("notes.approve_share", "GET"): ("/pairs/{pair}/shares/{pending_share}/approve", OTHER_MEMBER_DECIDES),
+    ("notes.approve_share", "POST"): ("/pairs/{pair}/shares/{pending_share}/approve", OTHER_MEMBER_DECIDES),
+    ("notes.decline_share", "POST"): ("/pairs/{pair}/shares/{pending_share}/decline", OTHER_MEMBER_DECIDES),
+    ("notes.withdraw_share", "POST"): ("/pairs/{pair}/shares/{share}/withdraw", MEMBERS_ONLY),
+    ("notes.shared_note", "GET"): ("/shared/{share}", RECIPIENT_ONLY),
 }
 
 
@@ -179,6 +214,8 @@ def check(response, expectation: str, label: str) -> None:
     assert status < 500, f"{label}: {status}"
     if expectation == DENY:
         assert status == 404, f"{label}: expected 404, got {status}"
+    elif expectation == REFUSED:
+        assert status == 403, f"{label}: expected 403, got {status}"
     elif expectation == SIGN_IN:
         assert status == 303 and location.startswith("/auth/sign-in"), f"{label}: expected sign-in, got {status}"
     else:

@@ -36,10 +36,14 @@ def test_concurrent_read_then_write_transactions_all_succeed(app):
     db.session.add(Program(code="COUNT", name="0", return_email="a@b.example"))
     db.session.commit()
     errors: list[Exception] = []
-    start = threading.Barrier(6)
+    # Each worker is its own app (its own engine and pool), built here, one after the other: building apps in
+    # parallel threads compiles Werkzeug's URL rules with ast.parse concurrently, which CPython 3.11 can fail
+    # with a spurious SystemError (python/cpython#106905); a worker dying before the barrier then left the others
+    # waiting for ever and the test run hanging. The barrier's timeout keeps any such failure a failure.
+    worker_apps = [create_app(TEST_CONFIG) for _ in range(6)]
+    start = threading.Barrier(len(worker_apps), timeout=60)
 
-    def worker():
-        worker_app = create_app(TEST_CONFIG)
+    def worker(worker_app):
         with worker_app.app_context():
             try:
                 start.wait()
@@ -53,7 +57,7 @@ def test_concurrent_read_then_write_transactions_all_succeed(app):
                 db.session.remove()
                 db.engine.dispose()
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
+    threads = [threading.Thread(target=worker, args=(worker_app,), daemon=True) for worker_app in worker_apps]
     for thread in threads:
         thread.start()
     for thread in threads:

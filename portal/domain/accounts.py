@@ -79,6 +79,13 @@ def is_throttled(email: str, address: str | None) -> bool:
             or ratelimit.over_limit("sign_in:address", address, config["LOGIN_MAX_FAILURES_PER_ADDRESS"], minutes))
 
 
+def record_wrong_password(email: str, address: str | None) -> None:
+    """A wrong password (at sign-in or when re-entered to confirm an action) counts towards the throttle."""
+    ratelimit.hit("sign_in:account", normalize_email(email))
+    if address:
+        ratelimit.hit("sign_in:address", address)
+
+
 def sign_in(email: str, password: str, address: str | None) -> SignInResult:
     """Check the credentials. Failures are counted per account and per client address, in the database."""
     email = normalize_email(email)
@@ -89,9 +96,7 @@ def sign_in(email: str, password: str, address: str | None) -> SignInResult:
     if user is None:
         _dummy_check(password)
     if user is None or not user.is_active or not verify_password(user, password):
-        ratelimit.hit("sign_in:account", email)
-        if address:
-            ratelimit.hit("sign_in:address", address)
+        record_wrong_password(email, address)
         audit.record("sign_in.failed", actor=user)
         return SignInResult()
     ratelimit.clear("sign_in:account", email)

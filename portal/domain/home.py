@@ -8,7 +8,8 @@ from sqlalchemy.orm import selectinload
 
 from portal import policy
 from portal.extensions import db
-from portal.models import Pair, Program, User
+from portal.domain.notes import awaiting_approval_counts
+from portal.models import Note, NoteShare, Pair, Program, User
 
 
 @dataclass
@@ -18,10 +19,13 @@ class HomeSummary:
     administered: list[tuple[Program, int]] = field(default_factory=list)  # (program, number of pairs)
     supervised_pairs: list[Pair] = field(default_factory=list)
     member_pairs: list[Pair] = field(default_factory=list)
+    shares_awaiting_me: dict[int, int] = field(default_factory=dict)  # pair id -> proposals to answer
+    shared_with_me: list[NoteShare] = field(default_factory=list)  # notes others agreed to let me read
 
     @property
     def is_empty(self) -> bool:
-        return not (self.is_site_admin or self.administered or self.supervised_pairs or self.member_pairs)
+        return not (self.is_site_admin or self.administered or self.supervised_pairs or self.member_pairs
+                    or self.shared_with_me)
 
 
 def home_summary(user: User) -> HomeSummary:
@@ -38,6 +42,11 @@ def home_summary(user: User) -> HomeSummary:
             selectinload(Pair.agreements))
     summary.member_pairs = db.session.scalars(policy.member_pairs(user).options(*load)).all()
     summary.supervised_pairs = db.session.scalars(policy.supervised_pairs(user).options(*load)).all()
+    if summary.member_pairs:
+        summary.shares_awaiting_me = awaiting_approval_counts(user)
+    summary.shared_with_me = db.session.scalars(policy.shares_for_recipient(user).options(
+        selectinload(NoteShare.decided_by),
+        selectinload(NoteShare.note).selectinload(Note.pair).options(*load))).all()
     return summary
 
 

@@ -7,3 +7,4 @@ from portal.models.agreements import (  # noqa: F401
 )
 from portal.models.mail import OutboxMail  # noqa: F401
 from portal.models.audit import AuditEvent  # noqa: F401
+from portal.models.notes import Note, NoteShare  # noqa: F401

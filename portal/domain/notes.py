@@ -1,0 +1,541 @@
+"""A pair's confidential notebook and the two-key sharing of one note with one named person.
+
+Rules (the views only parse, call these, and render; nothing here touches the request):
+
+* Note text is encrypted before it reaches the database, bound to its row (``Note.aad``); it is decrypted
+  only for the two members, or for a recipient through ``policy.share_for_recipient``.
+* Searching decrypts in Python (the database holds ciphertext only) and is bounded: it looks at the newest
+  ``SEARCH_SCAN_LIMIT`` notes and returns at most ``SEARCH_MAX_RESULTS``.
+* A share needs both members: one proposes, the OTHER approves with their password. Either may withdraw at
+  any time. Changing a note ends its open shares, because consent was given for the text as it was.
+* Audit records and e-mails carry ids, names and dates, never note text.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from markupsafe import Markup
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import audit, crypto, policy
+from portal.domain import accounts
+from portal.domain.note_markup import render_note
+from portal.extensions import db
+from portal.mail import queue_mail
+from portal.models import Note, NoteShare, Pair, User
+from portal.models.notes import OPEN_SHARE_STATES
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+NOTE_MAX_CHARS = 20_000
+PAGE_SIZE = 25
+SEARCH_QUERY_MAX = 100
+SEARCH_MAX_TERMS = 10
+SEARCH_SCAN_LIMIT = 2_000   # newest notes decrypted per search: keeps one search's cost bounded
+SEARCH_MAX_RESULTS = 50
+SEARCH_BATCH = 200
+
+
+class NoteError(Exception):
+    """A refusal whose message can be shown as it is (it never holds note text). `status` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class FieldProblems(Exception):
+    """Input that cannot be accepted: field name -> message, shown next to each field. Nothing was changed."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+class StaleNote(Exception):
+    """The note changed (or was deleted) after the person opened it; nothing was changed."""
+
+
+class PasswordRefused(Exception):
+    """The re-entered password was wrong, or too many attempts were made. The failure is recorded for
+    throttling, so the caller must COMMIT (not roll back) before answering."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+def decrypt_note(note: Note) -> str | None:
+    """The note's text, or None when its ciphertext does not belong to this row, was altered, or its key is no
+    longer configured. Never raises: a damaged note must not break the page it is on."""
+    try:
+        return crypto.decrypt(note.body, note.aad)
+    except crypto.DecryptionError as error:
+        log.warning("note %s cannot be decrypted: %s", note.id, error)
+        return None
+
+
+@dataclass(frozen=True)
+class ShareStatus:
+    """How a share reads to one member of the pair, and what that member may do with it."""
+    key: str  # awaiting | active | expired | declined | withdrawn | ended_by_edit
+    text: str
+    can_approve: bool = False
+    can_decline: bool = False
+    can_withdraw: bool = False
+
+    @property
+    def label(self) -> str:
+        return SHARE_LABELS[self.key]
+
+
+SHARE_LABELS = {"awaiting": "Waiting for approval", "active": "Shared", "expired": "Expired",
+                "declined": "Declined", "withdrawn": "Withdrawn", "ended_by_edit": "Ended"}
+
+
+@dataclass
+class NoteView:
+    note: Note
+    text: str | None  # None: cannot be read
+    shares: list[tuple[NoteShare, ShareStatus]] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return self.text is not None
+
+    @property
+    def html(self) -> Markup:
+        return render_note(self.text) if self.text is not None else Markup("")
+
+
+def note_view(note: Note, viewer: User, now: datetime | None = None) -> NoteView:
+    now = now or utcnow()
+    return NoteView(note, decrypt_note(note),
+                    [(share, share_status(share, viewer, now)) for share in note.shares])
+
+
+def recipient_view(share: NoteShare) -> NoteView:
+    """What the recipient reads: the note's text only, never the pair's sharing trail (other recipients)."""
+    return NoteView(share.note, decrypt_note(share.note))
+
+
+def last_readable_day(share: NoteShare) -> date | None:
+    """The last day the recipient can read the note (expires_at is the start of the following day, UTC)."""
+    if share.expires_at is None:
+        return None
+    return (share.expires_at - timedelta(microseconds=1)).date()
+
+
+def _day(moment: datetime | date) -> str:
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def _who(user: User | None, viewer: User) -> str:
+    if user is None:
+        return "someone"
+    return "you" if user.id == viewer.id else user.name
+
+
+def other_member(pair: Pair, user: User) -> User:
+    return pair.mentee if user.id == pair.mentor_id else pair.mentor
+
+
+def share_status(share: NoteShare, viewer: User, now: datetime) -> ShareStatus:
+    until = (f"readable until the end of {_day(last_readable_day(share))} (UTC)" if share.expires_at
+             else "readable until one of you withdraws it")
+    recipient = share.recipient_label
+    if share.state == "declined":
+        return ShareStatus("declined", f"Not shared with {recipient}: declined by "
+                           f"{_who(share.decided_by, viewer)} on {_day(share.decided_at)}.")
+    if share.state == "withdrawn":
+        who = _who(share.withdrawn_by, viewer)
+        if share.ended_by_edit:
+            return ShareStatus("ended_by_edit", f"No longer shared with {recipient}: the share ended on "
+                               f"{_day(share.withdrawn_at)} when {who} changed the note. Share it again if you "
+                               "both agree to share the new text.")
+        return ShareStatus("withdrawn", f"No longer shared with {recipient}: withdrawn by {who} on "
+                           f"{_day(share.withdrawn_at)}.")
+    if share.is_expired(now):
+        if share.state == "approved":
+            return ShareStatus("expired", f"No longer shared with {recipient}: expired at the end of "
+                               f"{_day(last_readable_day(share))}.")
+        return ShareStatus("expired", f"Not shared with {recipient}: the proposal expired at the end of "
+                           f"{_day(last_readable_day(share))} before it was approved.")
+    if share.state == "approved":
+        return ShareStatus("active", f"Shared with {recipient} since {_day(share.decided_at)}: proposed by "
+                           f"{_who(share.proposed_by, viewer)}, agreed by {_who(share.decided_by, viewer)}; "
+                           f"{until}.", can_withdraw=True)
+    proposer_is_viewer = share.proposed_by_id == viewer.id
+    if proposer_is_viewer:
+        pair = share.note.pair
+        text = (f"Waiting for {other_member(pair, viewer).name} to approve sharing with {recipient} "
+                f"(proposed by you on {_day(share.proposed_at)}; {until}). Nothing is shared until then.")
+    else:
+        text = (f"{share.proposed_by.name} proposed on {_day(share.proposed_at)} to share this note with "
+                f"{recipient}, {until}. Nothing is shared unless you approve.")
+    return ShareStatus("awaiting", text, can_approve=not proposer_is_viewer, can_decline=not proposer_is_viewer,
+                       can_withdraw=proposer_is_viewer)
+
+
+# --- writing ------------------------------------------------------------------------------------------------
+
+def _normalize_text(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip("\n").rstrip()
+
+
+def text_problem(text: str) -> str | None:
+    if not text.strip():
+        return "Write something first: the note is empty."
+    if len(text) > NOTE_MAX_CHARS:
+        return f"Keep a note under {NOTE_MAX_CHARS:,} characters; this one has {len(text):,}."
+    return None
+
+
+def _facts(note: Note) -> dict:
+    return {"program_id": note.pair.program_id, "pair_id": note.pair_id, "note_id": note.id}
+
+
+def create_note(author: User, pair: Pair, text: str | None) -> Note:
+    text = _normalize_text(text)
+    problem = text_problem(text)
+    if problem:
+        raise FieldProblems({"text": problem})
+    # The associated data names the row, so the id must exist before encrypting: flush a placeholder first.
+    # The placeholder never reaches a commit (the ciphertext replaces it in the same transaction).
+    note = Note(pair_id=pair.id, author_id=author.id, body=b"", version=1)
+    db.session.add(note)
+    db.session.flush()
+    note.body = crypto.encrypt(text, note.aad)
+    db.session.flush()
+    audit.record("note.create", actor=author, **_facts(note))
+    return note
+
+
+def _end_open_shares(note: Note, by: User, now: datetime, reason: str) -> list[NoteShare]:
+    """End every proposed or approved share of this note; returns the ones that were open."""
+    ended = []
+    for share in list(note.shares):
+        if share.is_open(now) and _transition(share, OPEN_SHARE_STATES, now, state="withdrawn",
+                                               withdrawn_by_id=by.id, withdrawn_at=now,
+                                               ended_by_edit=(reason == "note_changed")):
+            audit.record("note_share.withdraw", actor=by, share_id=share.id, reason=reason, **_facts(note))
+            ended.append(share)
+    return ended
+
+
+def edit_note(editor: User, note: Note, text: str | None, seen_version: int | None,
+              now: datetime | None = None) -> list[NoteShare]:
+    """Replace the note's text. Refused with StaleNote when it changed since `seen_version` was read (the
+    caller shows the new version and keeps the person's text). Returns the shares that the change ended."""
+    now = now or utcnow()
+    text = _normalize_text(text)
+    problem = text_problem(text)
+    if problem:
+        raise FieldProblems({"text": problem})
+    if seen_version != note.version:
+        raise StaleNote()
+    if text == decrypt_note(note):
+        return []  # nothing changed: keep the version and the shares
+    ended = _end_open_shares(note, editor, now, reason="note_changed")
+    note.body = crypto.encrypt(text, note.aad)
+    note.version = seen_version + 1
+    note.updated_at = now
+    note.updated_by_id = editor.id
+    try:
+        db.session.flush()  # UPDATE ... WHERE version = seen_version (see Note.__mapper_args__)
+    except StaleDataError as error:
+        raise StaleNote() from error
+    audit.record("note.update", actor=editor, version=note.version, **_facts(note))
+    return ended
+
+
+def delete_note(member: User, note: Note, seen_version: int | None, now: datetime | None = None) -> None:
+    """Delete the note and, with it, its shares (a recipient loses access at once). Refused with StaleNote
+    when the note changed since the person last saw it, so nobody deletes text they have not read."""
+    now = now or utcnow()
+    if seen_version != note.version:
+        raise StaleNote()
+    _end_open_shares(note, member, now, reason="note_deleted")
+    audit.record("note.delete", actor=member, **_facts(note))
+    db.session.delete(note)
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise StaleNote() from error
+
+
+# --- listing and searching ----------------------------------------------------------------------------------
+
+@dataclass
+class Notebook:
+    views: list[NoteView]
+    page: int = 1
+    has_older: bool = False
+    query: str = ""
+    search_was_cut: bool = False  # the search stopped at SEARCH_SCAN_LIMIT notes or SEARCH_MAX_RESULTS matches
+
+    @property
+    def is_search(self) -> bool:
+        return bool(self.query)
+
+
+def _with_details():
+    return (selectinload(Note.author), selectinload(Note.updated_by), selectinload(Note.pair),
+            selectinload(Note.shares).selectinload(NoteShare.recipient),
+            selectinload(Note.shares).selectinload(NoteShare.proposed_by),
+            selectinload(Note.shares).selectinload(NoteShare.decided_by),
+            selectinload(Note.shares).selectinload(NoteShare.withdrawn_by))
+
+
+def _newest_first(pair: Pair):
+    return select(Note).where(Note.pair_id == pair.id).order_by(Note.created_at.desc(), Note.id.desc())
+
+
+def notebook(pair: Pair, viewer: User, page: int = 1) -> Notebook:
+    """One page of the pair's notes, newest first."""
+    page = max(1, page)
+    notes = db.session.scalars(_newest_first(pair).options(*_with_details())
+                               .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    now = utcnow()
+    return Notebook([note_view(note, viewer, now) for note in notes[:PAGE_SIZE]], page=page,
+                    has_older=len(notes) > PAGE_SIZE)
+
+
+def clean_query(query: str | None) -> str:
+    return " ".join((query or "").split())[:SEARCH_QUERY_MAX]
+
+
+def search(pair: Pair, viewer: User, query: str | None) -> Notebook:
+    """Notes containing every word of the query (case-insensitive), newest first.
+
+    The database holds ciphertext only, so the search decrypts in Python; it reads at most the newest
+    SEARCH_SCAN_LIMIT notes, in batches, and stops at SEARCH_MAX_RESULTS matches."""
+    query = clean_query(query)
+    if not query:
+        return notebook(pair, viewer)
+    terms = [term.casefold() for term in query.split()[:SEARCH_MAX_TERMS]]
+    matching_ids: list[int] = []
+    scanned = 0
+    cut = False
+    while scanned < SEARCH_SCAN_LIMIT and not cut:
+        batch = db.session.scalars(_newest_first(pair).offset(scanned)
+                                   .limit(min(SEARCH_BATCH, SEARCH_SCAN_LIMIT - scanned))).all()
+        for note in batch:
+            text = decrypt_note(note)
+            if text is not None and all(term in text.casefold() for term in terms):
+                matching_ids.append(note.id)
+                if len(matching_ids) == SEARCH_MAX_RESULTS:
+                    cut = True
+                    break
+        scanned += len(batch)
+        if len(batch) < SEARCH_BATCH:
+            break
+    if scanned >= SEARCH_SCAN_LIMIT:
+        cut = cut or db.session.scalar(select(func.count(Note.id)).where(Note.pair_id == pair.id)) > scanned
+    notes = db.session.scalars(select(Note).where(Note.id.in_(matching_ids)).options(*_with_details())
+                               .order_by(Note.created_at.desc(), Note.id.desc())).all() if matching_ids else []
+    now = utcnow()
+    return Notebook([note_view(note, viewer, now) for note in notes], query=query, search_was_cut=cut)
+
+
+# --- sharing ------------------------------------------------------------------------------------------------
+
+def _transition(share: NoteShare, from_states: tuple[str, ...], now: datetime, **values) -> bool:
+    """Move a share to a new state only if it is still in one of `from_states` and not expired, in one
+    conditional UPDATE: two members acting at the same moment (approve vs withdraw) cannot both win."""
+    result = db.session.execute(
+        update(NoteShare).where(NoteShare.id == share.id, NoteShare.state.in_(from_states),
+                                (NoteShare.expires_at.is_(None)) | (NoteShare.expires_at > now))
+        .values(**values).execution_options(synchronize_session=False))
+    db.session.refresh(share)
+    return result.rowcount == 1
+
+
+def _link(path: str) -> str:
+    # Mails are built here, outside any request, so links are built from PUBLIC_URL like accounts.link_for.
+    return f"{current_app.config['PUBLIC_URL']}{path}"
+
+
+def _share_facts(share: NoteShare) -> dict:
+    return {"share_id": share.id, **_facts(share.note)}
+
+
+def expiry_moment(expires_on: date | None) -> datetime | None:
+    """A chosen last day becomes the start of the following day (UTC): readable through the whole day."""
+    return datetime.combine(expires_on + timedelta(days=1), time.min) if expires_on else None
+
+
+def propose_share(proposer: User, note: Note, email: str | None, name: str | None, expires_on: date | None,
+                  today: date | None = None) -> NoteShare:
+    """Propose sharing this note with one person. Nothing is visible to them until the other member
+    approves; the other member is told by e-mail."""
+    today = today or utcnow().date()
+    now = utcnow()
+    pair = note.pair
+    email = accounts.normalize_email(email or "")
+    problems: dict[str, str] = {}
+    if not accounts.is_valid_email(email):
+        problems["email"] = "Enter the e-mail address of the person to share with, such as name@example.org."
+    elif email in (pair.mentor.email, pair.mentee.email):
+        problems["email"] = "That is a member of your pair: both of you already see every note."
+    else:
+        existing = accounts.user_by_email(email)
+        if existing is not None and existing.is_deactivated:
+            problems["email"] = "That account is deactivated, so its owner could not read the note."
+        elif any(share.recipient_email == email and share.is_open(now) for share in note.shares):
+            problems["email"] = ("This note is already shared with that person, or waiting for approval. "
+                                 "Withdraw that share first if you want to change it.")
+    if expires_on is not None and expires_on < today:
+        # Dates are UTC days (the portal has no per-person time zone): say which day "today" is.
+        problems["expires_on"] = (f"Choose today ({_day(today)}, UTC) or a later date, or leave it empty to "
+                                  "share until withdrawn.")
+    if problems:
+        raise FieldProblems(problems)
+    if decrypt_note(note) is None:
+        raise NoteError("This note cannot be read, so it cannot be shared.")
+    share = NoteShare(note=note, recipient_email=email, recipient_name=(name or "").strip()[:120],
+                      proposed_by_id=proposer.id, proposed_at=now, expires_at=expiry_moment(expires_on),
+                      state="proposed")
+    db.session.add(share)
+    db.session.flush()
+    audit.record("note_share.propose", actor=proposer, recipient=email,
+                 expires_at=share.expires_at.isoformat() if share.expires_at else None, **_share_facts(share))
+    approver = other_member(pair, proposer)
+    queue_mail(approver.email, "note_share_proposed", "A note share is waiting for your approval",
+               "note_share_proposed.txt", approver=approver, proposer=proposer, share=share,
+               last_day=last_readable_day(share), program=pair.program,
+               link=_link(f"/pairs/{pair.id}/shares/{share.id}/approve"))
+    return share
+
+
+def approval_problem(approver: User, share: NoteShare, now: datetime | None = None) -> NoteError | None:
+    """Why this person cannot approve this share now, or None. Checked before asking for the password."""
+    now = now or utcnow()
+    if share.state == "proposed" and share.is_expired(now):
+        return NoteError("This proposal expired before it was approved. Propose it again if you both still "
+                         "want to share the note.")
+    if share.state == "approved":
+        return NoteError(f"This share was already approved by {_who(share.decided_by, approver)} on "
+                         f"{_day(share.decided_at)}.")
+    if share.state == "declined":
+        return NoteError("This proposal was declined, so it can no longer be approved. Propose it again if "
+                         "you both want to share the note.")
+    if share.state == "withdrawn":
+        return NoteError("This share was withdrawn, so it can no longer be approved. Propose it again if you "
+                         "both want to share the note.")
+    if approver.id == share.proposed_by_id:
+        other = other_member(share.note.pair, approver)
+        return NoteError(f"You proposed this share, so {other.name} has to approve it: sharing needs both of "
+                         "you.", status=403)
+    return None
+
+
+def _confirm_password(user: User, password: str | None, address: str | None) -> None:
+    """Re-entering the password proves the approval comes from the person, not from a borrowed session.
+    Wrong passwords count towards the same throttle as sign-in (in the database, across workers)."""
+    if accounts.is_throttled(user.email, address):
+        raise PasswordRefused(f"Too many wrong passwords. Wait {current_app.config['LOGIN_THROTTLE_MINUTES']} "
+                              "minutes, then try again.")
+    if not password:
+        raise PasswordRefused("Enter your password to approve.")  # a slip, not a guess: not counted
+    if not accounts.verify_password(user, password):
+        accounts.record_wrong_password(user.email, address)
+        raise PasswordRefused("That is not your password. Enter the password you sign in with.")
+
+
+def approve_share(approver: User, share: NoteShare, password: str | None, address: str | None,
+                  now: datetime | None = None) -> NoteShare:
+    """The second key: the other member approves with their password. The recipient's account is fixed now
+    (invited if they have none), and they are told by e-mail."""
+    now = now or utcnow()
+    problem = approval_problem(approver, share, now)
+    if problem:
+        raise problem
+    try:
+        _confirm_password(approver, password, address)
+    except PasswordRefused:
+        if password:
+            audit.record("note_share.approve_refused", actor=approver, reason="password", **_share_facts(share))
+        raise
+    pair = share.note.pair
+    recipient = accounts.user_by_email(share.recipient_email)
+    if recipient is not None and recipient.is_deactivated:
+        raise NoteError("The recipient's account has been deactivated, so they could not read the note. "
+                        "Decline this proposal instead.")
+    if recipient is None or recipient.password_hash is None:
+        try:
+            recipient = accounts.invite(
+                share.recipient_email, share.recipient_name, approver,
+                reason=f"the reader of a note that {pair.mentor.name} and {pair.mentee.name} agreed to share "
+                       "with you")
+        except accounts.AccountError as error:
+            raise NoteError(str(error)) from error
+    if not _transition(share, ("proposed",), now, state="approved", decided_by_id=approver.id, decided_at=now,
+                       recipient_id=recipient.id):
+        raise approval_problem(approver, share, now) or NoteError("This share changed in the meantime.")
+    audit.record("note_share.approve", actor=approver, recipient_id=recipient.id, **_share_facts(share))
+    queue_mail(recipient.email, "note_shared", f"{pair.mentor.name} and {pair.mentee.name} shared a note with you",
+               "note_shared.txt", recipient=recipient, share=share, pair=pair, approver=approver,
+               last_day=last_readable_day(share), link=_link(f"/shared/{share.id}"),
+               invited=recipient.password_hash is None)
+    _tell_proposer(share, approver, approved=True)
+    return share
+
+
+def decline_share(member: User, share: NoteShare, now: datetime | None = None) -> NoteShare:
+    """The other member says no. The proposer withdraws instead of declining their own proposal."""
+    now = now or utcnow()
+    problem = approval_problem(member, share, now)
+    if problem and member.id == share.proposed_by_id and share.state == "proposed":
+        problem = NoteError("You proposed this share: withdraw it instead if you no longer want it.", status=403)
+    if problem:
+        raise problem
+    if not _transition(share, ("proposed",), now, state="declined", decided_by_id=member.id, decided_at=now):
+        raise approval_problem(member, share, now) or NoteError("This share changed in the meantime.")
+    audit.record("note_share.decline", actor=member, **_share_facts(share))
+    _tell_proposer(share, member, approved=False)
+    return share
+
+
+def _tell_proposer(share: NoteShare, decider: User, approved: bool) -> None:
+    proposer = share.proposed_by
+    pair = share.note.pair
+    subject = "Your note share was approved" if approved else "Your note share was declined"
+    queue_mail(proposer.email, "note_share_decided", subject, "note_share_decided.txt", proposer=proposer,
+               decider=decider, share=share, approved=approved,
+               link=_link(f"/pairs/{pair.id}/notes/{share.note_id}"))
+
+
+def withdraw_share(member: User, share: NoteShare, now: datetime | None = None) -> bool:
+    """Either member ends a proposed or approved share, effective on the recipient's next request. Returns
+    False (and changes nothing) when the share had already ended, so a repeated click is harmless."""
+    now = now or utcnow()
+    if not share.is_open(now):
+        return False
+    if not _transition(share, OPEN_SHARE_STATES, now, state="withdrawn", withdrawn_by_id=member.id,
+                       withdrawn_at=now):
+        return False
+    audit.record("note_share.withdraw", actor=member, reason="member", **_share_facts(share))
+    return True
+
+
+def awaiting_approval_counts(user: User) -> dict[int, int]:
+    """Per pair of this person: proposals by the other member that still wait for this person's answer."""
+    now = utcnow()
+    rows = db.session.execute(
+        select(Note.pair_id, func.count(NoteShare.id))
+        .join(NoteShare, NoteShare.note_id == Note.id)
+        .where(Note.id.in_(policy.member_notes(user).with_only_columns(Note.id)),
+               NoteShare.state == "proposed", NoteShare.proposed_by_id != user.id,
+               (NoteShare.expires_at.is_(None)) | (NoteShare.expires_at > now))
+        .group_by(Note.pair_id)).all()
+    return dict(rows)
