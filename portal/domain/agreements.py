@@ -124,8 +124,8 @@ def start_agreement(pair: Pair, version: TemplateVersion, term_start: date, term
 
 
 def record_event(agreement: Agreement, kind: str, actor: User | None, detail: str = "") -> AgreementEvent:
-    event = AgreementEvent(agreement_id=agreement.id, kind=kind, actor_id=getattr(actor, "id", None),
-                           detail=detail[:500])
+    event = AgreementEvent(agreement_id=agreement.id, kind=kind, revision=agreement.revision,
+                           actor_id=getattr(actor, "id", None), detail=detail[:500])
     db.session.add(event)
     return event
 
