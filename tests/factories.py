@@ -111,9 +111,9 @@ def answer_for(field, n: int = 1):
     raise ValueError(kind)
 
 
-def fill_in(agreement, values: dict | None = None, everything: bool = False, by=None):
-    """Fill in the agreement's required fields (or every value field) through the editor's own rules, plus any
-    `values` given by key. Returns the values stored."""
+def fill_in(agreement, values: dict | None = None, everything: bool = False, by=None, required: bool = True):
+    """Fill in the agreement's required fields (or every value field, or with required=False only `values`)
+    through the editor's own rules, plus any `values` given by key. Returns the values stored."""
     from portal.domain import agreements as rules
     from portal.domain.template_store import definition_of
     definition = definition_of(agreement.template_version)
@@ -124,7 +124,7 @@ def fill_in(agreement, values: dict | None = None, everything: bool = False, by=
             continue
         if field.key in (values or {}):
             value = values[field.key]
-        elif field.required or everything:
+        elif (field.required and required) or everything:
             value = answer_for(field)
         else:
             continue

@@ -143,7 +143,8 @@ def program_copy_pdf(agreement_id: int, revision: int):
 def verify():
     """Does this PDF (or this hash) match a signed version? Answers yes/no, program and date only."""
     if request.method == "GET":
-        return render("agreements/verify.html", result=None, error=None, pasted="")
+        return render("agreements/verify.html", result=None, error=None, pasted="",
+                      max_upload=verification.MAX_UPLOAD_TEXT)
     pasted = (request.form.get("hash") or "").strip()[:200]
     upload = request.files.get("pdf")
     try:
@@ -154,6 +155,8 @@ def verify():
         else:
             raise verification.VerificationInputError("Choose a PDF file to upload, or paste a hash.")
     except verification.VerificationInputError as error:
-        return render("agreements/verify.html", result=None, error=str(error), pasted=pasted, status=422)
+        return render("agreements/verify.html", result=None, error=str(error), pasted=pasted, status=422,
+                      max_upload=verification.MAX_UPLOAD_TEXT)
     may_open = result.matched and policy.may_view_agreement(current_user, result.agreement_id)
-    return render("agreements/verify.html", result=result, error=None, pasted="", may_open=may_open)
+    return render("agreements/verify.html", result=result, error=None, pasted="", may_open=may_open,
+                  max_upload=verification.MAX_UPLOAD_TEXT)

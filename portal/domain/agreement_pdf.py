@@ -17,7 +17,7 @@ from flask import current_app, render_template
 
 from portal.domain import signed_content, signing
 from portal.domain.field_values import display_text, is_empty
-from portal.domain.template_format import OTHER, Field, TemplateDefinition, substitute_placeholders
+from portal.domain.template_format import OTHER, Field, Section, TemplateDefinition, substitute_placeholders
 from portal.domain.template_store import definition_of
 from portal.models import AgreementEvent, AgreementSignature, SignedVersion
 from portal.pdf import render_pdf
@@ -73,6 +73,11 @@ class PdfCopy:
 
     def visible(self, f: Field) -> bool:
         return self.copy == "pair" or not f.pair_only
+
+    def sections(self) -> list[Section]:
+        """The sections this copy shows: in the program's copy, a section holding only pair-only fields would be
+        an empty heading, so it is left out with them."""
+        return [s for s in self.definition.sections if not s.fields or any(self.visible(f) for f in s.fields)]
 
     def prose(self, text: str) -> str:
         return substitute_placeholders(text, self.placeholders)

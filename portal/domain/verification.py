@@ -20,7 +20,10 @@ from portal.domain import signed_content, signing
 from portal.extensions import db
 from portal.models import SignedVersion
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024   # the portal's own PDFs are a few dozen kilobytes
+# The portal's own PDFs are a few dozen kilobytes. Kept under the app's 2 MiB request limit (MAX_CONTENT_LENGTH)
+# so that a file too large is answered here, on the form, rather than by a bare "request too large" page.
+MAX_UPLOAD_BYTES = 1_500_000
+MAX_UPLOAD_TEXT = "1.5 MB"
 PDF_MAGIC = b"%PDF-"
 
 
@@ -52,7 +55,7 @@ def verify_pdf(data: bytes) -> VerificationResult:
     if not data:
         raise VerificationInputError("Choose a PDF file to upload, or paste a hash.")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise VerificationInputError(f"This file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; the "
+        raise VerificationInputError(f"This file is larger than {MAX_UPLOAD_TEXT}; the "
                                      "portal's PDFs are much smaller. Paste the hash from its last page instead.")
     if PDF_MAGIC not in data[:1024]:
         raise VerificationInputError("This file is not a PDF. Upload a PDF copy made by the portal, or paste "
