@@ -14,6 +14,7 @@ from portal.domain import agreement_pdf, signing, verification
 from portal.domain import agreements as rules
 from portal.domain.agreement_view import signed_version_page
 from portal.extensions import db
+from portal.pdf import PdfRenderError
 from portal.web import redirect_to, refuse, render
 
 
@@ -118,6 +119,9 @@ def _pdf_response(agreement_id: int, revision: int, copy: str):
     except agreement_pdf.CopyUnavailable:
         refuse(409, "The confidential part of this signed version cannot be read (it was altered, or its key "
                     "is no longer configured), so the pair's copy cannot be made. The program's copy can.")
+    except PdfRenderError:
+        refuse(422, "This signed version is too large to be made into a PDF. It stays signed, and you can read "
+                    "it on its page.")
     response = make_response(pdf)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{agreement_pdf.filename(version, copy)}"'

@@ -31,6 +31,7 @@ from portal.domain.template_format import Field, TemplateDefinition, substitute_
 from portal.domain.template_store import definition_of
 from portal.extensions import db
 from portal.mail import queue_mail
+from portal.pdf import PdfRenderError
 from portal.models import (
     Agreement, AgreementEvent, AgreementSignature, FieldValue, SignedVersion, User,
 )
@@ -356,17 +357,23 @@ def _activate(agreement: Agreement, definition: TemplateDefinition, content: dic
 def _send_signed_copies(agreement: Agreement, version: SignedVersion) -> None:
     from portal.domain import agreement_pdf  # the PDF module reads this one's snapshots
     pair, program = agreement.pair, agreement.pair.program
-    program_copy = agreement_pdf.render_copy(version, "program")
-    pair_copy = agreement_pdf.render_copy(version, "pair")
+    try:
+        program_copy = (agreement_pdf.filename(version, "program"), agreement_pdf.render_copy(version, "program"))
+        pair_copy = (agreement_pdf.filename(version, "pair"), agreement_pdf.render_copy(version, "pair"))
+    except PdfRenderError as error:
+        # The agreement is signed all the same: a copy that cannot be rendered (e.g. beyond the renderer's size
+        # bound) must not undo two signatures. The mails say so and point to the agreement's page.
+        current_app.logger.error("signed agreement %s revision %s: PDF not rendered: %s",
+                                 agreement.id, version.revision, error)
+        program_copy = pair_copy = None
     title = f"{program.name}: signed agreement of {pair.mentor.name} and {pair.mentee.name}"
     queue_mail(program.return_email, "signed_copy_program", title[:200], "signed_copy_program.txt",
-               attachment=(agreement_pdf.filename(version, "program"), program_copy),
-               agreement=agreement, version=version, program=program, pair=pair)
+               attachment=program_copy, has_pdf=program_copy is not None, agreement=agreement, version=version,
+               program=program, pair=pair)
     for member in (pair.mentor, pair.mentee):
         queue_mail(member.email, "signed_copy_pair", "Your signed mentoring agreement",
-                   "signed_copy_pair.txt", attachment=(agreement_pdf.filename(version, "pair"), pair_copy),
-                   user=member, agreement=agreement, version=version, program=program, pair=pair,
-                   link=_link(agreement))
+                   "signed_copy_pair.txt", attachment=pair_copy, has_pdf=pair_copy is not None, user=member,
+                   agreement=agreement, version=version, program=program, pair=pair, link=_link(agreement))
 
 
 def _link(agreement: Agreement) -> str:

@@ -215,3 +215,17 @@ def test_the_renderer_bounds_its_input():
     with pytest.raises(PdfRenderError, match="nests more than"):
         render_pdf("<div>" * 500 + "deep" + "</div>" * 500)
     assert render_pdf("<p>Fine</p>").startswith(b"%PDF-")
+
+
+def test_a_copy_that_cannot_be_rendered_does_not_undo_the_signatures(world, monkeypatch):
+    """If a signed version is beyond what the renderer takes, does the agreement still become active, the mails
+    say the PDF is missing instead of failing, and the download explain itself?"""
+    import portal.pdf
+    monkeypatch.setattr(portal.pdf, "MAX_HTML_BYTES", 1000)
+    agreement, version = signed(world)
+    assert agreement.state == "active" and version is not None
+    [program_mail] = outbox("signed_copy_program")
+    assert program_mail.attachment is None and "could not be made automatically" in program_mail.body
+    assert all(mail.attachment is None for mail in outbox("signed_copy_pair"))
+    response = download(world, "mentor", "pair")
+    assert response.status_code == 422 and "too large to be made into a PDF" in response.get_data(as_text=True)
