@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from xhtml2pdf import pisa
@@ -52,13 +53,17 @@ def _policy() -> ResourceAccessPolicy:
 
 
 class _BlockedFetches(logging.Handler):
-    """Collects xhtml2pdf's reports of fetches its policy refused (those that bypass the link_callback)."""
+    """Collects xhtml2pdf's reports of fetches its policy refused (those that bypass the link_callback), for
+    this thread's render only (another thread may be rendering at the same time)."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.messages: list[str] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return
         message = record.getMessage()
         if message.startswith("Blocked by the resource policy") and REFUSED_URL not in message:
             self.messages.append(message[:200])

@@ -180,7 +180,10 @@ def _lock(agreement: Agreement) -> None:
     """Serialise with every other change of this agreement and make open editors refresh; then read the
     agreement again, as another request may have changed it while this one was checking the form."""
     agreement_rules._bump_change_seq(agreement)
-    db.session.refresh(agreement)
+    # Everything read before the lock may be stale (field values included, which the hash is computed from):
+    # expire it all, so that each object is read again, now that no other change can come in between.
+    db.session.flush()
+    db.session.expire_all()
 
 
 def _placeholders(agreement: Agreement) -> dict[str, str]:
@@ -247,7 +250,7 @@ def _ensure_seen(agreement: Agreement, signer: User, seen: str) -> None:
     revision, _, seq = seen.partition(".")
     stale = SigningRefused("This signing form is out of date. Reload the page, read the agreement as it is now "
                            "and sign again. Nothing was signed.")
-    if not (revision.isdigit() and seq.isdigit()) or int(revision) != agreement.revision:
+    if not (revision.isdigit() and seq.isdigit() and len(seen) <= 20) or int(revision) != agreement.revision:
         raise stale
     changed_by_others = db.session.scalar(select(func.count(FieldValue.id)).where(
         FieldValue.agreement_id == agreement.id, FieldValue.changed_seq > int(seq),
@@ -306,6 +309,14 @@ def sign(agreement: Agreement, signer: User, submission: SignSubmission, address
     for row in rows:
         if row.role == role:  # the signer's own decline is superseded by their signature
             row.cleared_at = utcnow()
+    partner_signature = next((row for row in rows if row.role != role and row.outcome == "signed"), None)
+    if partner_signature is not None and partner_signature.content_hash != digest:
+        # The content changed without passing through the editor (which would have cleared the signature):
+        # the partner did not sign this content, so their signature cannot count for it.
+        partner_signature.cleared_at = utcnow()
+        agreement_rules.record_event(agreement, "signatures_cleared", None,
+                                     f"{partner_signature.user.name}'s signature no longer matched the content")
+        partner_signature = None
     signature = AgreementSignature(
         agreement_id=agreement.id, revision=agreement.revision, role=role, user_id=signer.id, outcome="signed",
         printed_name=printed_name, at=utcnow(), client_address=(address or "")[:ADDRESS_MAX] or None,
@@ -316,14 +327,6 @@ def sign(agreement: Agreement, signer: User, submission: SignSubmission, address
     audit.record("agreement.signed", actor=signer, pair_id=agreement.pair_id, agreement_id=agreement.id,
                  revision=agreement.revision, role=role)
 
-    partner_signature = next((row for row in rows if row.role != role and row.outcome == "signed"), None)
-    if partner_signature is not None and partner_signature.content_hash != digest:
-        # The content changed without passing through the editor (which would have cleared the signature):
-        # the partner did not sign this content, so their signature cannot count for it.
-        partner_signature.cleared_at = utcnow()
-        agreement_rules.record_event(agreement, "signatures_cleared", None,
-                                     f"{partner_signature.user.name}'s signature no longer matched the content")
-        partner_signature = None
     db.session.flush()
     if partner_signature is None:
         agreement.state = "signing"
