@@ -82,7 +82,10 @@ def downgrade():
     with op.batch_alter_table('agreement_event', schema=None) as batch_op:
         batch_op.drop_column('revision')
 
-    with op.batch_alter_table('agreement', schema=None) as batch_op:
+    # Not by recreating the table (batch mode's way on SQLite): dropping the old `agreement` table with foreign
+    # keys on would cascade to every field value, change and event. ALTER TABLE ... DROP COLUMN needs SQLite
+    # 3.35 or newer; an older one refuses here rather than losing data.
+    with op.batch_alter_table('agreement', schema=None, recreate="never") as batch_op:
         batch_op.drop_column('seal_ct')
 
     with op.batch_alter_table('signed_version', schema=None) as batch_op:
