@@ -130,10 +130,15 @@ def fill_blanks(f: Field, sentence: str, value: Any) -> list[Segment] | None:
         fills = [str(counts[m.key]) if m.key in counts else "0" for m in f.modes]
         if f.allow_other:
             fills += [str(counts.get(OTHER, 0)), value.get("other_label") or "\u2014"]
-    elif f.type in ("number", "short_text", "date") and blanks == 1:
+    elif f.type == "number" and blanks == 1:
+        # "Meet for ____ months." has its unit after the blank; "We agree to meet for ____." does not.
+        unit = f.option("unit")
+        says_unit = bool(unit) and parts[1].strip().lower().startswith(unit.lower())
+        fills = [str(value) if says_unit or not unit else f"{value} {unit}"]
+    elif f.type in ("short_text", "date") and blanks == 1:
         fills = [str(value)]
-    elif f.type == "choice" and blanks == 1:
-        fills = [display_text(f, value)]
+    elif f.type == "choice" and blanks == 1:  # the free answer as written: "meet every other week"
+        fills = [value["other_text"] if value.get("option") == OTHER else display_text(f, value)]
     else:
         return None
     if len(fills) != blanks:

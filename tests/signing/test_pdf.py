@@ -98,6 +98,19 @@ def test_the_shipped_whprms_form_reads_like_paper(app):
         "Review, continuation and closure") < text.index("Mentor's signature") < text.index("Mentee's signature")
 
 
+def test_the_shipped_ccmc_form_reads_like_paper(app):
+    """Does the CCMC PDF write the term with its unit into the form's sentence, list the mentee's line first,
+    and show the release as accepted by both signers?"""
+    program = make_program(code="CCM", name="CCMC Case Manager Mentoring")
+    agreement = make_signed_agreement(make_pair(program), make_version(program, "ccmc"), values={
+        "term_months": 6, "meeting_period": {"option": "other", "other_text": "every other week"}})
+    text = pdf_text(agreement_pdf.render_copy(signing.signed_version(agreement, 1), "program"))
+    assert "3. We agree to meet for 6 months. At the end of that period" in text
+    assert "1. We commit to meet every other week and make every effort" in text
+    assert text.index("Mentee's signature") < text.index("Mentor's signature")
+    assert "release and forever discharge" in text and "Accepted when signing by:" in text
+
+
 def test_activation_mails_the_programs_copy_to_the_program_and_each_member_their_own(world):
     """When the second signature makes the agreement active, does the program's return address get the
     program's copy attached, and each member the pair's copy, with no pair-only text in any mail body?"""
