@@ -31,10 +31,10 @@ from portal.domain.template_format import Field, TemplateDefinition, substitute_
 from portal.domain.template_store import definition_of
 from portal.extensions import db
 from portal.mail import queue_mail
-from portal.pdf import PdfRenderError
 from portal.models import (
     Agreement, AgreementEvent, AgreementSignature, FieldValue, SignedVersion, User,
 )
+from portal.pdf import PdfRenderError
 from portal.timeutil import utcnow
 
 SIGNABLE_STATES = agreement_rules.EDITABLE_STATES  # draft and signing

@@ -68,8 +68,9 @@ def test_a_pdf_reads_like_the_paper_form_and_ends_with_a_signature_certificate(w
     position = 0
     for part in in_order:  # each part after the one before it (the page footer comes first in the text)
         position = text.index(part, position) + len(part)
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
     reader = PdfReader(io.BytesIO(pdf))
     certificate = " ".join(reader.pages[-1].extract_text().split())
     rows = signing.version_signatures(version)
@@ -209,7 +210,8 @@ def test_agreement_text_never_makes_the_renderer_fetch_anything(app, canary):
     '<img src="file:///etc/passwd">',
     '<img src="/etc/passwd">',
     '<img src="pyproject.toml">',
-    '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==">',
+    '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw'
+    'AAAABJRU5ErkJggg==">',
 ])
 def test_the_renderer_refuses_every_fetch_even_from_raw_markup(canary, markup):
     """If markup ever reached the renderer unescaped, would every fetch (http, file, local and relative paths,

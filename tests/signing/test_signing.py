@@ -12,7 +12,7 @@ from portal.domain.template_store import definition_of
 from portal.extensions import db
 from portal.models import AgreementEvent, AgreementSignature, AuditEvent, LoginFailure, OutboxMail
 from tests.factories import fill_in, outbox, sign_as
-from tests.signing.conftest import PAIR_SECRET, REQUIRED_VALUES, FULL_VALUES, sign_over_http, snapshot
+from tests.signing.conftest import FULL_VALUES, PAIR_SECRET, REQUIRED_VALUES, sign_over_http, snapshot
 
 HTMX = {"HX-Request": "true"}
 
