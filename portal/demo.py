@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal.domain import agreements
+from portal.domain import agreements, signing
 from portal.domain.accounts import hash_password
 from portal.domain.template_store import definition_of, install_shipped_template
 from portal.extensions import db
@@ -44,7 +44,27 @@ DEMO_ANSWERS = [
     (0, "meeting_counts", {"counts": {"face_to_face": 2, "phone": 4, "email": 6}, "other_label": ""}, "mentor"),
     (2, "goals", ["Achieve CCM certification", "Gain confidence with complex caseloads"], "mentee"),
     (2, "off_limits_topics", ["My previous employer"], "mentee"),
+    # CCMC pair 1 finishes its agreement; the mentee has signed it and it waits for the mentor ("signing").
+    (2, "evaluation_metrics", ["Passing the CCM exam", "Handling ten complex cases with little supervision"],
+     "mentee"),
+    (2, "meeting_period", {"option": "weekly", "other_text": ""}, "mentor"),
+    (2, "meeting_place_time", "Thursdays at 8 am, by video call", "mentor"),
+    (2, "term_months", 6, "mentor"),
+    (2, "cancellation_notice", "24 hours", "mentor"),
+    # WHPRMS pair 2 has filled in and signed everything: its agreement is active.
+    (1, "goal", "Prepare to lead the hospital's incident-review program.", "mentee"),
+    (1, "objectives", ["Run two incident reviews with my mentor's feedback",
+                       "Present the quarterly risk summary to the board"], "mentee"),
+    (1, "meeting_counts", {"counts": {"face_to_face": 3, "phone": 3, "email": 6}, "other_label": ""}, "mentor"),
+    (1, "meeting_schedule", "Every other Tuesday at noon; e-mail in between.", "mentor"),
+    (1, "learning_opportunities", "Shadowing the regional risk committee; the spring patient-safety conference.",
+     "mentee"),
+    (1, "ground_rules", "Start and end on time; cancel at least a day ahead; be candid.", "mentor"),
+    (1, "feedback_method", "Ten minutes at the end of every meeting, and a written review at six weeks.", "mentee"),
 ]
+
+# Who has signed which demo agreement, in order: (pair index, "mentor" or "mentee").
+DEMO_SIGNATURES = [(1, "mentor"), (1, "mentee"), (2, "mentee")]
 
 # (program code, mentor e-mail, mentee e-mail, supervised by the demo supervisor)
 PAIRS = [
@@ -90,6 +110,7 @@ def seed() -> bool:
         demo_agreements.append(agreements.start_agreement(
             pair, versions[code], date.today() - timedelta(days=7), programs[code].default_term_months, None))
     _fill_in_answers(demo_agreements)
+    _sign(demo_agreements)
     db.session.commit()
     return True
 
@@ -105,3 +126,15 @@ def _fill_in_answers(demo_agreements) -> None:
         author = agreement.pair.mentor if role == "mentor" else agreement.pair.mentee
         current = agreements.read_fields(agreement, definition, include_pair_only=True)[key]
         agreements.save_field(agreement, definition, field, value, current.version, author)
+
+
+def _sign(demo_agreements) -> None:
+    """Signatures through the real signing rules (password included), so the demo shows an active agreement
+    with its signed version and PDF copies in the outbox, and one waiting for its second signature."""
+    for index, role in DEMO_SIGNATURES:
+        agreement = demo_agreements[index]
+        person = agreement.pair.mentor if role == "mentor" else agreement.pair.mentee
+        acknowledged = frozenset(f.key for f in signing.acknowledgements(definition_of(agreement.template_version)))
+        signing.sign(agreement, person, signing.SignSubmission(
+            role=role, printed_name=person.name, password=current_app.config["DEMO_PASSWORD"],
+            accepted=acknowledged, seen=signing.content_token(agreement)), None, "flask seed-demo")

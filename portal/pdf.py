@@ -1,93 +1,108 @@
-"""HTML to PDF with xhtml2pdf, fetching nothing: the one place the portal makes PDFs.
+"""HTML to PDF with xhtml2pdf, under a resource policy that fetches nothing.
 
-The HTML comes from our own autoescaped templates, but the text inside it is written by program admins and
-pairs, so the renderer is treated as if the markup were hostile: no resource is ever fetched (no image,
-stylesheet, font or ``@import``, neither over the network nor from the disk), the input size is bounded and
-so is the render time. Used by the template builder's PDF preview and, later, by signed agreements.
+The HTML comes from our own autoescaped templates, but it carries text that pairs and program admins typed.
+Should any of it ever reach the markup as a tag, the renderer must not become a way to read the server's files
+or reach its network (xhtml2pdf's default still reads files under the working directory, and a refused fetch
+does not raise). So:
 
-Two locks keep every fetch out, because each alone has a gap:
+* every fetch is refused: the link_callback sends every URL (http, https, file, data, relative paths) to a
+  scheme that cannot be fetched, and the resource policy denies remote and local reads and admits no resource
+  at all for the fetches that bypass the callback (fonts, backgrounds);
+* what was refused is recorded (returned by `render_pdf_report`, logged by `render_pdf`);
+* the input is bounded: its size, how deeply it nests, and how long the render may take.
 
-* ``link_callback`` sees the URI of every resource the markup names and rewrites it to a name that leads
-  nowhere. (It must return something non-empty: xhtml2pdf keeps the original URI when the callback returns an
-  empty value.)
-* a ``ResourceAccessPolicy`` that denies remote fetches and every local read, for the call sites that do not
-  go through the callback (xhtml2pdf documents about ten).
-
-Whatever was refused is recorded and logged: a refused resource does not raise, the document is simply made
-without it, so the record is the only trace.
+Only fonts built into the PDF standard (Helvetica, Times, Courier) are used, so nothing needs to be read.
 """
 from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 
 log = logging.getLogger(__name__)
 
-# A template file is at most 256 KiB of text and an agreement adds its answers; the markup around them is a
-# few hundred bytes per field. Two million characters leaves room for both and keeps a render to seconds.
-MAX_HTML_CHARS = 2_000_000
+MAX_HTML_BYTES = 2 * 1024 * 1024
+MAX_NESTING = 100
 MAX_RENDER_SECONDS = 30
-# Where a refused resource is sent: not a URL, not a readable path, and denied by the policy in any case.
-REFUSED_RESOURCE = "refused-resource:"
-
-_DENY_EVERY_FETCH = ResourceAccessPolicy.server(
-    base_dir=None,                 # no directory may be read
-    allow_remote=False,            # no http(s) at all, public or private
-    allow_private_networks=False,
-    allow_remote_pdf_backgrounds=False,
-    max_resources=0,
-    max_render_seconds=MAX_RENDER_SECONDS,
-    max_document_bytes=MAX_HTML_CHARS * 4,  # the policy counts bytes; UTF-8 needs at most 4 per character
-)
+REFUSED_URL = "refused:fetch-denied"
 
 
 class PdfRenderError(Exception):
-    """The PDF could not be made; the message says why in words a person can act on."""
+    """The HTML could not be turned into a PDF; the message says why in plain words."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class RenderedPdf:
     pdf: bytes
-    blocked: tuple[str, ...]  # every resource the markup asked for, none of which was fetched
+    blocked: list[str] = field(default_factory=list)  # every URL the document asked for and did not get
+
+
+def _policy() -> ResourceAccessPolicy:
+    return ResourceAccessPolicy.server(
+        base_dir=None,              # no directory may be read
+        allow_remote=False,         # no network
+        max_resources=0,            # and nothing at all, whichever code path asks
+        max_document_bytes=MAX_HTML_BYTES,
+        max_depth=MAX_NESTING,
+        max_render_seconds=MAX_RENDER_SECONDS,
+    )
+
+
+_DENY_EVERY_FETCH = _policy()
+
+
+class _BlockedFetches(logging.Handler):
+    """Collects xhtml2pdf's reports of fetches its policy refused (those that bypass the link_callback), for
+    this thread's render only (another thread may be rendering at the same time)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+        self.thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return
+        message = record.getMessage()
+        if message.startswith("Blocked by the resource policy") and REFUSED_URL not in message:
+            self.messages.append(message[:200])
 
 
 def render_pdf_report(html: str) -> RenderedPdf:
-    """Render ``html`` to PDF without fetching anything; report what the markup asked for."""
+    """Render `html`, refusing every fetch; returns the PDF and what was refused."""
     if not isinstance(html, str):
-        raise TypeError(f"render_pdf takes the HTML as str, not {type(html).__name__}")
-    if len(html) > MAX_HTML_CHARS:
-        raise PdfRenderError(f"The document is too long to be made into a PDF ({len(html):,} characters; "
-                             f"the limit is {MAX_HTML_CHARS:,}).")
+        raise PdfRenderError("The document to render must be text.")
+    if len(html.encode("utf-8")) > MAX_HTML_BYTES:
+        raise PdfRenderError(f"The document is too large to render (more than {MAX_HTML_BYTES // (1024 * 1024)} MB).")
     blocked: list[str] = []
 
-    def refuse_every_fetch(uri: str, _relative_to: str | None) -> str:
+    def refuse_every_fetch(uri, _relative):
         blocked.append(str(uri)[:200])
-        return REFUSED_RESOURCE
+        return REFUSED_URL
 
-    output = io.BytesIO()
+    watcher = _BlockedFetches()
+    library_log = logging.getLogger("xhtml2pdf")
+    library_log.addHandler(watcher)
+    out = io.BytesIO()
     try:
-        status = pisa.CreatePDF(html, dest=output, encoding="utf-8", link_callback=refuse_every_fetch,
-                                resource_policy=_DENY_EVERY_FETCH)
+        status = pisa.CreatePDF(html, dest=out, link_callback=refuse_every_fetch, resource_policy=_DENY_EVERY_FETCH,
+                                encoding="utf-8")
     except RenderLimitError as error:
-        raise PdfRenderError(f"The PDF took too long or was too large to make ({error}).") from error
-    except Exception as error:  # xhtml2pdf and reportlab raise many kinds; none may become a 500 page
-        log.exception("PDF rendering failed")
-        raise PdfRenderError("The PDF could not be made from this document.") from error
+        raise PdfRenderError(f"The document could not be rendered: {error}.") from error
+    finally:
+        library_log.removeHandler(watcher)
     if status.err:
-        raise PdfRenderError(f"The PDF could not be made from this document ({status.err} error(s) while "
-                             "laying it out).")
-    if blocked:
-        log.warning("PDF rendering refused %d resource(s): %s", len(blocked), ", ".join(blocked[:10]))
-    pdf = output.getvalue()
-    if not pdf.startswith(b"%PDF"):
-        raise PdfRenderError("The PDF could not be made from this document (the renderer produced no PDF).")
-    return RenderedPdf(pdf=pdf, blocked=tuple(blocked))
+        raise PdfRenderError("The document could not be rendered as a PDF.")
+    return RenderedPdf(pdf=out.getvalue(), blocked=blocked + watcher.messages)
 
 
 def render_pdf(html: str) -> bytes:
-    """The PDF of ``html``, made without fetching any resource. Raises PdfRenderError on failure."""
-    return render_pdf_report(html).pdf
+    """The PDF of `html`. Nothing is fetched; anything the document asked for is logged as blocked."""
+    result = render_pdf_report(html)
+    if result.blocked:
+        log.warning("PDF render refused %d fetch(es): %s", len(result.blocked), "; ".join(result.blocked[:10]))
+    return result.pdf

@@ -315,3 +315,26 @@ def share_for_recipient(user: User, share_id: int) -> NoteShare:
     if share is None:
         deny()
     return share
+
+
+# --- signed copies and verification -------------------------------------------------------------------------
+
+PAIR_COPY = "pair"          # every field, pair-only ones included
+PROGRAM_COPY = "program"    # pair-only fields left out entirely
+
+
+def agreement_copy_for(user: User, agreement_id: int, copy: str) -> Agreement:
+    """An agreement whose signed copy of this kind the person may download: the pair's copy holds pair-only
+    content, so only the two members get it; the program's copy goes to anyone who follows the pair."""
+    if copy == PAIR_COPY:
+        return agreement_for_member(user, agreement_id)
+    if copy == PROGRAM_COPY:
+        return agreement_for_viewer(user, agreement_id)[0]
+    deny()
+
+
+def may_view_agreement(user: User, agreement_id: int) -> bool:
+    """Whether the verification page may link to the agreement a hash belongs to: only for people who could
+    open it anyway (verifying a PDF must not become a way to find agreements)."""
+    return db.session.scalar(select(exists().where(
+        Agreement.id == agreement_id, Agreement.pair_id.in_(visible_pairs(user).with_only_columns(Pair.id)))))

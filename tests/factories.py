@@ -111,3 +111,69 @@ def make_share(note: Note, recipient: User | str, proposer: User | None = None, 
         notes.approve_share(notes.other_member(pair, proposer), share, PASSWORD, None)
         db.session.commit()
     return share
+
+
+def answer_for(field, n: int = 1):
+    """A valid answer for any value field, so that tests can fill in a whole agreement."""
+    kind = field.type
+    if kind == "short_text":
+        return f"Short answer {n} for {field.key}"
+    if kind == "long_text":
+        return f"Long answer {n} for {field.key}."
+    if kind == "numbered_list":
+        return [f"Item {i} of {field.key} ({n})" for i in range(1, max(field.option("min_items"), 1) + 1)]
+    if kind == "number":
+        return field.option("suggested") if field.option("suggested") is not None else field.option("min")
+    if kind == "choice":
+        return {"option": field.choices[0].value, "other_text": ""}
+    if kind == "meeting_modes":
+        return {"counts": {field.modes[0].key: 2}, "other_label": ""}
+    if kind == "date":
+        return "2026-02-01"
+    raise ValueError(kind)
+
+
+def fill_in(agreement, values: dict | None = None, everything: bool = False, by=None, required: bool = True):
+    """Fill in the agreement's required fields (or every value field, or with required=False only `values`)
+    through the editor's own rules, plus any `values` given by key. Returns the values stored."""
+    from portal.domain import agreements as rules
+    from portal.domain.template_store import definition_of
+    definition = definition_of(agreement.template_version)
+    author = by or agreement.pair.mentor
+    stored = {}
+    for field in definition.fields:
+        if not field.stores_value:
+            continue
+        if field.key in (values or {}):
+            value = values[field.key]
+        elif (field.required and required) or everything:
+            value = answer_for(field)
+        else:
+            continue
+        current = rules.read_fields(agreement, definition, True)[field.key]
+        rules.save_field(agreement, definition, field, value, current.version, author)
+        stored[field.key] = value
+    db.session.commit()
+    return stored
+
+
+def sign_as(agreement, user, password: str = PASSWORD):
+    """Sign the agreement's current revision as `user` through the domain, as the signing form would."""
+    from portal.domain import signing
+    from portal.domain.template_store import definition_of
+    role = agreement.pair.role_of(user.id)
+    acks = frozenset(f.key for f in signing.acknowledgements(definition_of(agreement.template_version)))
+    outcome = signing.sign(agreement, user, signing.SignSubmission(
+        role=role, printed_name=user.name, password=password, accepted=acks,
+        seen=signing.content_token(agreement)), "192.0.2.10", "pytest-agent/1.0")
+    db.session.commit()
+    return outcome
+
+
+def make_signed_agreement(pair, version=None, values: dict | None = None):
+    """An active agreement: filled in and signed by both members."""
+    agreement = make_agreement(pair, version)
+    fill_in(agreement, values)
+    sign_as(agreement, agreement.pair.mentor)
+    sign_as(agreement, agreement.pair.mentee)
+    return agreement

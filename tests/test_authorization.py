@@ -18,8 +18,10 @@ from sqlalchemy import event
 from portal.domain import notes
 from portal.domain.template_store import install_shipped_template, new_draft_version
 from portal.extensions import db
+from portal.models import Agreement
 from tests.factories import (
-    make_agreement, make_note, make_pair, make_program, make_role, make_share, make_user, sign_in,
+    make_agreement, make_note, make_pair, make_program, make_role, make_share, make_signed_agreement, make_user,
+    sign_in,
 )
 
 ALLOW, DENY, SIGN_IN, REFUSED = "allow", "deny", "sign-in", "refused"
@@ -188,6 +190,18 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("notes.decline_share", "POST"): ("/pairs/{pair}/shares/{pending_share}/decline", OTHER_MEMBER_DECIDES),
     ("notes.withdraw_share", "POST"): ("/pairs/{pair}/shares/{share}/withdraw", MEMBERS_ONLY),
     ("notes.shared_note", "GET"): ("/shared/{share}", RECIPIENT_ONLY),
+    # Signing: only the pair signs, declines or reopens (an empty form is answered with its problem, not a 404).
+    ("agreements.sign", "POST"): ("/agreements/{agreement}/sign", PAIR_MEMBERS),
+    ("agreements.decline", "POST"): ("/agreements/{agreement}/decline", PAIR_MEMBERS),
+    ("agreements.reopen", "POST"): ("/agreements/{agreement}/reopen", PAIR_MEMBERS),
+    # Signed versions: followers read them and get the program's copy; the pair's copy is the pair's alone.
+    ("agreements.signed_version", "GET"): ("/agreements/{signed_agreement}/versions/1", PAIR_FOLLOWERS),
+    ("agreements.program_copy_pdf", "GET"): ("/agreements/{signed_agreement}/versions/1/program-copy.pdf",
+                                             PAIR_FOLLOWERS),
+    ("agreements.pair_copy_pdf", "GET"): ("/agreements/{signed_agreement}/versions/1/pair-copy.pdf", PAIR_MEMBERS),
+    # Anyone signed in may check a PDF or a hash; the answer reveals no content.
+    ("agreements.verify", "GET"): ("/verify", SIGNED_IN),
+    ("agreements.verify", "POST"): ("/verify", SIGNED_IN),
 }
 
 
@@ -227,6 +241,9 @@ def check(response, expectation: str, label: str) -> None:
 def test_route_answers_each_actor_as_written(app, world, route):
     """Does this route answer every kind of person exactly as the table says (and never with a 500)?"""
     url_template, expectations = ROUTES[route]
+    if "{signed_agreement}" in url_template:  # an active agreement with a signed version (signing renders PDFs:
+        agreement = db.session.get(Agreement, world.ids["agreement"])  # made only for the routes that need it)
+        world.ids["signed_agreement"] = make_signed_agreement(agreement.pair, agreement.template_version).id
     url = url_template.format(**world.ids)
     endpoint, method = route
     for actor in ACTORS:

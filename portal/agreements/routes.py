@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 from portal import policy
 from portal.agreements import bp
 from portal.domain import agreements as rules
+from portal.domain import signing
 from portal.domain.agreement_view import FieldState, agreement_page
 from portal.errors import sign_in_redirect
 from portal.extensions import db
@@ -33,7 +34,8 @@ def pair(pair_id: int):
     supervisors = db.session.scalars(db.select(PairSupervisor).where(PairSupervisor.pair_id == pair.id)
                                      .options(selectinload(PairSupervisor.user))).all()
     return render("agreements/pair.html", pair=pair, relation=relation, agreements=agreements,
-                  supervisors=[link.user for link in supervisors], is_member=relation == policy.MEMBER)
+                  supervisors=[link.user for link in supervisors], is_member=relation == policy.MEMBER,
+                  integrity_problems=signing.pair_integrity(agreements))
 
 
 @bp.route("/agreements/<int:agreement_id>")

@@ -105,6 +105,18 @@ def sign_in(email: str, password: str, address: str | None) -> SignInResult:
     return SignInResult(user=user)
 
 
+def confirm_password(user: User, password: str, address: str | None) -> None:
+    """Check the signed-in person's password again (before they sign). Wrong passwords count towards the
+    same throttle as sign-in, so a session left open on a shared computer cannot be used to guess it.
+    Raises AccountError with a message for the person."""
+    if is_throttled(user.email, address):
+        raise AccountError("Too many wrong passwords in a short time. Wait a few minutes, then try again.")
+    if not verify_password(user, password or ""):
+        record_wrong_password(user.email, address)
+        audit.record("password_confirm.failed", actor=user)
+        raise AccountError("That is not your password. Enter the password you sign in with.")
+
+
 def end_all_sessions(user: User) -> None:
     """Every session cookie minted before now stops working (checked when the user is loaded)."""
     user.session_generation = (user.session_generation or 0) + 1

@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal.domain import agreements as agreement_rules
+from portal.domain import signed_content, signing
 from portal.domain.field_values import input_names, is_empty, missing_required
 from portal.domain.template_format import Field, Section, TemplateDefinition, substitute_placeholders
 from portal.domain.template_store import definition_of
-from portal.models import Agreement, User
+from portal.models import Agreement, SignedVersion, User
 
 
 @dataclass
@@ -39,6 +40,9 @@ class AgreementPage:
     placeholders: dict[str, str]
     present: list[User] = field(default_factory=list)
     missing: list[Field] = field(default_factory=list)
+    signing: signing.SigningStatus | None = None
+    # Set when the page shows a signed version (from its record) rather than the live agreement.
+    signed_version: SignedVersion | None = None
 
     @property
     def sections(self) -> tuple[Section, ...]:
@@ -79,4 +83,29 @@ def agreement_page(agreement: Agreement, viewer: User, is_member: bool) -> Agree
         fields=fields, placeholders=placeholders_for(agreement))
     if is_member:
         page.missing = missing_required(definition, {key: state.value for key, state in fields.items()})
+    page.signing = signing.signing_status(agreement, viewer, is_member, definition)
+    return page
+
+
+def signed_version_page(agreement: Agreement, version: SignedVersion, viewer: User, is_member: bool) -> AgreementPage:
+    """One signed version as it was signed, from its immutable record: the pair sees every field, anyone else
+    the program's part only (the pair-only values are not even decrypted for them)."""
+    definition = definition_of(version.template_version)
+    content = signing.public_content(version)
+    unreadable = False
+    if is_member:
+        try:
+            content = signing.full_content(version, agreement.pair_id)
+        except signing.UnreadableContent:
+            unreadable = True
+    fields = {key: FieldState(definition.field(key), value, 0)
+              for key, value in content["fields"].items() if definition.field(key) is not None}
+    page = AgreementPage(agreement=agreement, definition=definition, is_member=is_member, editable=False,
+                         fields=fields, placeholders=signed_content.placeholders_of(content))
+    if unreadable:  # the pair-only part did not decrypt: show the fields as unreadable rather than absent
+        for f in definition.fields:
+            if f.pair_only and f.stores_value:
+                page.fields[f.key] = FieldState(f, None, 0, unreadable=True)
+    page.signing = signing.version_status(agreement, version, is_member, viewer)
+    page.signed_version = version
     return page

@@ -124,8 +124,8 @@ def start_agreement(pair: Pair, version: TemplateVersion, term_start: date, term
 
 
 def record_event(agreement: Agreement, kind: str, actor: User | None, detail: str = "") -> AgreementEvent:
-    event = AgreementEvent(agreement_id=agreement.id, kind=kind, actor_id=getattr(actor, "id", None),
-                           detail=detail[:500])
+    event = AgreementEvent(agreement_id=agreement.id, kind=kind, revision=agreement.revision,
+                           actor_id=getattr(actor, "id", None), detail=detail[:500])
     db.session.add(event)
     return event
 
@@ -212,6 +212,11 @@ def save_field(agreement: Agreement, definition: TemplateDefinition, field: Fiel
         return SaveResult(saved=False, version=row.version, conflict=True, theirs=current,
                           theirs_by=getattr(author, "name", None), theirs_at=row.updated_at)
     seq = _bump_change_seq(agreement)
+    # Signatures and declines were given for the content as it is now: the signing module clears them (state
+    # back to draft, both members told) before it changes. After the lock above, so that a signature given at
+    # the same moment is either already stored, and cleared here, or waits for this save to finish.
+    from portal.domain import signing  # signing builds on this module
+    signing.content_changing(agreement, actor, field)
     now = utcnow()
     result = db.session.execute(
         update(FieldValue).where(FieldValue.id == row.id, FieldValue.version == base_version)

@@ -30,6 +30,9 @@ class Agreement(db.Model):
     predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"))
     # Bumped by every change a member makes; the editors poll it ("anything changed since N?").
     change_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # A random secret mixed into the hash of the signed content (encrypted, portal.domain.signing): without
+    # it, anyone holding the program's copy and its hash could confirm guesses of the pair-only values.
+    seal_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -91,6 +94,7 @@ class AgreementEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # the agreement's revision when it happened
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     detail: Mapped[str] = mapped_column(String(500), default="")  # never pair-only text

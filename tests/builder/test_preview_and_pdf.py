@@ -9,7 +9,7 @@ import threading
 import pypdf
 import pytest
 
-from portal.pdf import MAX_HTML_CHARS, PdfRenderError, render_pdf, render_pdf_report
+from portal.pdf import MAX_HTML_BYTES, PdfRenderError, render_pdf, render_pdf_report
 from tests.builder.conftest import make_template, small_template
 
 JINJA = "{{ config.SECRET_KEY }} {% if true %}IF{% endif %} {{ 7*7 }}"
@@ -167,9 +167,9 @@ def test_the_pdf_renderer_refuses_every_fetch_even_from_markup(canary):
 
 def test_the_pdf_renderer_bounds_its_input():
     """Is HTML larger than the bound refused with a clear error instead of tying up a worker?"""
-    with pytest.raises(PdfRenderError, match="too long"):
-        render_pdf("<p>" + "x" * MAX_HTML_CHARS + "</p>")
-    with pytest.raises(TypeError):
+    with pytest.raises(PdfRenderError, match="too large"):
+        render_pdf("<p>" + "x" * MAX_HTML_BYTES + "</p>")
+    with pytest.raises(PdfRenderError, match="must be text"):
         render_pdf(b"<p>bytes</p>")
 
 

@@ -28,7 +28,7 @@ def fixed_values(world: World) -> dict:
             "token": ["x" * 43], "filename": ["app.css"],
             "agreement_id": [world.ids["agreement"]], "key": ["goal"], "template_id": [world.ids["template"]],
             "version_id": [world.ids["version"], world.ids["draft"]], "section_key": ["signing"],
-            "field_key": ["goal"]}
+            "field_key": ["goal"], "revision": [1]}
 
 
 def every_url(app, values: dict, methods=("GET",)) -> list[tuple[str, str]]:

@@ -1,0 +1,180 @@
+"""PDF copies of a signed version, rendered from its immutable record (never from the live values, which an
+amendment may have changed since).
+
+Two copies: the pair's copy holds every field; the program's copy leaves the pair-only fields out entirely
+(label and value) and is rendered without decrypting them. Both end with a signature certificate: the hash,
+every signature's details and the version's event history. The hash is also written into the PDF's metadata
+(`portal-sha256:<hex>`), where the verification page finds it again.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, render_template
+
+from portal.domain import signed_content, signing
+from portal.domain.field_values import display_text, is_empty
+from portal.domain.template_format import OTHER, Field, Section, TemplateDefinition, substitute_placeholders
+from portal.domain.template_store import definition_of
+from portal.models import AgreementEvent, AgreementSignature, SignedVersion
+from portal.pdf import render_pdf
+from portal.timeutil import utcnow
+
+COPIES = ("pair", "program")
+BLANK = "____"
+
+
+class CopyUnavailable(Exception):
+    """The pair's copy cannot be made: the confidential part of the signed version does not decrypt."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    filled: bool = False  # a value written into a blank of the form's sentence
+
+
+@dataclass
+class PdfCopy:
+    """Everything the PDF template shows, taken from the signed version."""
+    copy: str
+    version: SignedVersion
+    content: dict[str, Any]
+    definition: TemplateDefinition
+    placeholders: dict[str, str]
+    signatures: dict[str, AgreementSignature]
+    events: list[AgreementEvent] = field(default_factory=list)
+    verify_url: str = ""
+
+    @property
+    def hash(self) -> str:
+        return self.version.content_hash
+
+    @property
+    def hash_groups(self) -> str:
+        """The hash in four groups of 16, so that it wraps on paper; the verification page ignores spaces."""
+        digest = self.version.content_hash
+        return " ".join(digest[i:i + 16] for i in range(0, len(digest), 16))
+
+    @property
+    def marked_hash(self) -> str:
+        return signed_content.HASH_MARKER + self.version.content_hash
+
+    @property
+    def parties(self) -> dict[str, dict]:
+        return {party["role"]: party for party in self.content["parties"]}
+
+    @property
+    def is_program_copy(self) -> bool:
+        return self.copy == "program"
+
+    def visible(self, f: Field) -> bool:
+        return self.copy == "pair" or not f.pair_only
+
+    def sections(self) -> list[Section]:
+        """The sections this copy shows: in the program's copy, a section holding only pair-only fields would be
+        an empty heading, so it is left out with them."""
+        return [s for s in self.definition.sections if not s.fields or any(self.visible(f) for f in s.fields)]
+
+    def prose(self, text: str) -> str:
+        return substitute_placeholders(text, self.placeholders)
+
+    def value(self, f: Field) -> Any:
+        return self.content["fields"].get(f.key)
+
+    def inline(self, f: Field) -> list[Segment] | None:
+        """The form's sentence with the value written into its blanks, when the value fits them exactly
+        ("1. Meet regularly and for 3 months."); None when the value is shown under the sentence instead."""
+        return fill_blanks(f, self.prose(f.label), self.value(f))
+
+    def lines(self, f: Field) -> list[str]:
+        """A value shown under its sentence, one entry per line or item."""
+        value = self.value(f)
+        if is_empty(value):
+            return []
+        if f.type == "numbered_list":
+            label = f.option("item_label")
+            return [f"{label} {n}: {item}" if label else f"{n}. {item}" for n, item in enumerate(value, 1)]
+        if f.type == "long_text":
+            return value.split("\n")
+        return [display_text(f, value)]
+
+    def accepted(self, row: AgreementSignature) -> list[dict]:
+        """The acknowledgements this signature accepted ({"key", "text"}), as recorded with it."""
+        items = _json_list(row.acknowledgements_json)
+        return [item for item in items if isinstance(item, dict)]
+
+    def acknowledged_by(self, f: Field) -> list[AgreementSignature]:
+        return [row for row in self.signatures.values() if any(item.get("key") == f.key
+                                                               for item in self.accepted(row))]
+
+
+def _json_list(raw: str) -> list[dict]:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def fill_blanks(f: Field, sentence: str, value: Any) -> list[Segment] | None:
+    parts = re.split(r"_{4,}", sentence)
+    blanks = len(parts) - 1
+    if blanks == 0 or is_empty(value):
+        return None
+    if f.type == "meeting_modes":
+        counts = value.get("counts", {})
+        fills = [str(counts[m.key]) if m.key in counts else "0" for m in f.modes]
+        if f.allow_other:
+            fills += [str(counts.get(OTHER, 0)), value.get("other_label") or "\u2014"]
+    elif f.type == "number" and blanks == 1:
+        # "Meet for ____ months." has its unit after the blank; "We agree to meet for ____." does not.
+        unit = f.option("unit")
+        says_unit = bool(unit) and parts[1].strip().lower().startswith(unit.lower())
+        fills = [str(value) if says_unit or not unit else f"{value} {unit}"]
+    elif f.type in ("short_text", "date") and blanks == 1:
+        fills = [str(value)]
+    elif f.type == "choice" and blanks == 1:  # the free answer as written: "meet every other week"
+        fills = [value["other_text"] if value.get("option") == OTHER else display_text(f, value)]
+    else:
+        return None
+    if len(fills) != blanks:
+        return None
+    segments = []
+    for text, fill in zip(parts, fills + [None]):
+        if text:
+            segments.append(Segment(text))
+        if fill is not None:
+            segments.append(Segment(fill, filled=True))
+    return segments
+
+
+def pdf_copy(version: SignedVersion, copy: str) -> PdfCopy:
+    if copy not in COPIES:
+        raise ValueError(copy)
+    agreement = version.agreement
+    if copy == "pair":
+        try:
+            content = signing.full_content(version, agreement.pair_id)
+        except signing.UnreadableContent as error:
+            raise CopyUnavailable() from error
+    else:
+        content = signing.public_content(version)  # never decrypted for the program's copy
+    signatures = {row.role: row for row in signing.version_signatures(version)}
+    return PdfCopy(copy=copy, version=version, content=content, definition=definition_of(version.template_version),
+                   placeholders=signed_content.placeholders_of(content), signatures=signatures,
+                   events=signing.version_events(version),
+                   verify_url=f"{current_app.config['PUBLIC_URL']}/verify")
+
+
+def render_copy(version: SignedVersion, copy: str) -> bytes:
+    document = pdf_copy(version, copy)
+    return render_pdf(render_template("agreements/pdf.html", doc=document, generated_at=utcnow()))
+
+
+def filename(version: SignedVersion, copy: str) -> str:
+    code = re.sub(r"[^A-Za-z0-9]+", "-", signing.public_content(version)["program"]["code"]).strip("-") or "agreement"
+    return f"{code}-agreement-{version.agreement_id}-revision-{version.revision}-{copy}-copy.pdf"
