@@ -7,3 +7,6 @@ from portal.models.agreements import (  # noqa: F401
 )
 from portal.models.mail import OutboxMail  # noqa: F401
 from portal.models.audit import AuditEvent  # noqa: F401
+from portal.models.lifecycle import (  # noqa: F401
+    GoalConfirmation, GoalProgress, HelpRequest, Meeting, ProgressCheckIn, ReviewEntry, ReviewRequest, SentReminder,
+)
