@@ -51,6 +51,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.agreements import bp as agreements_bp
     from portal.auth import bp as auth_bp
+    from portal.dashboards import bp as dashboards_bp
+    from portal.lifecycle import bp as lifecycle_bp
     from portal.main import bp as main_bp
     from portal.programs import bp as programs_bp
 
@@ -59,6 +61,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(programs_bp, url_prefix="/programs")
     app.register_blueprint(agreements_bp)
+    app.register_blueprint(lifecycle_bp)
+    app.register_blueprint(dashboards_bp)
 
 
 def _register_hooks(app: Flask) -> None:

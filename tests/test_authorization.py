@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, sign_in
+from tests.factories import (
+    make_agreement, make_help_request, make_meeting, make_pair, make_program, make_role, make_user, sign_in,
+)
 
 ALLOW, DENY, SIGN_IN = "allow", "deny", "sign-in"
 
@@ -48,9 +50,11 @@ def world(app) -> World:
     other_pair = make_pair(program, people["other_mentor"], people["other_mentee"])
     agreement = make_agreement(pair)
     make_agreement(other_pair, version=agreement.template_version)
+    meeting = make_meeting(agreement, people["mentor"])
+    help_request = make_help_request(pair, people["mentee"])
     ids = {"agreement": agreement.id, "program": program.id, "other_program": other_program.id, "pair": pair.id,
            "other_pair": other_pair.id, "supervisor_role": supervisor_role.id,
-           "user": people["bystander"].id}
+           "user": people["bystander"].id, "meeting": meeting.id, "help_request": help_request.id}
     return World(ids=ids, people=people)
 
 
@@ -68,6 +72,9 @@ SITE_ADMIN_ONLY = everyone(DENY, site_admin=ALLOW)
 PROGRAM_ADMIN_ONLY = everyone(DENY, program_admin=ALLOW)
 PAIR_MEMBERS = everyone(DENY, mentor=ALLOW, mentee=ALLOW)
 PAIR_FOLLOWERS = everyone(DENY, mentor=ALLOW, mentee=ALLOW, supervisor=ALLOW, program_admin=ALLOW)
+# The program's dashboard: its admins (every pair) and its supervisors (their own pairs, even none).
+PROGRAM_FOLLOWERS = everyone(DENY, program_admin=ALLOW, supervisor=ALLOW, other_supervisor=ALLOW)
+PROGRAM_OR_SITE_ADMIN = everyone(DENY, program_admin=ALLOW, site_admin=ALLOW)
 
 # (method, url, expectations). Every (endpoint, method) of the app appears here.
 ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
@@ -104,6 +111,31 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("agreements.changes", "GET"): ("/agreements/{agreement}/changes?since=0&state=draft", PAIR_MEMBERS),
     ("agreements.presence", "POST"): ("/agreements/{agreement}/presence", PAIR_MEMBERS),
     ("agreements.history", "GET"): ("/agreements/{agreement}/history", PAIR_MEMBERS),
+    # The mentorship's life: only the two members act on it (supervisors and admins follow it read-only).
+    ("lifecycle.log_meeting", "POST"): ("/agreements/{agreement}/meetings", PAIR_MEMBERS),
+    ("lifecycle.delete_meeting", "POST"): ("/agreements/{agreement}/meetings/{meeting}/delete", PAIR_MEMBERS),
+    ("lifecycle.schedule", "GET"): ("/agreements/{agreement}/schedule.ics", PAIR_MEMBERS),
+    ("lifecycle.check_in", "POST"): ("/agreements/{agreement}/progress", PAIR_MEMBERS),
+    ("lifecycle.start_review", "POST"): ("/agreements/{agreement}/review/start", PAIR_MEMBERS),
+    ("lifecycle.withdraw_review", "POST"): ("/agreements/{agreement}/review/withdraw", PAIR_MEMBERS),
+    ("lifecycle.review", "GET"): ("/agreements/{agreement}/review", PAIR_MEMBERS),
+    ("lifecycle.review", "POST"): ("/agreements/{agreement}/review", PAIR_MEMBERS),
+    ("lifecycle.complete", "POST"): ("/agreements/{agreement}/complete", PAIR_MEMBERS),
+    ("lifecycle.end", "GET"): ("/agreements/{agreement}/end", PAIR_MEMBERS),
+    ("lifecycle.end", "POST"): ("/agreements/{agreement}/end", PAIR_MEMBERS),
+    ("lifecycle.renew", "GET"): ("/agreements/{agreement}/renew", PAIR_MEMBERS),
+    ("lifecycle.renew", "POST"): ("/agreements/{agreement}/renew", PAIR_MEMBERS),
+    ("lifecycle.confirm_goals", "POST"): ("/agreements/{agreement}/goals/confirm", PAIR_MEMBERS),
+    ("lifecycle.ask_for_help", "GET"): ("/pairs/{pair}/help", PAIR_MEMBERS),
+    ("lifecycle.ask_for_help", "POST"): ("/pairs/{pair}/help", PAIR_MEMBERS),
+    ("lifecycle.export", "GET"): ("/pairs/{pair}/export.json", PAIR_MEMBERS),
+    ("dashboards.dashboard", "GET"): ("/programs/{program}/dashboard", PROGRAM_FOLLOWERS),
+    ("dashboards.dashboard_csv", "GET"): ("/programs/{program}/dashboard.csv", PROGRAM_FOLLOWERS),
+    ("dashboards.resolve_help", "POST"): ("/programs/{program}/help/{help_request}/resolve", PROGRAM_ADMIN_ONLY),
+    ("dashboards.program_audit", "GET"): ("/programs/{program}/audit", PROGRAM_OR_SITE_ADMIN),
+    ("dashboards.site_audit", "GET"): ("/admin/audit", SITE_ADMIN_ONLY),
+    ("dashboards.settings", "GET"): ("/programs/{program}/settings", PROGRAM_OR_SITE_ADMIN),
+    ("dashboards.settings", "POST"): ("/programs/{program}/settings", PROGRAM_OR_SITE_ADMIN),
 }
 
 
