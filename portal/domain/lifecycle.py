@@ -429,11 +429,12 @@ def confirm_goals(agreement: Agreement, actor: User) -> None:
         raise AgreementStateError("Goals are confirmed while the new agreement is being prepared.")
     if not needs_goal_confirmation(agreement):
         raise AgreementStateError("This agreement's goals are agreed by signing it.")
+    state = goals_state(agreement)  # read before adding a row, so that autoflush never sees it half-filled
     row = db.session.get(GoalConfirmation, (agreement.id, actor.id))
     if row is None:
-        row = GoalConfirmation(agreement_id=agreement.id, user_id=actor.id)
-        db.session.add(row)
-    row.goals_state, row.at = goals_state(agreement), utcnow()
+        db.session.add(GoalConfirmation(agreement_id=agreement.id, user_id=actor.id, goals_state=state, at=utcnow()))
+    else:
+        row.goals_state, row.at = state, utcnow()
     _bump_change_seq(agreement)
     record_event(agreement, "goals_confirmed", actor)
     audit.record("agreement.goals_confirmed", actor=actor, program_id=agreement.pair.program_id,

@@ -185,3 +185,34 @@ def agreement_life(agreement: Agreement, viewer: User | None, is_member: bool) -
     if is_member and life.needs_goal_confirmation:
         life.confirmations = lifecycle.goal_confirmations(agreement)
     return life
+
+
+# --- the home page ------------------------------------------------------------------------------------------
+
+def member_prompts(pairs: list[Pair], viewer: User, today: date | None = None) -> dict[int, list[str]]:
+    """What is waiting for a member in each of their pairs (check-in due, review, partner's request)."""
+    today = today or utctoday()
+    prompts: dict[int, list[str]] = {}
+    for pair in pairs:
+        current = pair.agreements[-1] if pair.agreements else None
+        if current is None:
+            continue
+        found = []
+        if current.state == "active":
+            definition = definition_of(current.template_version)
+            values = values_of(read_fields(current, definition, include_pair_only=False))
+            status = progress_rules.check_in_status(current, definition, values, today)
+            if status and status.due:
+                found.append("A progress check-in is due.")
+            if lifecycle.term_has_ended(current, today):
+                found.append("The term has ended: time to review it together.")
+            elif lifecycle.partner_of(pair, viewer).id in lifecycle.review_requests(current):
+                found.append("Your partner would like to start the review early.")
+        elif current.state == "in_review" and viewer.id not in lifecycle.reviews_of(current, include_conclusions=False):
+            found.append("Write your review of the mentorship.")
+        elif current.state in ("draft", "signing") and lifecycle.needs_goal_confirmation(current) \
+                and not lifecycle.goal_confirmations(current).get(viewer.id):
+            found.append("Confirm the goals of your new agreement.")
+        if found:
+            prompts[pair.id] = found
+    return prompts

@@ -170,18 +170,20 @@ def retention(today: date) -> list[Reminder]:
     return reminders
 
 
-FINDERS: list[Callable[[date], list[Reminder]]] = [term_ending, review_due, signature_waiting, stalled, retention]
+FINDERS: dict[str, Callable[[date], list[Reminder]]] = {
+    "term_ending": term_ending, "review_due": review_due, "signature_waiting": signature_waiting,
+    "stalled": stalled, "retention": retention,
+}
 
 
 def send_reminders(today: date | None = None) -> dict[str, int]:
     """Queue every reminder due today that was not sent before. Returns how many were sent, by kind."""
     today = today or utctoday()
-    sent: dict[str, int] = {}
-    for finder in FINDERS:
+    sent = dict.fromkeys(FINDERS, 0)
+    for kind, finder in FINDERS.items():
         for reminder in finder(today):
-            sent.setdefault(reminder.kind, 0)
             if _send_once(reminder):
-                sent[reminder.kind] += 1
+                sent[kind] += 1
         db.session.commit()
     return sent
 
