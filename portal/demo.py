@@ -43,8 +43,17 @@ DEMO_ANSWERS = [
                        "Build a network of three peers in other hospitals"], "mentee"),
     (0, "meeting_counts", {"counts": {"face_to_face": 2, "phone": 4, "email": 6}, "other_label": ""}, "mentor"),
     (2, "goals", ["Achieve CCM certification", "Gain confidence with complex caseloads"], "mentee"),
+    (2, "meeting_period", {"option": "weekly", "other_text": ""}, "mentor"),
+    (2, "meeting_place_time", "Thursdays at 5 pm, by video call", "mentor"),
     (2, "off_limits_topics", ["My previous employer"], "mentee"),
 ]
+
+# How far each demo pair's mentorship has come (see _live_the_mentorships):
+#   WHPRMS pair 1: active for seven weeks, with meetings, progress and a request for help
+#   WHPRMS pair 2: ended early by the mentee ("schedule")
+#   CCMC pair 1:   its first term reviewed and renewed; the new agreement waits for the mentor's confirmation
+#   CCMC pair 2:   a fresh draft
+TERM_STARTS = [timedelta(days=49), timedelta(days=30), timedelta(days=200), timedelta(days=7)]
 
 # (program code, mentor e-mail, mentee e-mail, supervised by the demo supervisor)
 PAIRS = [
@@ -81,17 +90,72 @@ def seed() -> bool:
         "CCMC": install_shipped_template(programs["CCMC"], "ccmc", users["ccmc.admin@demo.test"]),
     }
     demo_agreements = []
-    for code, mentor, mentee, supervised in PAIRS:
+    for (code, mentor, mentee, supervised), started in zip(PAIRS, TERM_STARTS):
         pair = Pair(program=programs[code], mentor=users[mentor], mentee=users[mentee])
         if supervised:
             pair.supervisor_links.append(PairSupervisor(user=users["supervisor@demo.test"]))
         db.session.add(pair)
         db.session.flush()
         demo_agreements.append(agreements.start_agreement(
-            pair, versions[code], date.today() - timedelta(days=7), programs[code].default_term_months, None))
+            pair, versions[code], date.today() - started, programs[code].default_term_months, None))
     _fill_in_answers(demo_agreements)
+    _live_the_mentorships(demo_agreements)
     db.session.commit()
     return True
+
+
+def _activate(agreement) -> None:
+    # The signing flow (signatures, then "active") belongs to another part of the portal; the demo puts its
+    # agreements straight into the state they would reach once both members have signed.
+    agreement.state = "active"
+    db.session.flush()
+
+
+def _live_the_mentorships(demo_agreements) -> None:
+    """Meetings, progress, an early ending and a renewal, made through the same rules the pages use."""
+    from portal.domain import lifecycle, meetings, progress
+    today = date.today()
+    whprms, whprms_ended, ccmc, _draft = demo_agreements
+
+    _activate(whprms)
+    pair = whprms.pair
+    definition = definition_of(whprms.template_version)
+    for days_ago, mode, minutes, summary, who in (
+            (42, "face_to_face", 90, "First meeting: we went through the agreement and the committee's calendar.",
+             pair.mentee),
+            (28, "phone", 30, "", pair.mentor),
+            (12, "email", 15, "Nina sent her draft of the falls section; comments by Friday.", pair.mentee)):
+        meetings.log_meeting(whprms, definition, who, meetings.MeetingInput(
+            held_on=(today - timedelta(days=days_ago)).isoformat(), mode=mode, minutes=str(minutes),
+            summary=summary), today=today)
+    values = agreements.values_of(agreements.read_fields(whprms, definition, include_pair_only=False))
+    progress.check_in(whprms, definition, values, pair.mentee, {
+        "status-goal:0": "in_progress", "status-objectives:0": "achieved",
+        "comment-objectives:0": "Chaired March and April; the second went much better.",
+        "status-objectives:1": "in_progress"})
+    lifecycle.ask_for_help(pair, whprms, pair.mentee,
+                           "Could someone help us find a new meeting slot? Our Monday slot no longer works.")
+
+    _activate(whprms_ended)
+    lifecycle.end_early(whprms_ended, whprms_ended.pair.mentee, "schedule")
+
+    _activate(ccmc)
+    pair = ccmc.pair
+    definition = definition_of(ccmc.template_version)
+    meetings.log_meeting(ccmc, definition, pair.mentor, meetings.MeetingInput(
+        held_on=(today - timedelta(days=190)).isoformat(), mode="video", minutes="60",
+        summary="Study plan for the CCM exam."), today=today)
+    values = agreements.values_of(agreements.read_fields(ccmc, definition, include_pair_only=False))
+    progress.check_in(ccmc, definition, values, pair.mentee, {"status-goals:0": "achieved",
+                                                               "status-goals:1": "in_progress"})
+    lifecycle.request_review(ccmc, pair.mentor, today)  # the term has ended: one click starts the review
+    for who, outcome, conclusion in (
+            (pair.mentee, "partly", "Certification done; complex caseloads still need practice."),
+            (pair.mentor, "partly", "Rosa is ready to lead; one more term for the caseloads.")):
+        lifecycle.save_review(ccmc, definition, values, who, {
+            "outcome-goals:0": "achieved", "outcome-goals:1": outcome, "conclusion": conclusion})
+    successor, _plan = lifecycle.renew(ccmc, pair.mentor, lifecycle.default_renewal(ccmc))
+    lifecycle.confirm_goals(successor, pair.mentee)
 
 
 def _fill_in_answers(demo_agreements) -> None:
