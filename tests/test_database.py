@@ -37,9 +37,12 @@ def test_concurrent_read_then_write_transactions_all_succeed(app):
     db.session.commit()
     errors: list[Exception] = []
     start = threading.Barrier(6)
+    # Each worker is its own app (its own engine and sessions), built here rather than in the threads:
+    # building apps concurrently trips a CPython 3.11 race in ast.parse (werkzeug compiles each URL rule),
+    # "SystemError: AST constructor recursion depth mismatch", which has nothing to do with what is tested.
+    worker_apps = [create_app(TEST_CONFIG) for _ in range(6)]
 
-    def worker():
-        worker_app = create_app(TEST_CONFIG)
+    def worker(worker_app):
         with worker_app.app_context():
             try:
                 start.wait()
@@ -53,7 +56,7 @@ def test_concurrent_read_then_write_transactions_all_succeed(app):
                 db.session.remove()
                 db.engine.dispose()
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
+    threads = [threading.Thread(target=worker, args=(worker_app,)) for worker_app in worker_apps]
     for thread in threads:
         thread.start()
     for thread in threads:

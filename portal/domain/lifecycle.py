@@ -66,6 +66,12 @@ def portal_link(path: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}{path}"
 
 
+def mail_member(person: User, kind: str, subject: str, template: str, **context) -> None:
+    """Mail a member about their mentorship; a deactivated account gets nothing."""
+    if not person.is_deactivated:
+        queue_mail(person.email, kind, subject, template, person=person, **context)
+
+
 def partner_of(pair: Pair, user: User) -> User:
     return pair.mentee if user.id == pair.mentor_id else pair.mentor
 
@@ -102,16 +108,18 @@ def request_review(agreement: Agreement, actor: User, today: date | None = None)
         }.get(agreement.state, "This agreement is closed and read-only."))
     pair = agreement.pair
     if not term_has_ended(agreement, today):
-        if actor.id not in review_requests(agreement):
+        newly_asked = actor.id not in review_requests(agreement)
+        if newly_asked:
             db.session.add(ReviewRequest(agreement_id=agreement.id, user_id=actor.id))
             db.session.flush()
         if review_requests(agreement) != set(pair.member_ids()):
-            partner = partner_of(pair, actor)
-            queue_mail(partner.email, "review_requested", "Your partner would like to start your review early",
-                       "review_requested.txt", person=partner, actor=actor, pair=pair,
-                       link=portal_link(f"/pairs/{pair.id}#next-steps"))
-            audit.record("agreement.review_requested", actor=actor, program_id=pair.program_id, pair_id=pair.id,
-                         agreement_id=agreement.id)
+            if newly_asked:  # a second click tells nobody twice
+                partner = partner_of(pair, actor)
+                mail_member(partner, "review_requested", "Your partner would like to start your review early",
+                            "review_requested.txt", actor=actor, pair=pair,
+                            link=portal_link(f"/pairs/{pair.id}#next-steps"))
+                audit.record("agreement.review_requested", actor=actor, program_id=pair.program_id,
+                             pair_id=pair.id, agreement_id=agreement.id)
             return False
     _transition(agreement, "in_review", actor, "review_started")
     audit.record("agreement.review_started", actor=actor, program_id=pair.program_id, pair_id=pair.id,
@@ -237,9 +245,8 @@ def _tell_partner_of_closure(agreement: Agreement, actor: User) -> None:
     subject = {"completed": "Your mentorship agreement is complete",
                "early": "Your mentorship has been ended",
                "renewed": "Your mentorship continues with a new agreement"}[agreement.closure_kind]
-    queue_mail(partner.email, f"closed_{agreement.closure_kind}", subject, "agreement_closed.txt",
-               person=partner, actor=actor, pair=pair, agreement=agreement,
-               link=portal_link(f"/pairs/{pair.id}"))
+    mail_member(partner, f"closed_{agreement.closure_kind}", subject, "agreement_closed.txt",
+                actor=actor, pair=pair, agreement=agreement, link=portal_link(f"/pairs/{pair.id}"))
 
 
 def close_completed(agreement: Agreement, definition: TemplateDefinition, values: Mapping[str, Any],

@@ -25,9 +25,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.domain.agreements import add_months
-from portal.domain.lifecycle import portal_link
+from portal.domain.lifecycle import mail_member, portal_link
 from portal.extensions import db
-from portal.mail import queue_mail
 from portal.models import Agreement, AgreementEvent, Meeting, Pair, Program, SentReminder, User
 from portal.timeutil import utctoday
 
@@ -58,9 +57,9 @@ def _send_once(reminder: Reminder) -> bool:
             db.session.flush()
             pair = reminder.agreement.pair
             for person in reminder.recipients:
-                queue_mail(person.email, f"reminder_{reminder.kind}", reminder.subject, reminder.template,
-                           person=person, pair=pair, agreement=reminder.agreement,
-                           link=portal_link(f"/pairs/{pair.id}"), **reminder.context)
+                mail_member(person, f"reminder_{reminder.kind}", reminder.subject, reminder.template,
+                            pair=pair, agreement=reminder.agreement, link=portal_link(f"/pairs/{pair.id}"),
+                            **reminder.context)
     except IntegrityError:  # another run recorded it first
         return False
     return True

@@ -297,6 +297,9 @@ def export(pair_id: int):
     """Everything of the pair, pair-only content included, for its members."""
     pair = policy.pair_for_member(current_user, pair_id)
     body = retention.export_json(pair)
+    # A GET runs in a deferred SQLite transaction, which may not turn from reading into writing (WAL answers
+    # SQLITE_BUSY at once): end the reading transaction, then record the download in a transaction of its own.
+    db.session.commit()
     audit.record("pair.exported", actor=current_user, program_id=pair.program_id, pair_id=pair.id)
     db.session.commit()
     response = Response(body, mimetype="application/json")

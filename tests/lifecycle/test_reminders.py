@@ -121,3 +121,12 @@ def test_closed_and_draft_agreements_get_no_term_reminders(app):
     sent = send_reminders(date(2026, 4, 20))
     assert sent["term_ending"] == sent["review_due"] == sent["stalled"] == 0
     assert outbox() == [] or all(not mail.kind.startswith("reminder_") for mail in outbox())
+
+
+def test_a_deactivated_member_gets_no_reminders(app):
+    """Is a deactivated account left out of reminders while the partner still gets theirs?"""
+    world = build_world(app, term_start=START)
+    world.people["mentor"].is_deactivated = True
+    db.session.commit()
+    send_reminders(date(2026, 3, 21))
+    assert [mail.to_address for mail in reminder_mails("term_ending")] == [world.people["mentee"].email]

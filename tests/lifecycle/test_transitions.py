@@ -54,6 +54,20 @@ def test_before_the_term_ends_the_review_starts_when_both_ask(world):
     assert world.agreement.change_seq > 0  # open editors see the new state and refresh
 
 
+def test_asking_twice_tells_the_partner_once(world):
+    """Does a second click on "ask to start the review early" leave the partner's inbox alone?"""
+    for _ in range(2):
+        world.client("mentor").post(f"/agreements/{world.agreement.id}/review/start")
+    assert len(outbox("review_requested")) == 1
+    assert state_of(world) == "active"
+
+
+def test_the_review_page_before_the_review_explains_when_it_comes(world):
+    """Does the review page of an active agreement say when the review comes, offering no form?"""
+    page = world.client("mentee").get(f"/agreements/{world.agreement.id}/review").get_data(as_text=True)
+    assert "The review has not started" in page and 'name="conclusion"' not in page
+
+
 def test_a_request_to_review_early_can_be_withdrawn(world):
     """Can a member take back their request, so that the partner's click alone does not start the review?"""
     a = world.agreement
