@@ -24,14 +24,15 @@ def _page_for(agreement: Agreement):
     return page
 
 
-def render_pair_page(pair, relation: str, life: PairLife, fragment: str | None = None, status: int = 200):
+def render_pair_page(pair, relation: str, life: PairLife, fragment: str | None = None, status: int = 200,
+                     **extra):
     """The pair page (or one of its parts, for htmx): also used by the lifecycle forms to show a refused
     form again in place."""
     supervisors = db.session.scalars(db.select(PairSupervisor).where(PairSupervisor.pair_id == pair.id)
                                      .options(selectinload(PairSupervisor.user))).all()
     return render("agreements/pair.html", fragment, pair=pair, relation=relation,
                   agreements=list(reversed(life.chain)), supervisors=[link.user for link in supervisors],
-                  is_member=relation == policy.MEMBER, life=life, status=status)
+                  is_member=relation == policy.MEMBER, life=life, status=status, **extra)
 
 
 @bp.route("/pairs/<int:pair_id>")

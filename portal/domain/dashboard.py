@@ -290,7 +290,8 @@ def _open_help_requests(scope: DashboardScope) -> list[HelpRequest]:
 def _reports(sql: _Sql) -> list[ReportGroup]:
     """Counts over every pair in scope (not only the filtered page), four queries."""
     by_state = dict(db.session.execute(sql.base(Agreement.state, func.count(Pair.id)).group_by(Agreement.state)).all())
-    states = ReportGroup("Pairs by state", [ReportLine(label, by_state.get(key, 0)) for key, label in STATE_LABELS.items()])
+    states = ReportGroup("Pairs by state",
+                         [ReportLine(label, by_state.get(key, 0)) for key, label in STATE_LABELS.items()])
     sums = db.session.execute(sql.base(*[func.coalesce(func.sum(case((expression, 1), else_=0)), 0)
                                          for expression in sql.alerts.values()])).one()
     alerts = ReportGroup("Alerts", [ReportLine(ALERT_LABELS[key], int(count)) for key, count in zip(sql.alerts, sums)])
@@ -305,7 +306,8 @@ def _reports(sql: _Sql) -> list[ReportGroup]:
         if kind == "early":
             label += f": {CLOSURE_REASONS[reason].lower()}" if reason in CLOSURE_REASONS else ": no reason given"
         closure_counts[label] = closure_counts.get(label, 0) + count
-    ended = ReportGroup("How agreements ended", [ReportLine(label, count) for label, count in sorted(closure_counts.items())])
+    ended = ReportGroup("How agreements ended",
+                        [ReportLine(label, count) for label, count in sorted(closure_counts.items())])
     goal_rows = dict(db.session.execute(
         select(GoalProgress.status, func.count(GoalProgress.id))
         .join(sql.current, sql.current.c.agreement_id == GoalProgress.agreement_id)

@@ -177,8 +177,8 @@ class AgreementLife:
 
 
 def agreement_life(agreement: Agreement, viewer: User | None, is_member: bool) -> AgreementLife:
-    life = AgreementLife(agreement, is_member,
-                         sees_closure_reason=viewer is not None and policy.may_see_closure_reason(viewer, agreement.pair))
+    sees_reason = viewer is not None and policy.may_see_closure_reason(viewer, agreement.pair)
+    life = AgreementLife(agreement, is_member, sees_closure_reason=sees_reason)
     if agreement.predecessor_id is not None:
         life.predecessor = db.session.get(Agreement, agreement.predecessor_id)
     life.successor = db.session.scalar(select(Agreement).where(Agreement.predecessor_id == agreement.id))

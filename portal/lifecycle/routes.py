@@ -38,14 +38,16 @@ def _definition_and_values(agreement):
     return definition, values_of(read_fields(agreement, definition, include_pair_only=False))
 
 
-def _section(agreement, fragment: str, notice: str | None = None, status: int = 200, **refused):
-    """The pair page, or for htmx just one section of it, freshly read (with a refused form when given)."""
+def _section(agreement, fragment: str, notice: str | None = None, status: int = 200, refresh_status: bool = False,
+             **refused):
+    """The pair page, or for htmx just one section of it, freshly read (with a refused form when given).
+    `refresh_status` also sends "Where you stand" out of band (a check-in changes its prompt)."""
     pair = agreement.pair
     life = pair_life(pair, current_user, policy.MEMBER)
     life.notice = notice
     for name, value in refused.items():
         setattr(life, name, value)
-    return render_pair_page(pair, policy.MEMBER, life, fragment=fragment, status=status)
+    return render_pair_page(pair, policy.MEMBER, life, fragment=fragment, status=status, oob_status=refresh_status)
 
 
 # --- meetings -----------------------------------------------------------------------------------------------
@@ -116,7 +118,7 @@ def check_in(agreement_id: int):
     db.session.commit()
     message = "Progress saved. Thank you for checking in."
     if is_htmx_fragment_request():
-        return _section(agreement, "lifecycle/_progress.html", notice=message)
+        return _section(agreement, "lifecycle/_progress.html", notice=message, refresh_status=True)
     flash(message, "success")
     return redirect_to(_pair_url(agreement, "progress"))
 

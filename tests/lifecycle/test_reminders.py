@@ -1,7 +1,7 @@
 """Reminders from `flask send-reminders`: each kind at the right moment, to the right people, never twice."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from portal.domain.reminders import send_reminders
 from portal.extensions import db

@@ -8,7 +8,7 @@ import pytest
 from portal.extensions import db
 from portal.models import Agreement, AgreementEvent, AuditEvent, ReviewEntry
 from portal.timeutil import utctoday
-from tests.factories import outbox, set_state
+from tests.factories import outbox
 from tests.lifecycle.conftest import build_world
 
 FULL_REVIEW = {"outcome-goal:0": "partly", "outcome-objectives:0": "achieved",
