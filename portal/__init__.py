@@ -52,6 +52,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.agreements import bp as agreements_bp
     from portal.auth import bp as auth_bp
     from portal.builder import bp as builder_bp
+    from portal.dashboards import bp as dashboards_bp
+    from portal.lifecycle import bp as lifecycle_bp
     from portal.main import bp as main_bp
     from portal.notes import bp as notes_bp
     from portal.programs import bp as programs_bp
@@ -63,6 +65,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(agreements_bp)
     app.register_blueprint(builder_bp, url_prefix="/programs")  # the template area of a program admin
     app.register_blueprint(notes_bp)  # /pairs/<id>/notes..., /pairs/<id>/shares/..., /shared/<id>
+    app.register_blueprint(lifecycle_bp)
+    app.register_blueprint(dashboards_bp)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -58,6 +58,31 @@ def register(app: Flask) -> None:
                 f"The audit log chain is broken at entry {check.first_broken_id} "
                 f"(after {check.entries} intact entries): it was altered outside the portal.")
         click.echo(f"The audit log is intact: {check.entries} entries.")
+    @app.cli.command("send-reminders")
+    @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Act as if today were this date (UTC), for catching up or testing.")
+    def send_reminders(today) -> None:
+        """Queue today's reminders (term ending, review due, signature waiting, no meeting, retention).
+
+        Run daily from cron; a reminder is never sent twice, however often this runs."""
+        from portal.domain.reminders import send_reminders as send
+        sent = send(today.date() if today else None)
+        for kind, count in sent.items():
+            click.echo(f"{kind}: {count} sent")
+        click.echo(f"{sum(sent.values())} reminder(s) queued; `send-mail` delivers them.")
+
+    @app.cli.command("purge")
+    @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Act as if today were this date (UTC).")
+    def purge(today) -> None:
+        """Delete pair-only content of agreements closed longer ago than their program's retention.
+
+        Only agreements whose members were told at least 30 days before (by `send-reminders`) are purged."""
+        from portal.domain.retention import purge_expired
+        done = purge_expired(today.date() if today else None)
+        for agreement_id, rows in done:
+            click.echo(f"agreement {agreement_id}: {rows} pair-only item(s) deleted")
+        click.echo(f"{len(done)} agreement(s) purged.")
 
     @app.cli.command("send-mail")
     @click.option("--watch", is_flag=True, help="Keep delivering every few seconds until interrupted.")

@@ -218,6 +218,17 @@ def may_see_pair_only(user: User, pair: Pair) -> bool:
     return user.is_authenticated and user.id in pair.member_ids()
 
 
+def may_see_closure_reason(user: User, pair: Pair) -> bool:
+    """Why a pair ended early (a category, never text) is for the pair and its program admins; supervisors
+    follow progress and see only that it ended."""
+    return user.is_authenticated and (user.id in pair.member_ids() or is_program_admin(user, pair.program_id))
+
+
+def may_see_help_requests(user: User, program_id: int) -> bool:
+    """Requests for outside intervention go to the program: its admins see who asked and when."""
+    return user.is_authenticated and is_program_admin(user, program_id)
+
+
 # --- agreements ---------------------------------------------------------------------------------------------
 
 def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]:
@@ -238,6 +249,53 @@ def agreement_for_member(user: User, agreement_id: int) -> Agreement:
     if agreement is None:
         deny()
     return agreement
+
+
+# --- the mentorship's life ----------------------------------------------------------------------------------
+
+def program_dashboard_scope(user: User, program_id: int):
+    """The progress dashboard of a program: its admins see every pair (and requests for help), its
+    supervisors the pairs assigned to them; anyone else gets a 404."""
+    from portal.domain.dashboard import DashboardScope
+    program = db.session.get(Program, program_id)
+    if program is None:
+        deny()
+    if is_program_admin(user, program.id):
+        return DashboardScope(program, supervisor_id=None, sees_help=True)
+    if db.session.scalar(select(exists().where(ProgramRole.user_id == user.id, ProgramRole.program_id == program.id,
+                                               ProgramRole.role == "supervisor"))):
+        return DashboardScope(program, supervisor_id=user.id, sees_help=False)
+    deny()
+
+
+def help_request_for_admin(user: User, program_id: int, request_id: int):
+    """A request for help made to a program this person administers."""
+    from portal.models import HelpRequest
+    program = program_for_admin(user, program_id)
+    request_ = db.session.scalar(select(HelpRequest).join(Pair, Pair.id == HelpRequest.pair_id).where(
+        HelpRequest.id == request_id, Pair.program_id == program.id))
+    if request_ is None:
+        deny()
+    return program, request_
+
+
+def audit_scope(user: User, program_id: int | None) -> Program | None:
+    """Whose audit log this person may read: one program's (its admins, or a site admin), or everyone's
+    (`program_id` None: site admins only)."""
+    if program_id is None:
+        if not user.is_site_admin:
+            deny()
+        return None
+    if user.is_site_admin:
+        return db.get_or_404(Program, program_id)
+    return program_for_admin(user, program_id)
+
+
+def program_settings_editor(user: User, program_id: int) -> Program:
+    """The program whose reminder and retention settings this person may change (its admins, site admins)."""
+    if user.is_site_admin:
+        return db.get_or_404(Program, program_id)
+    return program_for_admin(user, program_id)
 
 
 def session_identity() -> tuple[int, int] | None:

@@ -177,3 +177,34 @@ def make_signed_agreement(pair, version=None, values: dict | None = None):
     sign_as(agreement, agreement.pair.mentor)
     sign_as(agreement, agreement.pair.mentee)
     return agreement
+
+
+def make_meeting(agreement, by, held_on=None, mode="face_to_face", minutes=60, summary=None, other_label=""):
+    """A logged meeting (through the domain, so a summary is encrypted as in the app)."""
+    from datetime import date
+
+    from portal.domain.meetings import MeetingInput, log_meeting
+    from portal.domain.template_store import definition_of
+    typed = MeetingInput(held_on=(held_on or date(2026, 1, 10)).isoformat(), mode=mode, other_label=other_label,
+                         minutes=str(minutes), summary=summary or "")
+    meeting = log_meeting(agreement, definition_of(agreement.template_version), by, typed,
+                          today=max(held_on or date(2026, 1, 10), date.today()))
+    db.session.commit()
+    return meeting
+
+
+def make_help_request(pair, by, message=""):
+    from portal.domain.lifecycle import ask_for_help
+    request_ = ask_for_help(pair, pair.agreements[-1] if pair.agreements else None, by, message)
+    db.session.commit()
+    return request_
+
+
+def set_state(agreement, state: str, **columns):
+    """Put an agreement in a state directly (the signing flow that activates agreements is on another
+    branch); the lifecycle code under test takes it from there."""
+    agreement.state = state
+    for name, value in columns.items():
+        setattr(agreement, name, value)
+    db.session.commit()
+    return agreement

@@ -20,8 +20,8 @@ from portal.domain.template_store import install_shipped_template, new_draft_ver
 from portal.extensions import db
 from portal.models import Agreement
 from tests.factories import (
-    make_agreement, make_note, make_pair, make_program, make_role, make_share, make_signed_agreement, make_user,
-    sign_in,
+    make_agreement, make_help_request, make_meeting, make_note, make_pair, make_program, make_role, make_share,
+    make_signed_agreement, make_user, sign_in,
 )
 
 ALLOW, DENY, SIGN_IN, REFUSED = "allow", "deny", "sign-in", "refused"
@@ -63,6 +63,8 @@ def world(app) -> World:
     db.session.commit()
     agreement = make_agreement(pair, published)
     make_agreement(other_pair, version=published)
+    meeting = make_meeting(agreement, people["mentor"])
+    help_request = make_help_request(pair, people["mentee"])
     note = make_note(pair, people["mentor"], "The pair's confidential note.")
     share = make_share(note, people["recipient"])  # proposed by the mentor, approved by the mentee
     withdrawn_share = make_share(note, people["withdrawn_recipient"])
@@ -73,7 +75,8 @@ def world(app) -> World:
     ids = {"agreement": agreement.id, "program": program.id, "other_program": other_program.id, "pair": pair.id,
            "other_pair": other_pair.id, "supervisor_role": supervisor_role.id,
            "user": people["bystander"].id, "template": published.template_id, "version": published.id,
-           "draft": draft.id, "note": note.id, "share": share.id,
+           "draft": draft.id, "note": note.id, "share": share.id, "meeting": meeting.id,
+           "help_request": help_request.id,
            "withdrawn_share": withdrawn_share.id, "pending_share": pending_share.id, "other_note": other_note.id}
     return World(ids=ids, people=people)
 
@@ -97,6 +100,9 @@ MEMBERS_ONLY = everyone(DENY, mentor=ALLOW, mentee=ALLOW)
 # The second key: only the member who did not propose the share (the world's pending share is the mentor's).
 OTHER_MEMBER_DECIDES = everyone(DENY, mentor=REFUSED, mentee=ALLOW)
 RECIPIENT_ONLY = everyone(DENY, recipient=ALLOW)
+# The program's dashboard: its admins (every pair) and its supervisors (their own pairs, even none).
+PROGRAM_FOLLOWERS = everyone(DENY, program_admin=ALLOW, supervisor=ALLOW, other_supervisor=ALLOW)
+PROGRAM_OR_SITE_ADMIN = everyone(DENY, program_admin=ALLOW, site_admin=ALLOW)
 
 # (method, url, expectations). Every (endpoint, method) of the app appears here.
 ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
@@ -119,7 +125,6 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("admin.appoint_admin", "POST"): ("/admin/programs/{program}/admins", SITE_ADMIN_ONLY),
     ("admin.revoke_role", "POST"): ("/admin/programs/{program}/roles/{supervisor_role}/revoke", SITE_ADMIN_ONLY),
     ("admin.user_list", "GET"): ("/admin/users", SITE_ADMIN_ONLY),
-    ("admin.audit_log", "GET"): ("/admin/audit", SITE_ADMIN_ONLY),
     ("admin.deactivate_user", "POST"): ("/admin/users/{user}/deactivate", SITE_ADMIN_ONLY),
     ("admin.reactivate_user", "POST"): ("/admin/users/{user}/reactivate", SITE_ADMIN_ONLY),
     ("programs.overview", "GET"): ("/programs/{program}", PROGRAM_ADMIN_ONLY),
@@ -202,6 +207,31 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     # Anyone signed in may check a PDF or a hash; the answer reveals no content.
     ("agreements.verify", "GET"): ("/verify", SIGNED_IN),
     ("agreements.verify", "POST"): ("/verify", SIGNED_IN),
+    # The mentorship's life: only the two members act on it (supervisors and admins follow it read-only).
+    ("lifecycle.log_meeting", "POST"): ("/agreements/{agreement}/meetings", PAIR_MEMBERS),
+    ("lifecycle.delete_meeting", "POST"): ("/agreements/{agreement}/meetings/{meeting}/delete", PAIR_MEMBERS),
+    ("lifecycle.schedule", "GET"): ("/agreements/{agreement}/schedule.ics", PAIR_MEMBERS),
+    ("lifecycle.check_in", "POST"): ("/agreements/{agreement}/progress", PAIR_MEMBERS),
+    ("lifecycle.start_review", "POST"): ("/agreements/{agreement}/review/start", PAIR_MEMBERS),
+    ("lifecycle.withdraw_review", "POST"): ("/agreements/{agreement}/review/withdraw", PAIR_MEMBERS),
+    ("lifecycle.review", "GET"): ("/agreements/{agreement}/review", PAIR_MEMBERS),
+    ("lifecycle.review", "POST"): ("/agreements/{agreement}/review", PAIR_MEMBERS),
+    ("lifecycle.complete", "POST"): ("/agreements/{agreement}/complete", PAIR_MEMBERS),
+    ("lifecycle.end", "GET"): ("/agreements/{agreement}/end", PAIR_MEMBERS),
+    ("lifecycle.end", "POST"): ("/agreements/{agreement}/end", PAIR_MEMBERS),
+    ("lifecycle.renew", "GET"): ("/agreements/{agreement}/renew", PAIR_MEMBERS),
+    ("lifecycle.renew", "POST"): ("/agreements/{agreement}/renew", PAIR_MEMBERS),
+    ("lifecycle.confirm_goals", "POST"): ("/agreements/{agreement}/goals/confirm", PAIR_MEMBERS),
+    ("lifecycle.ask_for_help", "GET"): ("/pairs/{pair}/help", PAIR_MEMBERS),
+    ("lifecycle.ask_for_help", "POST"): ("/pairs/{pair}/help", PAIR_MEMBERS),
+    ("lifecycle.export", "GET"): ("/pairs/{pair}/export.json", PAIR_MEMBERS),
+    ("dashboards.dashboard", "GET"): ("/programs/{program}/dashboard", PROGRAM_FOLLOWERS),
+    ("dashboards.dashboard_csv", "GET"): ("/programs/{program}/dashboard.csv", PROGRAM_FOLLOWERS),
+    ("dashboards.resolve_help", "POST"): ("/programs/{program}/help/{help_request}/resolve", PROGRAM_ADMIN_ONLY),
+    ("dashboards.program_audit", "GET"): ("/programs/{program}/audit", PROGRAM_OR_SITE_ADMIN),
+    ("dashboards.site_audit", "GET"): ("/admin/audit", SITE_ADMIN_ONLY),
+    ("dashboards.settings", "GET"): ("/programs/{program}/settings", PROGRAM_OR_SITE_ADMIN),
+    ("dashboards.settings", "POST"): ("/programs/{program}/settings", PROGRAM_OR_SITE_ADMIN),
 }
 
 

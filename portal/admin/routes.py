@@ -129,22 +129,3 @@ def _set_deactivated(user_id: int, deactivated: bool):
                   "success")
     return see_other("admin.user_list")
 
-
-AUDIT_PAGE_SIZE = 50
-
-
-@bp.route("/audit")
-@policy.access(policy.SITE_ADMIN)
-def audit_log():
-    """Every audit entry, newest first, filterable by program, with the state of the hash chain."""
-    from portal.audit import verify_chain
-    from portal.models import AuditEvent
-    program_id = request.args.get("program", type=int)
-    page = max(request.args.get("page", default=1, type=int), 1)
-    stmt = select(AuditEvent).options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
-    if program_id:
-        stmt = stmt.where(AuditEvent.program_id == program_id)
-    entries = db.session.scalars(stmt.offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE + 1)).all()
-    return render("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], has_more=len(entries) > AUDIT_PAGE_SIZE,
-                  page=page, program_id=program_id, chain=verify_chain(),
-                  programs=db.session.scalars(select(Program).order_by(Program.name)).all())

@@ -10,6 +10,7 @@ from portal.agreements import bp
 from portal.domain import agreements as rules
 from portal.domain import signing
 from portal.domain.agreement_view import FieldState, agreement_page
+from portal.domain.pair_life import PairLife, pair_life
 from portal.errors import sign_in_redirect
 from portal.extensions import db
 from portal.models import Agreement, PairSupervisor
@@ -25,17 +26,24 @@ def _page_for(agreement: Agreement):
     return page
 
 
+def render_pair_page(pair, relation: str, life: PairLife, fragment: str | None = None, status: int = 200,
+                     **extra):
+    """The pair page (or one of its parts, for htmx): also used by the lifecycle forms to show a refused
+    form again in place."""
+    supervisors = db.session.scalars(db.select(PairSupervisor).where(PairSupervisor.pair_id == pair.id)
+                                     .options(selectinload(PairSupervisor.user))).all()
+    chain = list(reversed(life.chain))
+    return render("agreements/pair.html", fragment, pair=pair, relation=relation,
+                  agreements=chain, supervisors=[link.user for link in supervisors],
+                  is_member=relation == policy.MEMBER, life=life, status=status,
+                  integrity_problems=signing.pair_integrity(chain), **extra)
+
+
 @bp.route("/pairs/<int:pair_id>")
 @policy.access(policy.SIGNED_IN)
 def pair(pair_id: int):
     pair, relation = policy.pair_for_viewer(current_user, pair_id)
-    agreements = db.session.scalars(db.select(Agreement).where(Agreement.pair_id == pair.id)
-                                    .order_by(Agreement.id.desc())).all()
-    supervisors = db.session.scalars(db.select(PairSupervisor).where(PairSupervisor.pair_id == pair.id)
-                                     .options(selectinload(PairSupervisor.user))).all()
-    return render("agreements/pair.html", pair=pair, relation=relation, agreements=agreements,
-                  supervisors=[link.user for link in supervisors], is_member=relation == policy.MEMBER,
-                  integrity_problems=signing.pair_integrity(agreements))
+    return render_pair_page(pair, relation, pair_life(pair, current_user, relation))
 
 
 @bp.route("/agreements/<int:agreement_id>")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from portal.domain import agreements as agreement_rules
@@ -43,6 +44,13 @@ class AgreementPage:
     signing: signing.SigningStatus | None = None
     # Set when the page shows a signed version (from its record) rather than the live agreement.
     signed_version: SignedVersion | None = None
+    viewer: User | None = None
+
+    @cached_property
+    def life(self):
+        """Closure, the chain of renewals and the renewed goals' confirmations (read when the page shows it)."""
+        from portal.domain.pair_life import agreement_life
+        return agreement_life(self.agreement, self.viewer, self.is_member)
 
     @property
     def sections(self) -> tuple[Section, ...]:
@@ -80,7 +88,7 @@ def agreement_page(agreement: Agreement, viewer: User, is_member: bool) -> Agree
     page = AgreementPage(
         agreement=agreement, definition=definition, is_member=is_member,
         editable=is_member and agreement.state in agreement_rules.EDITABLE_STATES,
-        fields=fields, placeholders=placeholders_for(agreement))
+        fields=fields, placeholders=placeholders_for(agreement), viewer=viewer)
     if is_member:
         page.missing = missing_required(definition, {key: state.value for key, state in fields.items()})
     page.signing = signing.signing_status(agreement, viewer, is_member, definition)

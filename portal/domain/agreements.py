@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
 from portal import crypto
 from portal.domain import field_values
@@ -76,16 +76,32 @@ def _store(row: FieldValue, field: Field, pair_id: int, value: Any) -> dict:
 
 # --- starting agreements ------------------------------------------------------------------------------------
 
-def term_end(agreement: Agreement) -> date:
-    start = agreement.term_start
-    month_index = start.month - 1 + agreement.term_months
+def add_months(start: date, months: int) -> date:
+    """The same day of the month `months` later, or that month's last day when it is shorter."""
+    month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
-    for day in (start.day, 30, 29, 28):  # the same day of the month, or the month's last day
+    for day in (start.day, 30, 29, 28):
         try:
-            return date(year, month, day) - timedelta(days=1)
+            return date(year, month, day)
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+def last_day_of_term(term_start: date, term_months: int) -> date:
+    return add_months(term_start, term_months) - timedelta(days=1)
+
+
+def term_end(agreement: Agreement) -> date:
+    return last_day_of_term(agreement.term_start, agreement.term_months)
+
+
+@event.listens_for(Agreement, "before_insert")
+@event.listens_for(Agreement, "before_update")
+def _keep_term_end(_mapper, _connection, agreement: Agreement) -> None:
+    # Agreement.term_end is stored for SQL filters and sorting; it follows the term whatever changed it.
+    if agreement.term_start is not None and agreement.term_months is not None:
+        agreement.term_end = term_end(agreement)
 
 
 def start_agreement(pair: Pair, version: TemplateVersion, term_start: date, term_months: int,

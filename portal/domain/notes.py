@@ -539,3 +539,35 @@ def awaiting_approval_counts(user: User) -> dict[int, int]:
                (NoteShare.expires_at.is_(None)) | (NoteShare.expires_at > now))
         .group_by(Note.pair_id)).all()
     return dict(rows)
+
+
+# --- retention: the pair's data export and the purge after closure -----------------------------------------
+
+def _export_notes(pair: Pair) -> list[dict]:
+    """Every note of the pair, for the pair's own JSON export (decrypted: only members can ask for it)."""
+    rows = db.session.scalars(select(Note).where(Note.pair_id == pair.id).order_by(Note.id)).all()
+    return [{"author": note.author.name, "written_at": note.created_at, "edited_at": note.updated_at,
+             "text": decrypt_note(note)} for note in rows]
+
+
+def _purge_notes(agreement) -> int:
+    """The notebook belongs to the pair, not to one agreement: it goes when the pair's newest agreement (the
+    end of the mentorship, renewals included) is purged."""
+    from portal.models import Agreement
+    newest = db.session.scalar(select(func.max(Agreement.id)).where(Agreement.pair_id == agreement.pair_id))
+    if newest != agreement.id:
+        return 0
+    notes = db.session.scalars(select(Note).where(Note.pair_id == agreement.pair_id)).all()
+    for note in notes:
+        db.session.delete(note)  # its shares go with it
+    return len(notes)
+
+
+def _register_with_retention() -> None:
+    from portal.domain import retention
+    if not any(name == "notes" for name, _ in retention.EXPORTERS):
+        retention.register_exporter("notes", _export_notes)
+        retention.register_purger(_purge_notes)
+
+
+_register_with_retention()

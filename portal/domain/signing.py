@@ -168,8 +168,12 @@ def _ensure_signable(agreement: Agreement, role: str, action: str = "sign") -> N
                              "something, edit the agreement: that clears both signatures.")
 
 
-def _ensure_complete(definition: TemplateDefinition, values: Mapping[str, Any],
+def _ensure_complete(agreement: Agreement, definition: TemplateDefinition, values: Mapping[str, Any],
                      placeholders: Mapping[str, str]) -> None:
+    from portal.domain.lifecycle import goals_confirmed  # lifecycle builds on signing: imported when used
+    if not goals_confirmed(agreement):
+        raise SigningRefused("This agreement continues an earlier one: both of you confirm its goals first "
+                             "(“I confirm these goals”), then sign.")
     missing = missing_required(definition, values)
     if missing:
         names = "; ".join(f"\u201c{substitute_placeholders(f.label, placeholders)[:80]}\u201d" for f in missing)
@@ -279,7 +283,7 @@ def sign(agreement: Agreement, signer: User, submission: SignSubmission, address
     role = _own_role(agreement, signer, submission.role)
     _ensure_signable(agreement, role)
     try:
-        _ensure_complete(definition, _live_values(agreement, definition), _placeholders(agreement))
+        _ensure_complete(agreement, definition, _live_values(agreement, definition), _placeholders(agreement))
     except UnreadableContent as error:
         raise SigningRefused("Part of this agreement cannot be read (it may have been altered). Enter the "
                              "marked answers again before signing.") from error
@@ -301,7 +305,7 @@ def sign(agreement: Agreement, signer: User, submission: SignSubmission, address
     except UnreadableContent as error:
         raise SigningRefused("Part of this agreement cannot be read (it may have been altered). Enter the "
                              "marked answers again before signing.") from error
-    _ensure_complete(definition, values, _placeholders(agreement))
+    _ensure_complete(agreement, definition, values, _placeholders(agreement))
     content = _content(agreement, definition, values, seal)
     digest = signed_content.content_hash(content)
 

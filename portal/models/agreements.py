@@ -12,6 +12,8 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 AGREEMENT_STATES = ("draft", "signing", "active", "in_review", "closed")
+# How a closed agreement ended: reviewed and completed, ended early by either member, or continued by a successor.
+CLOSURE_KINDS = ("completed", "early", "renewed")
 
 
 class Agreement(db.Model):
@@ -27,6 +29,9 @@ class Agreement(db.Model):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     term_start: Mapped[date] = mapped_column(Date)
     term_months: Mapped[int] = mapped_column(Integer)
+    # The term's last day, derived from term_start and term_months whenever either changes (an ORM hook in
+    # portal.domain.agreements), stored so that dashboards can filter and sort on it in SQL.
+    term_end: Mapped[date] = mapped_column(Date, index=True)
     predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"))
     # Bumped by every change a member makes; the editors poll it ("anything changed since N?").
     change_seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -35,10 +40,19 @@ class Agreement(db.Model):
     seal_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Closure (portal.domain.lifecycle). The reason is a category from a fixed list, never free text.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closure_kind: Mapped[str | None] = mapped_column(String(12))  # one of CLOSURE_KINDS
+    closure_reason: Mapped[str | None] = mapped_column(String(20))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Set when the program's retention rule removed the pair-only content (portal.domain.retention).
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     pair = relationship("Pair", back_populates="agreements")
     template_version = relationship("TemplateVersion")
     values: Mapped[list[FieldValue]] = relationship(back_populates="agreement", cascade="all, delete-orphan")
+    closed_by = relationship("User", foreign_keys=[closed_by_id])
+    predecessor = relationship("Agreement", remote_side=[id], foreign_keys=[predecessor_id])
 
 
 class FieldValue(db.Model):

@@ -18,6 +18,10 @@ class Program(db.Model):
     code: Mapped[str] = mapped_column(String(20), unique=True)  # short code, e.g. WHPRMS
     return_email: Mapped[str] = mapped_column(String(254))  # where the program's copy of signed agreements goes
     default_term_months: Mapped[int] = mapped_column(Integer, default=3)
+    # A pair that has logged no meeting for this many days is "stalled" (dashboard alert, reminder).
+    stall_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # Pair-only content of agreements closed this many months ago is purged; None keeps it.
+    retention_months: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     roles = relationship("ProgramRole", back_populates="program", cascade="all, delete-orphan")

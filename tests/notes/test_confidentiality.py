@@ -28,7 +28,8 @@ def fixed_values(world: World) -> dict:
             "token": ["x" * 43], "filename": ["app.css"],
             "agreement_id": [world.ids["agreement"]], "key": ["goal"], "template_id": [world.ids["template"]],
             "version_id": [world.ids["version"], world.ids["draft"]], "section_key": ["signing"],
-            "field_key": ["goal"], "revision": [1]}
+            "field_key": ["goal"], "revision": [1], "meeting_id": [world.ids["meeting"]],
+            "request_id": [world.ids["help_request"]]}
 
 
 def every_url(app, values: dict, methods=("GET",)) -> list[tuple[str, str]]:

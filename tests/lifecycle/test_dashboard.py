@@ -1,0 +1,213 @@
+"""The progress dashboard: filters, search, sorting and pages over thousands of pairs at a fixed number of
+queries; the CSV of exactly what is on screen; small groups hidden in reports; supervisors' scope."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, insert
+
+from portal.domain.agreements import last_day_of_term
+from portal.domain.dashboard import ReportLine
+from portal.extensions import db
+from portal.models import Agreement, Meeting, Pair, PairSupervisor, User
+from portal.timeutil import utcnow, utctoday
+from tests.factories import make_meeting, make_user, set_state
+from tests.lifecycle.conftest import build_world
+
+STATES = ("draft", "signing", "active", "in_review", "closed")
+
+
+def bulk_pairs(world, count: int, supervised_every: int = 0) -> None:
+    """`count` more pairs in the world's program, inserted in bulk. Pair i is in STATES[i % 5]; active pairs
+    with i % 10 == 2 started 80 days ago (ending within 14 days, and stalled: no meeting since)."""
+    today, now = utctoday(), utcnow()
+    first_user = (db.session.scalar(db.select(db.func.max(User.id))) or 0) + 1
+    db.session.execute(insert(User), [
+        {"id": first_user + n, "email": f"bulk{first_user + n}@example.org",
+         "name": f"{'Mentor' if n % 2 == 0 else 'Mentee'} {n // 2:05d}", "password_hash": None,
+         "is_site_admin": False, "is_deactivated": False, "session_generation": 1, "created_at": now}
+        for n in range(2 * count)])
+    first_pair = (db.session.scalar(db.select(db.func.max(Pair.id))) or 0) + 1
+    db.session.execute(insert(Pair), [
+        {"id": first_pair + i, "program_id": world.program.id, "mentor_id": first_user + 2 * i,
+         "mentee_id": first_user + 2 * i + 1, "created_at": now} for i in range(count)])
+    rows = []
+    for i in range(count):
+        start = today - timedelta(days=80 if i % 10 == 2 else 30)
+        rows.append({"pair_id": first_pair + i, "template_version_id": world.version.id, "state": STATES[i % 5],
+                     "revision": 1, "term_start": start, "term_months": 3, "term_end": last_day_of_term(start, 3),
+                     "change_seq": 0, "created_at": now, "updated_at": now})
+    db.session.execute(insert(Agreement), rows)
+    if supervised_every:
+        db.session.execute(insert(PairSupervisor), [
+            {"pair_id": first_pair + i, "user_id": world.people["supervisor"].id}
+            for i in range(0, count, supervised_every)])
+    db.session.commit()
+
+
+@contextmanager
+def counted_statements():
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def table_rows(page: str) -> list[list[str]]:
+    body = page.split('<table class="dashboard">', 1)[1].split("</tbody>", 1)[0].split("<tbody>", 1)[1]
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip()
+                 for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        rows.append(cells)
+    return rows
+
+
+def test_the_dashboard_costs_the_same_few_queries_for_any_number_of_pairs(app):
+    """With 10 pairs and with 3,000, does the filtered, sorted, paged dashboard (and its CSV) run the same
+    small number of SQL statements?"""
+    world = build_world(app)
+    bulk_pairs(world, 10)
+    url = f"/programs/{world.program.id}/dashboard?state=active&sort=activity&direction=desc&page=2"
+    client = world.client("admin")
+    client.get(url)  # warm up caches (template definitions) so both measurements are alike
+    with counted_statements() as small:
+        assert client.get(url).status_code == 200
+    with counted_statements() as small_csv:
+        assert client.get(url.replace("dashboard?", "dashboard.csv?")).status_code == 200
+    bulk_pairs(world, 3000)
+    with counted_statements() as large:
+        page = client.get(url).get_data(as_text=True)
+    with counted_statements() as large_csv:
+        client.get(url.replace("dashboard?", "dashboard.csv?"))
+    assert len(large) == len(small) <= 16, large
+    assert len(large_csv) == len(small_csv)
+    assert "page 2 of 25" in page  # 601 active pairs (the world's own and 600 bulk), 25 a page
+    assert len(table_rows(page)) == 25
+
+
+def test_filters_search_sorting_and_pages_over_thousands_of_pairs(app):
+    """Do state and alert filters, the name search, sorting and paging give the right pairs in SQL?"""
+    world = build_world(app)
+    bulk_pairs(world, 2000)
+    client = world.client("admin")
+    base = f"/programs/{world.program.id}/dashboard"
+    page = client.get(f"{base}?state=in_review").get_data(as_text=True)
+    assert "400 pairs match your filters · page 1 of 16" in page
+    page = client.get(f"{base}?alert=ending_soon").get_data(as_text=True)
+    assert "200 pairs match your filters" in page  # active and i % 10 == 2
+    assert all("Ending soon" in row[-1] and "Stalled" in row[-1] for row in table_rows(page))
+    page = client.get(f"{base}?q=mentee 01234").get_data(as_text=True)
+    [row] = table_rows(page)
+    assert row[:2] == ["Mentor 01234", "Mentee 01234"]
+    page = client.get(f"{base}?sort=mentor&direction=desc&page=3").get_data(as_text=True)
+    names = [row[0] for row in table_rows(page)]
+    assert names == sorted(names, reverse=True) and names[0] == "Mentor 01949"
+    assert "page 3 of 81" in page
+    page = client.get(f"{base}?page=999").get_data(as_text=True)
+    assert "page 81 of 81" in page  # past the end: the last page
+    fragment = client.get(f"{base}?state=closed", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="pairs-table">') and "<html" not in fragment
+    page = client.get(f"{base}?state=bogus&alert=nonsense&sort=evil&page=-1").get_data(as_text=True)
+    assert "2001 pairs ·" in page  # unknown filters fall back to showing everything
+
+
+def test_a_row_shows_signatures_activity_meetings_goals_and_alerts(world):
+    """Does the world's own pair show its signatures, meetings held against committed, goal counts and
+    last activity?"""
+    a = world.agreement
+    make_meeting(a, world.people["mentor"], held_on=utctoday())
+    world.client("mentee").post(f"/agreements/{a.id}/progress",
+                                data={"status-goal:0": "achieved", "status-objectives:0": "in_progress"})
+    page = world.client("admin").get(f"/programs/{world.program.id}/dashboard").get_data(as_text=True)
+    [row] = table_rows(page)
+    assert row[:3] == ["Maria Mentor", "Nina Mentee", "Active"]
+    assert row[5] == "0 of 2"
+    assert row[6] == utctoday().strftime("%d %b %Y")
+    assert row[7] == "1 of 12 committed"
+    assert row[8] == "2 / 1 / 1"
+    assert row[9] == "none"
+
+
+def test_the_csv_is_exactly_the_page_on_screen(app):
+    """With a filter, a sort and page 2, does the CSV hold the same rows in the same order as the table, and
+    defuse cells that a spreadsheet would run as formulas?"""
+    world = build_world(app)
+    bulk_pairs(world, 120)
+    db.session.execute(db.update(User).where(User.name == "Mentor 00005").values(name="=HYPERLINK(\"x\")"))
+    db.session.commit()
+    query = "state=draft&sort=mentor&direction=asc&page=1"
+    client = world.client("admin")
+    page = client.get(f"/programs/{world.program.id}/dashboard?{query}").get_data(as_text=True)
+    response = client.get(f"/programs/{world.program.id}/dashboard.csv?{query}")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Mentor", "Mentee", "State"] and rows[0][-1] == "Help asked on"
+    on_screen = table_rows(page)
+    assert len(rows) - 1 == len(on_screen) == 24
+    undo_defusing = [[cell[1:] if cell.startswith("'=") else cell for cell in row[:3]] for row in rows[1:]]
+    assert undo_defusing == [[cell.replace("&#34;", '"') for cell in row[:3]] for row in on_screen]
+    assert [row[7] for row in rows[1:]] == [row[7].split(" of ")[0] for row in on_screen]  # meetings held
+    assert rows[1][0] == "'=HYPERLINK(\"x\")"  # sorted first, and defused
+    # 24 drafts fit on one page: asking for page 2 shows (and exports) the last page, as the screen does.
+    second = client.get(f"/programs/{world.program.id}/dashboard.csv?state=draft&page=2")
+    assert second.get_data(as_text=True) == response.get_data(as_text=True)
+    assert 'filename="' in second.headers["Content-Disposition"] and "page-1.csv" in second.headers["Content-Disposition"]
+
+
+def test_reports_show_counts_and_hide_groups_smaller_than_three(app):
+    """Are report counts of 1 or 2 shown as "fewer than 3", and 0 and 3+ as numbers?"""
+    assert [ReportLine("x", n).shown for n in (0, 1, 2, 3, 40)] == ["0", "fewer than 3", "fewer than 3", "3", "40"]
+    world = build_world(app)
+    bulk_pairs(world, 10)  # two of each state, plus the world's active pair
+    page = world.client("admin").get(f"/programs/{world.program.id}/dashboard").get_data(as_text=True)
+    reports = page.split('id="reports-title"', 1)[1]
+    assert "<th scope=\"row\">Active</th><td>3</td>" in reports
+    assert "<th scope=\"row\">Draft</th><td>fewer than 3</td>" in reports
+    assert re.search(r"<th scope=\"row\">Ended early[^<]*</th><td>", reports) is None  # nothing ended early
+
+
+def test_supervisors_see_their_own_pairs_only(app):
+    """Does a supervisor's dashboard list only the pairs assigned to them, and another program's staff get
+    a 404?"""
+    world = build_world(app)
+    bulk_pairs(world, 100, supervised_every=10)
+    page = world.client("supervisor").get(f"/programs/{world.program.id}/dashboard").get_data(as_text=True)
+    assert "11 pairs." in page  # the world's pair and every tenth bulk pair
+    assert "the pairs you supervise" in page
+    other = world.client("other_supervisor").get(f"/programs/{world.program.id}/dashboard").get_data(as_text=True)
+    assert "0 pairs" in other and "No pairs yet." in other
+    for who in ("mentor", "outsider", "site_admin"):
+        assert world.client(who).get(f"/programs/{world.program.id}/dashboard").status_code == 404
+        assert world.client(who).get(f"/programs/{world.program.id}/dashboard.csv").status_code == 404
+
+
+@pytest.mark.parametrize("alert", ["stalled", "awaiting_signature", "review_due"])
+def test_each_alert_filter_finds_its_pair(app, alert):
+    """Is the pair that is stalled, waiting for a signature, or past its term found by that alert alone?"""
+    world = build_world(app, term_start=utctoday() - timedelta(days=40))
+    if alert == "awaiting_signature":
+        set_state(world.agreement, "signing", updated_at=utcnow() - timedelta(days=8))
+    elif alert == "review_due":
+        set_state(world.agreement, "active", term_start=utctoday() - timedelta(days=120))
+    client = world.client("admin")
+    page = client.get(f"/programs/{world.program.id}/dashboard?alert={alert}").get_data(as_text=True)
+    assert "1 pair matches your filters" in page
+    make_meeting(world.agreement, world.people["mentor"], held_on=utctoday())
+    make_user()  # unrelated activity changes nothing
+    if alert == "stalled":
+        page = client.get(f"/programs/{world.program.id}/dashboard?alert=stalled").get_data(as_text=True)
+        assert "0 pairs match your filters" in page
+    assert db.session.scalar(db.select(db.func.count(Meeting.id))) == 1

@@ -1,0 +1,46 @@
+"""The lifecycle migration on a database that already holds agreements (SQLite, the embedded default)."""
+from __future__ import annotations
+
+import sqlite3
+
+from flask_migrate import downgrade, upgrade
+
+from portal import create_app
+from portal.extensions import db
+from tests.conftest import TEST_CONFIG
+
+SEED = """
+insert into user(id,email,name,is_site_admin,is_deactivated,session_generation,created_at)
+  values (1,'a@x.example','A',0,0,1,'2026-01-01'),(2,'b@x.example','B',0,0,1,'2026-01-01');
+insert into program(id,name,code,return_email,default_term_months,created_at) values(1,'P','P','p@x.example',3,'2026-01-01');
+insert into pair(id,program_id,mentor_id,mentee_id,created_at) values(1,1,1,2,'2026-01-01');
+insert into agreement_template(id,program_id,name,created_at) values(1,1,'t','2026-01-01');
+insert into template_version(id,template_id,number,state,definition_json,created_at)
+  values(1,1,1,'published','{}','2026-01-01');
+insert into agreement(id,pair_id,template_version_id,state,revision,term_start,term_months,change_seq,created_at,updated_at)
+  values(1,1,1,'active',1,'2026-01-31',3,0,'2026-01-01','2026-01-01');
+insert into field_value(id,agreement_id,field_key,value_json,version,changed_seq) values (1,1,'goal','"Grow"',1,1);
+insert into field_change(id,agreement_id,field_key,version,new_json,at) values (1,1,'goal',1,'"Grow"','2026-01-01');
+"""
+
+
+def test_upgrading_keeps_every_agreement_and_its_values(tmp_path):
+    """Upgrading a 0002 database to 0006 (and back, and up again) keeps agreements, values and history, and
+    gives existing agreements their term end? (A table rebuild with foreign keys on once emptied them.)"""
+    path = tmp_path / "existing.sqlite3"
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade(revision="0002_agreements")
+        db.engine.dispose()
+        with sqlite3.connect(path) as connection:
+            connection.executescript(SEED)
+        upgrade()
+        downgrade(revision="0002_agreements")
+        upgrade()
+        db.engine.dispose()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("select count(*) from field_value").fetchone()[0] == 1
+        assert connection.execute("select count(*) from field_change").fetchone()[0] == 1
+        assert connection.execute("select term_end from agreement").fetchone()[0] == "2026-04-29"
+        assert connection.execute("select stall_days from program").fetchone()[0] == 30
+        assert connection.execute("pragma foreign_key_check").fetchall() == []
