@@ -168,9 +168,32 @@ def retention(today: date) -> list[Reminder]:
     return reminders
 
 
+SHARE_WAITING_DAYS = 2
+
+
+def share_waiting(today: date) -> list[Reminder]:
+    """A note share proposed two days ago or more and still waiting for the other member's approval. The mail
+    names who proposed it, never the note's text or the recipient."""
+    from portal.models import Note, NoteShare
+    cutoff = datetime.combine(today, datetime.min.time()) - timedelta(days=SHARE_WAITING_DAYS - 1)
+    shares = db.session.scalars(select(NoteShare).join(Note, Note.id == NoteShare.note_id).where(
+        NoteShare.state == "proposed", NoteShare.proposed_at < cutoff).order_by(NoteShare.id)).all()
+    reminders = []
+    for share in shares:
+        pair = share.note.pair
+        if not pair.agreements:
+            continue
+        other = pair.mentee if share.proposed_by_id == pair.mentor_id else pair.mentor
+        proposer = pair.mentor if other is pair.mentee else pair.mentee
+        reminders.append(Reminder(f"share_waiting:{share.id}", "share_waiting", pair.agreements[-1], [other],
+                                  "A note share is waiting for your approval", "reminder_share_waiting.txt",
+                                  {"proposer": proposer, "proposed_at": share.proposed_at}))
+    return reminders
+
+
 FINDERS: dict[str, Callable[[date], list[Reminder]]] = {
     "term_ending": term_ending, "review_due": review_due, "signature_waiting": signature_waiting,
-    "stalled": stalled, "retention": retention,
+    "stalled": stalled, "retention": retention, "share_waiting": share_waiting,
 }
 
 

@@ -136,3 +136,20 @@ def test_a_deactivated_member_gets_no_reminders(app):
     db.session.commit()
     send_reminders(date(2026, 3, 21))
     assert [mail.to_address for mail in reminder_mails("term_ending")] == [world.people["mentee"].email]
+
+
+def test_a_share_waiting_for_approval_reminds_the_other_member_once(app):
+    """Is the member who has not approved a note share reminded after two days, once, without the note?"""
+    from portal.models import NoteShare
+    from tests.factories import make_note, make_share
+    world = build_world(app, term_start=START)
+    note = make_note(world.pair, world.people["mentor"], "SECRET-NOTE-TEXT")
+    share = make_share(note, "reader@example.org", approve=False)
+    db.session.get(NoteShare, share.id).proposed_at = datetime(2026, 3, 1, 9, 0)
+    db.session.commit()
+    assert send_reminders(date(2026, 3, 2))["share_waiting"] == 0  # one day
+    assert send_reminders(date(2026, 3, 3))["share_waiting"] == 1
+    assert send_reminders(date(2026, 3, 4))["share_waiting"] == 0
+    [mail] = reminder_mails("share_waiting")
+    assert mail.to_address == world.people["mentee"].email
+    assert "SECRET-NOTE-TEXT" not in mail.body and "reader@example.org" not in mail.body
