@@ -44,12 +44,17 @@ def _message(mail: OutboxMail) -> EmailMessage:
 
 
 def _deliver_to_file(message: EmailMessage) -> None:
-    text = message.as_string()
-    summary = f"To: {message['To']} | Subject: {message['Subject']}"
-    log.info("mail delivered to console: %s", summary)
+    # Attachments (a pair's own PDF copy holds pair-only answers) are named, never written out: the file and
+    # the console are read by whoever runs the server, not by the pair.
+    body = message.get_body(("plain",)).get_content()
+    attachments = [f"[attachment: {part.get_filename()}, {len(part.get_content())} bytes, not shown]"
+                   for part in message.iter_attachments()]
+    text = "\n".join([f"From: {message['From']}", f"To: {message['To']}", f"Subject: {message['Subject']}", "",
+                      body, *attachments])
+    log.info("mail delivered to console: To: %s | Subject: %s", message["To"], message["Subject"])
     with open(current_app.config["MAIL_FILE"], "a", encoding="utf-8") as handle:
         handle.write(text + "\n" + "=" * 72 + "\n")
-    current_app.logger.info("\n%s\n%s", summary, message.get_body(("plain",)).get_content())
+    current_app.logger.info("\n%s", text)
 
 
 def _deliver_smtp(messages: list[EmailMessage]) -> None:

@@ -72,3 +72,15 @@ def test_smtp_failure_is_kept_for_retry(app, runner, monkeypatch):
     runner.invoke(args=["send-mail"])
     mail = db.session.scalar(db.select(OutboxMail))
     assert mail.sent_at is None and mail.attempts == 1 and "refused" in mail.last_error
+
+
+def test_development_mail_file_names_attachments_without_their_content(app, runner, tmp_path):
+    """Does the development sender leave a PDF attachment (a pair's copy) out of the file, naming it only?"""
+    app.config["MAIL_FILE"] = str(tmp_path / "mail.log")
+    with app.test_request_context():
+        queue_mail("pair@example.org", "test", "Your copy", "added.txt", attachment=("copy.pdf", b"%PDF-SECRET"),
+                   user=make_user(), inviter=make_user(), reason="r", link="/")
+    db.session.commit()
+    assert "1 mail(s) delivered" in runner.invoke(args=["send-mail"]).output
+    text = (tmp_path / "mail.log").read_text()
+    assert "[attachment: copy.pdf, 11 bytes, not shown]" in text and "SECRET" not in text
