@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 4
 BIND ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-postgres lint serve clean
+.PHONY: venv run test test-postgres lint serve screenshots clean
 
 # Create .venv (Python >= 3.11) with runtime + dev dependencies.
 venv: $(VENV)/.installed
@@ -40,6 +40,10 @@ lint: $(VENV)/.installed
 # Same suite against a throwaway PostgreSQL cluster (.ci/with-postgres sets DATABASE_URL).
 test-postgres: $(VENV)/.installed
 	.ci/with-postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Retake the README's screenshots (docs/screenshots/) with the browser tests.
+screenshots: $(VENV)/.installed
+	env -u DATABASE_URL PORTAL_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 # Production-style server: gunicorn, $(WEB_CONCURRENCY) workers on $(BIND), honours DATABASE_URL.
 serve: $(VENV)/.installed

@@ -145,3 +145,13 @@ def client(app) -> PortalClient:
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say loudly when the browser tests did not run, and how to make them run."""
+    skipped = [report for report in terminalreporter.stats.get("skipped", [])
+               if "browser tests skipped" in str(report.longrepr)]
+    if skipped:
+        reason = str(skipped[0].longrepr[2]) if isinstance(skipped[0].longrepr, tuple) else str(skipped[0].longrepr)
+        terminalreporter.section("browser tests NOT run", sep="!", yellow=True, bold=True)
+        terminalreporter.write_line(f"{len(skipped)} browser test(s) skipped. {reason.removeprefix('Skipped: ')}")

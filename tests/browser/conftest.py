@@ -1,0 +1,360 @@
+"""Browser tests: Playwright drives Debian's Chromium against a live portal.
+
+The live portal is gunicorn on a free loopback port with a fresh database of its own: a new SQLite file, or a
+new database on the PostgreSQL server when the suite runs against PostgreSQL. The tests create their people and
+programs through the factories in this process, on a second app bound to the same database, then do everything
+else in the browser as a person would.
+
+Nothing is downloaded at test time: the browser is the `chromium` Debian package's binary (CHROMIUM_PATH
+overrides it) and axe-core is vendored under vendor/. When Chromium or Playwright is missing, these tests are
+skipped on a developer machine (the summary says so and how to install it) and fail in CI
+(PORTAL_REQUIRE_BROWSER=1, which .ci/run sets), so a broken browser set-up can never pass CI silently.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.extensions import db
+from tests.conftest import TEST_CONFIG, database_url
+from tests.factories import PASSWORD
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    # We run as root in containers, where Chromium's sandbox cannot start.
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    # Without these, Chromium keeps trying to reach Google and the closed network refuses it many times a second.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+AXE_VERSION = "4.14.1"
+AXE_SOURCE_PATH = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+SCREENSHOT_DIR = PROJECT_ROOT / "docs" / "screenshots"
+INSTALL_HINT = ("install Chromium with `sudo apt-get install chromium` (Debian/Ubuntu) or point CHROMIUM_PATH at a "
+                "Chromium binary, and run `make venv` for Playwright")
+SKIP_PREFIX = "browser tests skipped"
+
+
+def browser_required() -> bool:
+    """CI must never pass with the browser tests skipped."""
+    return os.environ.get("PORTAL_REQUIRE_BROWSER") == "1"
+
+
+def why_no_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed"
+    if not (os.path.isfile(CHROMIUM_PATH) and os.access(CHROMIUM_PATH, os.X_OK)):
+        return f"no Chromium at {CHROMIUM_PATH}"
+    return None
+
+
+def refuse_to_run(reason: str):
+    message = f"{SKIP_PREFIX}: {reason}; {INSTALL_HINT}"
+    if browser_required():
+        pytest.fail(message.replace(SKIP_PREFIX, "browser tests cannot run (PORTAL_REQUIRE_BROWSER=1)"),
+                    pytrace=False)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- the live portal ------------------------------------------------------------------------------------------
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+    log_path: Path
+    process: subprocess.Popen
+
+    @contextlib.contextmanager
+    def seed(self):
+        """Create data through the factories, committed before the browser looks."""
+        with self.app.app_context():
+            yield
+            db.session.commit()
+            db.session.remove()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def fresh_database(workdir: Path):
+    """A database nobody else uses: a new SQLite file, or a new database beside the suite's on PostgreSQL."""
+    url = database_url()
+    if not url.startswith("postgresql"):
+        yield f"sqlite:///{workdir / 'live.sqlite3'}"
+        return
+    server_url = make_url(url)
+    name = f"portal_browser_{os.getpid()}"
+    admin = create_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the live portal exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/auth/sign-in", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the live portal did not answer within {timeout:.0f}s:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, _schema):
+    reason = why_no_browser()
+    if reason:
+        refuse_to_run(reason)
+    from flask_migrate import upgrade
+
+    workdir = tmp_path_factory.mktemp("live-portal")
+    with fresh_database(workdir) as url:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        settings = {
+            "DATABASE_URL": url,
+            "SECRET_KEY": TEST_CONFIG["SECRET_KEY"],
+            "DATA_KEYS": TEST_CONFIG["DATA_KEYS"],
+            "PASSWORD_HASH_METHOD": TEST_CONFIG["PASSWORD_HASH_METHOD"],
+            "PORTAL_INSTANCE_DIR": str(workdir),
+            "MAIL_FILE": str(workdir / "outbox.log"),
+            "PUBLIC_URL": base_url,
+            "DEMO_PASSWORD": TEST_CONFIG["DEMO_PASSWORD"],
+        }
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "MAIL_FILE": settings["MAIL_FILE"],
+                          "PUBLIC_URL": base_url})
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+        log_path = workdir / "server.log"
+        env = {key: value for key, value in os.environ.items() if key != "MAIL_SERVER"}
+        env.update(settings)
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
+                 "--timeout", "60", "--access-logfile", "-", "wsgi:app"],
+                cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(base_url, process, log_path)
+            yield LiveServer(base_url, app, log_path, process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+# --- the browser ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser(live_server):
+    from playwright.sync_api import Error, sync_playwright
+
+    try:
+        playwright = sync_playwright().start()
+    except Error as error:  # pragma: no cover - depends on the machine
+        refuse_to_run(f"Playwright could not start ({error})")
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+    except Error as error:  # pragma: no cover - depends on the machine
+        playwright.stop()
+        refuse_to_run(f"Chromium at {CHROMIUM_PATH} did not start ({str(error).splitlines()[0]})")
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+IGNORED_CONSOLE = (
+    # A page that answers 404 on purpose (a refused object) logs this; broken assets are caught by status below.
+    "Failed to load resource",
+)
+
+
+@dataclass
+class PageWatch:
+    """What went wrong on a page that the person might not see: script errors, CSP refusals, broken assets."""
+    problems: list = field(default_factory=list)
+    visited: list = field(default_factory=list)
+    js: bool = True
+
+
+@pytest.fixture
+def open_page(browser, live_server, request):
+    """open_page(js=True) -> a Page in a new browser context (its own cookies: one person).
+
+    When the test ends, the test fails if any page logged a script error or a CSP refusal, or an asset under
+    /static/ failed to load; and every page the test visited with JavaScript on is checked with axe-core.
+    """
+    contexts, watches = [], []
+
+    def open_page(js: bool = True, **context_options):
+        context = browser.new_context(base_url=live_server.url, java_script_enabled=js,
+                                      viewport={"width": 1280, "height": 900}, accept_downloads=True,
+                                      **context_options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        watch = PageWatch(js=js)
+        watches.append((page, watch))
+
+        def on_console(message):
+            if message.type == "error" and not message.text.startswith(IGNORED_CONSOLE):
+                watch.problems.append(f"console error on {page.url}: {message.text}")
+
+        def on_response(response):
+            if "/static/" in response.url and response.status >= 400:
+                watch.problems.append(f"{response.status} for {response.url}")
+
+        def on_navigation(frame):
+            if frame == page.main_frame and frame.url.startswith(live_server.url):
+                watch.visited.append(frame.url)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: watch.problems.append(f"script error on {page.url}: {error}"))
+        page.on("response", on_response)
+        page.on("framenavigated", on_navigation)
+        return page
+
+    yield open_page
+
+    failed = request.node.stash.get(_FAILED_KEY, False)
+    problems = [problem for _, watch in watches for problem in watch.problems]
+    if not failed:
+        for page, watch in watches:
+            if watch.js and not page.is_closed():
+                problems += revisit_for_accessibility(page, watch.visited)
+    for context in contexts:
+        context.close()
+    if problems and not failed:
+        pytest.fail("problems in the browser:\n" + "\n".join(problems), pytrace=False)
+
+
+def revisit_for_accessibility(page, visited: list[str]) -> list[str]:
+    """Run axe on each distinct page the test visited (GETs change nothing, so revisiting is safe)."""
+    problems, seen = [], set()
+    for url in visited:
+        address = url.split("#")[0]
+        if address in seen or address.endswith(".pdf") or "/pdf" in address or "/download" in address:
+            continue
+        seen.add(address)
+        response = page.goto(address)
+        if response is None or response.headers.get("content-type", "").split(";")[0] != "text/html":
+            continue
+        problems += [f"{address}: {violation}" for violation in accessibility_violations(page)]
+    return problems
+
+
+_FAILED_KEY = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[_FAILED_KEY] = True  # don't pile accessibility noise on top of a real failure
+    return report
+
+
+# --- helpers the journeys share ---------------------------------------------------------------------------------
+
+def accessibility_violations(page, impacts=("serious", "critical")) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, as readable lines."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SOURCE_PATH.read_text())
+    found = page.evaluate("""async () => {
+        const result = await window.axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+    }""")
+    return [f"{v['impact']} {v['id']} ({v['help']}) at {', '.join(v['targets'])}"
+            for v in found if v["impact"] in impacts]
+
+
+def assert_accessible(page) -> None:
+    """For states a revisit cannot reach (an error shown, a conflict open): check the page as it is now."""
+    violations = accessibility_violations(page)
+    assert not violations, f"accessibility violations on {page.url}:\n" + "\n".join(violations)
+
+
+def sign_in(page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/auth/sign-in")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "/auth/sign-in" not in page.url, f"sign-in as {email} failed: {page.content()[:2000]}"
+
+
+def screenshot(page, name: str, **options) -> Path:
+    """Save a screenshot. `make screenshots` (PORTAL_SCREENSHOTS=1) writes the README's docs/screenshots/."""
+    if os.environ.get("PORTAL_SCREENSHOTS") == "1":
+        target = SCREENSHOT_DIR / f"{name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        target = Path(os.environ["PORTAL_TEST_TMP"]) / "screenshots" / f"{name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), **options)
+    return target
+
+
+def link_from_outbox(app, to: str, pattern: str = r"https?://\S+/auth/set-password/\S+") -> str:
+    """The newest link of the given shape in mail queued for `to` (an invitation or a reset)."""
+    from portal.models import OutboxMail
+    with app.app_context():
+        mails = db.session.scalars(db.select(OutboxMail).order_by(OutboxMail.id.desc())).all()
+        for mail in mails:
+            if to.lower() in mail.to_address.lower():
+                match = re.search(pattern, mail.body)
+                if match:
+                    return match.group(0)
+        db.session.remove()
+    raise AssertionError(f"no link like {pattern!r} in mail to {to}")
+
+
+@pytest.fixture(autouse=True)
+def _report_server_log_on_failure(request, live_server):
+    yield
+    report_failed = request.node.stash.get(_FAILED_KEY, False)
+    if report_failed:
+        sys.stderr.write("\n--- live portal log (last lines) ---\n" + live_server.log_tail() + "\n")
+
