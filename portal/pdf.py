@@ -181,7 +181,7 @@ def _render_in_child(html: str) -> RenderedPdf:
                 outcome = ("ok", _render(html))
             except PdfRenderError as error:
                 outcome = ("error", str(error))
-            except BaseException as error:  # noqa: B036 (whatever happens, the child must report and exit)
+            except BaseException as error:  # whatever happens, the child must report and exit
                 log.error("PDF render failed: %s", type(error).__name__)
                 outcome = ("error", _FAILED)
             with os.fdopen(writer, "wb") as pipe:
