@@ -31,7 +31,7 @@ import logging
 import os
 import pickle
 import re
-import select
+import selectors
 import signal
 import threading
 import time
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 MAX_HTML_BYTES = 2 * 1024 * 1024
 MAX_NESTING = 100
 MAX_STYLE_BYTES = 64 * 1024  # <style> elements and style="" attributes together (ours: under 3 KB)
-MAX_RENDER_SECONDS = 30
+MAX_RENDER_SECONDS = 20  # below gunicorn's worker timeout (30 s): the page says why before the worker is killed
 REFUSED_URL = "refused:fetch-denied"
 
 
@@ -193,19 +193,21 @@ def _render_in_child(html: str) -> RenderedPdf:
     chunks: list[bytes] = []
     finished = False
     deadline = time.monotonic() + seconds
+    waiting = selectors.DefaultSelector()  # epoll or poll: select() fails on descriptors past 1024
+    waiting.register(reader, selectors.EVENT_READ)
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            ready, _, _ = select.select([reader], [], [], remaining)
-            if ready:
+            if waiting.select(remaining):
                 chunk = os.read(reader, 1 << 20)
                 if not chunk:
                     finished = True
                     break
                 chunks.append(chunk)
     finally:
+        waiting.close()
         os.close(reader)
         if not finished:
             try:
