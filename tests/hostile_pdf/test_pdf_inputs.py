@@ -232,8 +232,8 @@ PATHOLOGICAL = {
                       "<p>x</p>",
     "a page of a million inches": "<style>@page { size: 1000000in 1000000in; margin: -5in }</style><p>x</p>",
     "huge letter spacing and line height": '<p style="letter-spacing: 100000pt; line-height: 100000pt">xxxx</p>',
-    "an unclosed comment": "<!--" * 100_000,
-    "a wall of angle brackets": "<" * 100_000,
+    "an unclosed comment": "<!--" * 50_000,
+    "a wall of angle brackets": "<" * 20_000,
     "one word of 500,000 letters": "<p>" + "x" * 500_000 + "</p>",
 }
 
@@ -317,9 +317,9 @@ def test_a_pdf_that_cannot_be_made_is_a_clear_page_not_a_500(app, canary, monkey
 
 
 def test_signed_copies_render_with_every_answer_at_its_longest(app):
-    """Do answers at their longest, without a single space (a 4,000-letter word, a 200-letter motto, 120-letter names),
+    """Do answers at their longest, without a single space (a 4,000-letter word, a 200-letter motto, names at their longest),
     still make both copies, wrapped onto the page instead of failing the layout?"""
-    program = make_program(code="LNG", name="L" * 200)
+    program = make_program(code="LNG", name="L" * 160)
     pair = make_pair(program, make_user(name="M" * 120), make_user(name="E" * 120))
     version = publish(create_template(program, parse_definition(SIGNING_TEMPLATE), None), None)
     db.session.commit()
