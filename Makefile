@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 4
 BIND ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-postgres lint serve screenshots clean
+.PHONY: venv run test test-postgres lint audit serve screenshots clean
 
 # Create .venv (Python >= 3.11) with runtime + dev dependencies.
 venv: $(VENV)/.installed
@@ -37,6 +37,15 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check --select F,E9,B --ignore B905 --per-file-ignores 'tests/*:F811' --line-length 120 portal tests
 
+# Known vulnerabilities in the pinned runtime dependencies (pip-audit, installed on first use; kept out of the
+# test install). Says so and passes when the advisory data cannot be reached; fails on a vulnerable pin.
+audit: $(VENV)/.audit-installed
+	$(BIN)/python .ci/pip_audit.py
+
+$(VENV)/.audit-installed: $(VENV)/.installed requirements-audit.txt
+	$(BIN)/python -m pip install -r requirements-audit.txt
+	touch $@
+
 # Same suite against a throwaway PostgreSQL cluster (.ci/with-postgres sets DATABASE_URL).
 test-postgres: $(VENV)/.installed
 	.ci/with-postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -52,6 +61,6 @@ serve: $(VENV)/.installed
 
 # Remove the install stamp and caches (keeps .venv contents and instance/).
 clean:
-	rm -f $(VENV)/.installed
+	rm -f $(VENV)/.installed $(VENV)/.audit-installed
 	rm -rf .pytest_cache
 	find . \( -path ./.venv -o -path ./.git -o -path ./instance \) -prune -o -type d -name __pycache__ -exec rm -rf {} +

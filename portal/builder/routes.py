@@ -352,8 +352,9 @@ def preview_pdf(program_id: int, version_id: int):
     html = render_template("builder/pdf/preview.html", **_preview_context(program, version))
     try:
         pdf = render_pdf(html)
-    except PdfRenderError as error:
-        return error_response(500, str(error))
+    except PdfRenderError as error:  # a clear page, not a server error: the template is beyond what a PDF takes
+        return error_response(422, f"This template cannot be shown as a PDF. {error} You can still read its "
+                                   "preview page.")
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{_file_name(version, "pdf")}"'})
 
