@@ -9,8 +9,14 @@ from tests.factories import make_agreement, make_pair, make_program, make_user
 LIVE = 10_000  # the editors poll every 2 s and check in every 10 s: a change shows within this
 
 
-def open_agreement(page, email):
+def open_agreement(page, email, pictures=False):
+    if pictures:
+        page.goto("/auth/sign-in")
+        screenshot(page, "sign-in")
     sign_in(page, email)
+    expect(page.get_by_role("heading", name="Your mentorships")).to_be_visible()
+    if pictures:
+        screenshot(page, "home")
     page.get_by_role("link", name="Open the agreement").click()
     expect(page.get_by_role("heading", name="Mentor Partnership Agreement", exact=False).first).to_be_visible()
 
@@ -26,7 +32,7 @@ def test_mentor_and_mentee_co_edit_live_and_resolve_a_clash(live_server, open_pa
         mentor_email, mentee_email = mentor.email, mentee.email
 
     mona, elias = open_page(), open_page()
-    open_agreement(mona, mentor_email)
+    open_agreement(mona, mentor_email, pictures=True)
     open_agreement(elias, mentee_email)
 
     # Presence: both see that both have the page open.

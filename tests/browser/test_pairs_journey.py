@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import link_from_outbox, sign_in
+from tests.browser.conftest import link_from_outbox, screenshot, sign_in
 from tests.factories import make_program, make_role, make_user, make_version
 
 
@@ -76,3 +76,11 @@ def test_admin_imports_pairs_from_a_csv_file(live_server, open_page):
     expect(page.get_by_role("row", name=re.compile("Olga Mentor"))).to_contain_text("Pia Mentee")
     expect(page.get_by_role("row", name=re.compile("Quentin Mentor"))).to_contain_text("Rita Mentee")
     assert link_from_outbox(live_server.app, "rita.mentee@example.org")  # the newcomers were invited
+
+    # The program's dashboard follows the new pairs: both waiting for their agreement to be filled in.
+    page.get_by_role("link", name="Progress dashboard").first.click()
+    expect(page.get_by_role("heading", name="Lakeside Mentoring: progress of every pair")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="2 pairs")).to_be_visible()
+    for mentor in ("Olga Mentor", "Quentin Mentor"):
+        expect(page.get_by_role("row", name=re.compile(mentor))).to_contain_text("Draft")
+    screenshot(page, "program-dashboard")
