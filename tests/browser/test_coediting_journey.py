@@ -56,6 +56,7 @@ def test_mentor_and_mentee_co_edit_live_and_resolve_a_clash(live_server, open_pa
     expect(mona.get_by_role("textbox", name="Our schedule for meetings will be:")).to_have_value(
         "First Monday of the month, 8:00, in the library.", timeout=LIVE)
     expect(mona.locator("#field-meeting_schedule")).to_contain_text("Last saved by Elias Mentee")
+    mona.evaluate("() => window.scrollTo(0, 0)")  # the header, with who is on the page
     screenshot(mona, "agreement-editor")
 
     # The clash: Elias is in the ground rules while Mona saves her version of them.

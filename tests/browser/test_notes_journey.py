@@ -17,7 +17,7 @@ def test_a_note_is_shared_with_both_approvals_and_withdrawn(live_server, open_pa
         program = make_program(name="Northshore Mentoring", code="NORTH")
         mentor = make_user(name="Nora Notes")
         mentee = make_user(name="Omar Mentee")
-        recipient = make_user(name="Rhea Recipient")
+        recipient = make_user("rhea.recipient@example.org", "Rhea Recipient")
         pair = make_pair(program, mentor, mentee)
         mentor_email, mentee_email, recipient_email, pair_id = mentor.email, mentee.email, recipient.email, pair.id
 

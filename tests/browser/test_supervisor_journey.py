@@ -24,7 +24,8 @@ def test_supervisor_sees_progress_and_never_pair_only_text(live_server, open_pag
         pair = make_pair(program, mentor, mentee, supervisors=(supervisor,))
         agreement = make_signed_agreement(pair, make_version(program, "ccmc"), values={
             "off_limits_topics": [f"{CANARIES[0]} family matters"],
-            "meeting_place_time": "Tuesdays in the staff room"})
+            "meeting_place_time": "Tuesdays in the staff room", "term_months": 6,
+            "meeting_period": {"option": "weekly", "other_text": ""}})
         make_note(pair, mentor, f"{CANARIES[1]}: Hugo is thinking of leaving the ward.")
         make_meeting(agreement, mentee, summary=f"{CANARIES[2]}: we talked about the conflict with a colleague.")
         supervisor_email, mentor_email, pair_id, agreement_id = supervisor.email, mentor.email, pair.id, agreement.id
