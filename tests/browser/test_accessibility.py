@@ -7,6 +7,7 @@ notes, shares and a request for help, a pair in review, a supervisor, a program 
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -218,3 +219,22 @@ def test_unnamed_control_check_notices_a_bare_input(open_page):
     page.set_content("<main><label>Named <input id='a'></label><input id='b'><input type='hidden'></main>")
     assert len(unnamed_controls(page)) == 1
 
+
+
+def test_choices_and_counts_are_named_by_their_own_labels_inside_a_named_group(world, open_page):
+    """Does a screen reader hear each answer of a choice (and each meeting count) by its own label, inside a group
+    named by the question, rather than the question glued to the first answer?"""
+    page = open_page()
+    sign_in(page, world["people"]["ccmc_mentee"])
+    page.goto("/agreements/{ccmc_agreement}".format(**world["ids"]))
+    group = page.get_by_role("radiogroup", name=re.compile("We commit to meet"))
+    expect(group).to_be_visible()
+    for answer in ("daily", "weekly", "monthly"):
+        expect(group.get_by_role("radio", name=answer, exact=True)).to_have_count(1)
+    page.close()
+    page = open_page()
+    sign_in(page, world["people"]["draft_mentor"])
+    page.goto("/agreements/{draft_agreement}".format(**world["ids"]))
+    counts = page.get_by_role("group", name=re.compile("We will meet"))
+    expect(counts.get_by_role("spinbutton", name="face to face", exact=True)).to_have_count(1)
+    page.close()
