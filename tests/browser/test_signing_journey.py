@@ -35,6 +35,9 @@ def test_both_members_sign_and_download_the_pdf(live_server, open_page):
             "goals": ["Pass the CCM exam in autumn", "Run a discharge-planning huddle", "Lead one case review"],
             "meeting_place_time": "Thursdays at the Harbour Cafe",
             "cancellation_notice": "24 hours",
+            "evaluation_metrics": ["A pass on the first attempt", "Teo chairs a huddle alone"],
+            "meeting_period": {"option": "weekly", "other_text": ""},
+            "term_months": 6,
         })
         mentor_email, mentee_email = mentor.email, mentee.email
 
@@ -74,6 +77,8 @@ def test_both_members_sign_and_download_the_pdf(live_server, open_page):
     certificate = sana.get_by_role("region", name="Signature certificate")
     expect(certificate).to_contain_text("Dr. Sana Signer")
     expect(certificate).to_contain_text("Teo Trainee")
+    sana.get_by_role("heading", name="Signature certificate").evaluate(
+        "heading => heading.scrollIntoView({block: 'start'})")
     screenshot(sana, "signed-agreement")
 
     # Each downloads the pair's copy: it holds the answers and both printed names.
