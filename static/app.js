@@ -17,6 +17,22 @@ document.addEventListener("htmx:afterSwap", function (event) {
   }
 });
 
+// An autosaved answer that is refused comes back as the field's status line (role=alert, so it is announced while
+// the person keeps typing). Mark the field's inputs invalid until an answer is accepted, so that a screen reader
+// says "invalid" on them and the error is read with them (their aria-describedby names the status line).
+// (After settling: until then htmx keeps the old line's attributes on the new one.)
+document.addEventListener("htmx:afterSettle", function (event) {
+  var status = event.target;
+  if (!status || !status.classList || !status.classList.contains("save-status")) { return; }
+  var block = status.closest(".field-block");
+  if (!block) { return; }
+  var invalid = status.classList.contains("error");
+  block.classList.toggle("has-error", invalid);
+  block.querySelectorAll("input:not([type=hidden]), textarea, select").forEach(function (input) {
+    if (invalid) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+  });
+});
+
 // Live co-editing: never replace a field the person is typing in (or has unsaved input in) with the
 // partner's version. Their own save then meets the newer version and shows the conflict view, so nothing is
 // lost and they choose.

@@ -333,6 +333,9 @@ def screenshot(page, name: str, **options) -> Path:
     else:
         target = Path(os.environ["PORTAL_TEST_TMP"]) / "screenshots" / f"{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
+    # Playwright hides the text caret by giving every input an inline style and leaves `style=""` behind; htmx
+    # then copies that attribute when it swaps a field, which the CSP refuses (a console error the test reports).
+    options.setdefault("caret", "initial")
     page.screenshot(path=str(target), **options)
     return target
 

@@ -87,7 +87,7 @@ def error_of(page: str, input_id: str) -> str:
 
 
 def form_errors(page: str) -> list[str]:
-    return re.findall(r'<p class="error form-error" role="alert">(.*?)</p>', page, re.S)
+    return re.findall(r'<p class="error form-error" role="alert"[^>]*>(.*?)</p>', page, re.S)
 
 
 def counts() -> tuple[int, int, int]:

@@ -145,6 +145,17 @@ def test_the_draft_warns_when_it_cannot_be_signed(builder):
     assert "no signature block yet" in builder.client.get(builder.version_url()).get_data(as_text=True)
 
 
+def test_the_signature_warning_follows_htmx_changes(builder):
+    """Does the builder fragment an htmx change answers with say whether a signature block is still missing?"""
+    htmx = {"HX-Request": "true"}
+    removed = builder.client.post(builder.version_url(suffix="/fields/signatures/remove"), headers=htmx)
+    assert removed.status_code == 200 and "no signature block yet" in removed.get_data(as_text=True)
+    added = builder.client.post(builder.version_url(suffix="/sections/signing/fields"), headers=htmx,
+                                data={"field_type": "signatures", "field-label": "", "field-signers": "mentor,mentee"})
+    assert added.status_code == 200, added.get_data(as_text=True)[:500]
+    assert "no signature block yet" not in added.get_data(as_text=True)
+
+
 def test_changes_are_audited(builder):
     """Is every saved change recorded in the audit log with who made it (and no template text)?"""
     from portal.extensions import db
