@@ -5,9 +5,19 @@ import logging
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal.config import PROJECT_ROOT, Config
 from portal.extensions import csrf, db, login_manager, migrate
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: 1 to 18 ASCII digits. Anything longer, or digits of another script
+    ("\u00b2", "\u0661"), does not match the route at all (404), so no id reaches the database that its driver
+    cannot hold (SQLite raises beyond 2**63 - 1). Done in the pattern rather than with `max`: a value refused
+    after matching would make Werkzeug answer 405 when another method shares the path."""
+
+    regex = r"[0-9]{1,18}"
 
 
 def create_app(config: object | dict | None = None) -> Flask:
@@ -18,6 +28,7 @@ def create_app(config: object | dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
         instance_path=str(PROJECT_ROOT / "instance"),
     )
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(Config())
     if isinstance(config, dict):
         app.config.update(config)

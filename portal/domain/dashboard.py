@@ -72,7 +72,7 @@ class DashboardQuery:
             q=str(args.get("q", "")).strip()[:100],
             sort=args.get("sort", "mentor") if args.get("sort") in SORTS else "mentor",
             direction="desc" if args.get("direction") == "desc" else "asc",
-            page=int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1,
+            page=int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 1_000_000 else 1,
         )
 
     def args(self, **changes) -> dict[str, Any]:
