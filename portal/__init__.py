@@ -11,13 +11,31 @@ from portal.config import PROJECT_ROOT, Config
 from portal.extensions import csrf, db, login_manager, migrate
 
 
-class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: 1 to 18 ASCII digits. Anything longer, or digits of another script
-    ("\u00b2", "\u0661"), does not match the route at all (404), so no id reaches the database that its driver
-    cannot hold (SQLite raises beyond 2**63 - 1). Done in the pattern rather than with `max`: a value refused
-    after matching would make Werkzeug answer 405 when another method shares the path."""
+MAX_ID = 2**31 - 1  # the largest value of an id column (PostgreSQL `integer`)
 
-    regex = r"[0-9]{1,18}"
+
+def digits_up_to(limit: int) -> str:
+    """A regular expression matching the ASCII decimal numbers from 0 to `limit` (leading zeros allowed up to
+    the length of `limit`), e.g. 0-2147483647."""
+    text = str(limit)
+    parts = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for position, digit in enumerate(text):
+        lowest = 1 if position == 0 and len(text) > 1 else 0
+        rest = len(text) - position - 1
+        if int(digit) > lowest:
+            parts.append(text[:position] + f"[{lowest}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: an ASCII number from 0 to MAX_ID. Anything larger, or digits of another
+    script ("\u00b2", "\u0661"), does not match the route at all (404), so no id reaches the database that the
+    column cannot hold (PostgreSQL raises "integer out of range", SQLite overflows beyond 2**63 - 1). Done in
+    the pattern rather than with `max`: a value refused after matching makes Werkzeug answer 405 when
+    another method shares the path."""
+
+    regex = digits_up_to(MAX_ID)
 
 
 def create_app(config: object | dict | None = None) -> Flask:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # Path ids that are not ids of anything the person may see. Negative and non-numeric ones do not match an
 # <int:...> route at all; huge ones match and must still answer 404 (never a database overflow).
-BAD_IDS = ("-1", "0", str(2**31), "9" * 18, str(2**63), str(2**64), str(10**30), "abc", "1.5", "1e3", "0x10", "%C2%B2",
+BAD_IDS = ("-1", "0", str(2**31 - 1), str(2**31), "9" * 18, str(2**63), str(2**64), str(10**30), "abc", "1.5", "1e3", "0x10", "%C2%B2",
            "%D9%A1", "%EF%BC%91", "1%00", "%20%31")
 
 # Query-string values for every GET route (page numbers, cursors, filters).

@@ -97,13 +97,26 @@ def clients_for(app, world: World) -> dict:
     return clients
 
 
+def test_route_ids_match_exactly_the_numbers_an_id_column_holds():
+    """Do routes take every id from 0 to 2**31 - 1 (PostgreSQL's integer) and nothing beyond or in another
+    script, so that no id reaches the database that would overflow it?"""
+    import re
+
+    from portal import MAX_ID, digits_up_to
+    pattern = re.compile(digits_up_to(MAX_ID) + r"\Z")
+    for number in (0, 1, 9, 10, 99, 2**31 - 2, MAX_ID, 1_999_999_999, 2_099_999_999, 2_147_483_639):
+        assert pattern.match(str(number)), number
+    for text in (str(MAX_ID + 1), "2147483650", "2200000000", "9999999999", str(2**63), "\u00b2", "\u0661", "-1"):
+        assert not pattern.match(text), text
+
+
 def test_bad_ids_in_every_route_answer_404(app, hostile_world):
     """Does every route that takes an id answer 404 to a negative, huge (2**63, 10**30), fractional, hex or
     non-ASCII-digit id, even for the person who may use the route, and never a 500 (no database overflow)?"""
     clients = clients_for(app, hostile_world)
     before = counts()
     problems, tried = [], 0
-    for endpoint, method, url, arguments, actor in concrete_routes(app, hostile_world):
+    for endpoint, method, _url, arguments, actor in concrete_routes(app, hostile_world):
         for name, value in arguments.items():
             if not isinstance(value, int):
                 continue
@@ -130,10 +143,10 @@ def test_ids_of_another_pair_or_program_answer_404(app, hostile_world):
     clients = clients_for(app, hostile_world)
     before = counts()
     problems, tried = [], 0
-    for endpoint, method, url, arguments, actor in concrete_routes(app, hostile_world):
+    for endpoint, method, _url, arguments, actor in concrete_routes(app, hostile_world):
         if actor == "site_admin":
             continue  # a site admin's scope is every program and account
-        for name, value in arguments.items():
+        for name, _value in arguments.items():
             for foreign in FOREIGN.get(name, ()):
                 bad_url = with_argument(app, endpoint, method, arguments, name, str(hostile_world.ids[foreign]))
                 response = clients[actor].open(bad_url, method=method, data={} if method == "POST" else None)
@@ -153,7 +166,7 @@ def test_bad_query_values_never_fail(app, hostile_world):
     names = ("page", "since", "state", "q", "sort", "direction", "alert", "field", "from", "to", "edit", "add",
              "type", "next")
     problems = []
-    for endpoint, method, url, arguments, actor in concrete_routes(app, hostile_world):
+    for _endpoint, method, url, _arguments, actor in concrete_routes(app, hostile_world):
         if method != "GET":
             continue
         for bad in BAD_QUERY_VALUES:
