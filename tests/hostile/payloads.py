@@ -18,7 +18,7 @@ MARKUP_PAYLOADS = (
     f"<img src=x onerror=alert('{MARKER}')>",
     f'"><svg onload=alert("{MARKER}")>',
     f"' autofocus onfocus=alert('{MARKER}') x='",
-    f'<div hx-get="/admin/users?{MARKER}" hx-trigger="load" hx-target="body">{MARKER}</div>',
+    f'<div hx-get="/{MARKER}" hx-trigger="load" hx-target="#{MARKER}">{MARKER}</div>',
     f"<button hx-on:click=\"alert('{MARKER}')\">{MARKER}</button>",
     f"<a href=\"javascript:alert('{MARKER}')\">{MARKER}</a> [x](javascript:alert('{MARKER}'))",
 )

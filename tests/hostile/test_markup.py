@@ -162,7 +162,7 @@ def test_the_html_check_sees_markup_made_from_input():
     """Would the check notice an element, an event handler, an htmx attribute or a script link made from the
     input (so that the walk below cannot pass by seeing nothing)?"""
     for made in ('<img src=x onerror="alert(\'pwn7c1\')">', '<svg onload="pwn7c1">',
-                 '<div hx-get="/admin/users?pwn7c1" hx-trigger="load">', '<button hx-on:click="pwn7c1">',
+                 '<div hx-get="/pwn7c1" hx-trigger="load">', '<div hx-get="/admin/users?x" hx-target="#pwn7c1">', '<button hx-on:click="pwn7c1">',
                  '<a href="javascript:alert(1)">x</a>', '<script>pwn7c1</script>', '<input autofocus onfocus=x>'):
         assert html_problems(f"<p>{made}</p>"), made
     escaped = '<p>&lt;img src=x onerror=alert(&#39;pwn7c1&#39;)&gt;</p><input value="&quot;&gt;&lt;svg pwn7c1">'
@@ -205,3 +205,60 @@ def test_typed_markup_is_shown_as_text_everywhere(app, payload):
         assert "<Config" not in text and "looplooploop" not in text
         if payload == "{{ 7*7 }}":
             assert "7*7" in text.replace(" ", "")
+
+
+def assert_text_only(response, payload: str, where: str) -> None:
+    assert response.status_code < 500, where
+    html = response.get_data(as_text=True)
+    assert html_problems(html) == [], (where, html_problems(html))
+    from tests.hostile.html_check import parse
+    parsed = parse(html)
+    payload = payload.strip()  # surrounding spaces are trimmed from what people type
+    shown = payload in "".join(parsed.text) or any(payload == attrs.get("value") for _, attrs in parsed.tags)
+    assert shown, f"{where}: the input should be shown, as text or in its input box"
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=[f"payload{i}" for i in range(len(HOSTILE))])
+def test_echoed_input_stays_text(app, payload):
+    """Is hostile input shown as text where the portal echoes it back: CSV import previews, a declined
+    signature's reason, a review's conclusion, and searches (notes, people, dashboard), hash checks and the
+    sign-in and password-reset forms?"""
+    from tests.factories import make_agreement, make_pair, make_program, make_role, make_version, set_state
+    program = make_program()
+    make_version(program)
+    admin = make_user()
+    make_role(admin, program)
+    admin_client = client_for(app, admin)
+    csv = f"mentor_email,mentor_name,mentee_email,mentee_name\nm@example.org,{payload},e@example.org,x\n"
+    if '"' in payload or "," in payload:
+        csv = csv.replace(payload, '"' + payload.replace('"', '""') + '"')
+    response = admin_client.post(f"/programs/{program.id}/pairs/import", content_type="multipart/form-data",
+                                 data={"csv_file": (io.BytesIO(csv.encode()), "pairs.csv")})
+    assert_text_only(response, payload, "CSV preview")
+    assert_text_only(admin_client.get(f"/programs/{program.id}/dashboard", query_string={"q": payload}), payload,
+                     "dashboard search")
+    pair = make_pair(program)
+    agreement = make_agreement(pair)
+    fill_in(agreement)
+    mentor, mentee = client_for(app, pair.mentor), client_for(app, pair.mentee)
+    assert mentor.post(f"/agreements/{agreement.id}/decline", data={"role": "mentor", "reason": payload}
+                       ).status_code == 303
+    assert_text_only(mentee.get(f"/agreements/{agreement.id}"), payload, "declined signature")
+    assert_text_only(mentor.post(f"/pairs/{pair.id}/notes/search", data={"q": payload[:100]}), payload[:100],
+                     "notes search")
+    set_state(agreement, "in_review")
+    response = fill_text_fields(mentor, f"/agreements/{agreement.id}/review", f"/agreements/{agreement.id}/review",
+                                payload)
+    assert response.status_code in (303, 422)
+    if response.status_code == 422:
+        assert_text_only(response, payload, "review form")
+    else:
+        assert_text_only(mentor.get(f"/agreements/{agreement.id}/review"), payload, "review")
+    for response, where in ((mentor.post("/verify", data={"hash": payload}), "hash check"),):
+        assert response.status_code == 422 and html_problems(response.get_data(as_text=True)) == [], where
+    site = client_for(app, make_user(site_admin=True))
+    assert_text_only(site.get("/admin/users", query_string={"q": payload[:100]}), payload[:100], "people search")
+    anonymous = app.test_client()
+    for url in ("/auth/sign-in", "/auth/forgot-password"):
+        response = anonymous.post(url, data={"email": payload, "password": "x"})
+        assert response.status_code in (422, 303) and html_problems(response.get_data(as_text=True)) == [], url
