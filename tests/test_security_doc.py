@@ -9,7 +9,7 @@ import pytest
 from tests.hostile import payloads
 from tests.hostile.test_forms import STATE_FIELDS
 from tests.hostile.test_ids import FOREIGN, actor_for
-from tests.hostile.test_markup import HOSTILE
+from tests.hostile.test_markup import HOSTILE, TEXT_FIELDS
 from tests.hostile.test_uploads import BAD_CSV, BAD_PDF, BAD_TEMPLATE
 from tests.notes.test_confidentiality import OUTSIDERS, every_url, fixed_values, plant_canaries
 from tests.test_authorization import ACTORS, ROUTES, world  # noqa: F401  (world is the walk's fixture)
@@ -47,6 +47,7 @@ def figures(app) -> dict[str, str]:
         "bad-id requests": n(len(arguments) * len(payloads.BAD_IDS) * 2),
         "foreign-id requests": n(foreign),
         "hostile inputs": n(sum(distinct.values())),
+        "form text fields covered": n(len(TEXT_FIELDS)),
         **{name: n(value) for name, value in distinct.items()},
     }
 

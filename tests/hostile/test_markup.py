@@ -262,3 +262,79 @@ def test_echoed_input_stays_text(app, payload):
     for url in ("/auth/sign-in", "/auth/forgot-password"):
         response = anonymous.post(url, data={"email": payload, "password": "x"})
         assert response.status_code in (422, 303) and html_problems(response.get_data(as_text=True)) == [], url
+
+
+def text_fields_on_pages(app, planted: dict) -> set[tuple[str, str]]:
+    """(endpoint the form posts to, name of a text input or textarea in it) on every page of the planted world,
+    as each of its people; numbers in names (note-12-text) become N."""
+    import re
+    from html.parser import HTMLParser
+    adapter = app.url_map.bind("localhost")
+    found: set[tuple[str, str]] = set()
+
+    class Finder(HTMLParser):
+        action = None
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "form":
+                self.action = (attrs.get("action") or self.page).partition("#")[0].partition("?")[0] \
+                    if (attrs.get("method") or "get").lower() == "post" else None
+            elif self.action and attrs.get("name") and (
+                    tag == "textarea" or (tag == "input" and (attrs.get("type") or "") in TEXT_INPUT_TYPES)):
+                endpoint = adapter.match(self.action, method="POST")[0]
+                found.add((endpoint, re.sub(r"\d+", "N", attrs["name"])))
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.action = None
+    edit_pages = [f"/programs/{planted['program'].id}/templates/versions/{planted['version'].id}?edit=text"]
+    for client in planted["people"].values():
+        for url in urls_of(app, planted) + edit_pages:
+            response = client.get(url)
+            if response.mimetype == "text/html":
+                finder = Finder()
+                finder.page = url
+                finder.feed(response.get_data(as_text=True))
+    return found
+
+
+# Every text field of every form, and how the suite types hostile input into it. A new text field anywhere
+# fails test_every_text_field_is_covered until it is added here with a test that types into it.
+TEXT_FIELDS = {
+    ("admin.appoint_admin", "appoint-name"): "typed",
+    ("programs.appoint_supervisor", "supervisor-name"): "typed",
+    ("programs.new_pair", "mentor_name"): "typed", ("programs.new_pair", "mentee_name"): "typed",
+    ("agreements.save_all", "*"): "typed",            # every text answer of every field type
+    ("agreements.save_field", "*"): "typed",          # the same inputs, one field at a time
+    ("notes.create_note", "text"): "typed", ("notes.edit_note", "note-N-text"): "typed (as create_note)",
+    ("notes.propose_share", "share-N-name"): "typed",
+    ("notes.search_notes", "q"): "echoed",
+    ("lifecycle.log_meeting", "other_label"): "typed", ("lifecycle.log_meeting", "summary"): "typed",
+    ("lifecycle.check_in", "*"): "typed",
+    ("lifecycle.ask_for_help", "message"): "typed",
+    ("lifecycle.review", "*"): "echoed",
+    ("agreements.decline", "reason"): "echoed",
+    ("agreements.sign", "printed_name"): "typed (must equal the account's name, which is typed)",
+    ("agreements.verify", "hash"): "echoed",
+    ("admin.program_list", "name"): "typed", ("admin.program_list", "code"): "a pattern of capitals and digits",
+    ("admin.program_detail", "name"): "typed (as program_list)", ("admin.program_detail", "code"): "a pattern",
+    ("auth.change_name", "name-name"): "typed (the names of the people planted)",
+    ("builder.create_template", "new-name"): "typed (the imported template's name)",
+    ("builder.edit_text", "*"): "typed (the imported template's title and intro)",
+    ("builder.edit_section", "*"): "typed (the imported template's section titles)",
+    ("builder.add_section", "*"): "typed (as edit_section)",
+    ("builder.add_field", "*"): "typed (the imported template's labels and help)",
+    ("builder.edit_field", "*"): "typed (the imported template's labels and help)",
+}
+
+
+def test_every_text_field_is_covered(app):
+    """Is every text input and textarea of every form on every page in the table of fields the suite types
+    hostile input into (so that a new text field cannot skip the markup check)?"""
+    planted = plant(app, "Plain words")
+    found = text_fields_on_pages(app, planted)
+    missing = sorted((endpoint, name) for endpoint, name in found
+                     if (endpoint, name) not in TEXT_FIELDS and (endpoint, "*") not in TEXT_FIELDS)
+    assert missing == [], "add these text fields to TEXT_FIELDS, with a test that types into them"
+    assert len(found) >= 10
