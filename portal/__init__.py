@@ -5,9 +5,37 @@ import logging
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal.config import PROJECT_ROOT, Config
 from portal.extensions import csrf, db, login_manager, migrate
+
+
+MAX_ID = 2**31 - 1  # the largest value of an id column (PostgreSQL `integer`)
+
+
+def digits_up_to(limit: int) -> str:
+    """A regular expression matching the ASCII decimal numbers from 0 to `limit` (leading zeros allowed up to
+    the length of `limit`), e.g. 0-2147483647."""
+    text = str(limit)
+    parts = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for position, digit in enumerate(text):
+        lowest = 1 if position == 0 and len(text) > 1 else 0
+        rest = len(text) - position - 1
+        if int(digit) > lowest:
+            parts.append(text[:position] + f"[{lowest}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: an ASCII number from 0 to MAX_ID. Anything larger, or digits of another
+    script ("\u00b2", "\u0661"), does not match the route at all (404), so no id reaches the database that the
+    column cannot hold (PostgreSQL raises "integer out of range", SQLite overflows beyond 2**63 - 1). Done in
+    the pattern rather than with `max`: a value refused after matching makes Werkzeug answer 405 when
+    another method shares the path."""
+
+    regex = digits_up_to(MAX_ID)
 
 
 def create_app(config: object | dict | None = None) -> Flask:
@@ -18,6 +46,7 @@ def create_app(config: object | dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
         instance_path=str(PROJECT_ROOT / "instance"),
     )
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(Config())
     if isinstance(config, dict):
         app.config.update(config)

@@ -96,7 +96,8 @@ def revoke_role(program_id: int, role_id: int):
 @bp.route("/users")
 @policy.access(policy.SITE_ADMIN)
 def user_list():
-    query = request.args.get("q", "").strip()[:100]
+    # Invisible characters dropped: a NUL would make PostgreSQL refuse the whole query (a 500).
+    query = "".join(ch for ch in request.args.get("q", "") if ch.isprintable()).strip()[:100]
     stmt = select(User).options(selectinload(User.roles).selectinload(ProgramRole.program)).order_by(User.name)
     if query:
         stmt = stmt.where(User.email.contains(query.lower()) | User.name.icontains(query))

@@ -5,7 +5,7 @@ from flask import abort, flash, make_response, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from portal import policy
+from portal import MAX_ID, policy
 from portal.agreements import bp
 from portal.domain import agreements as rules
 from portal.domain import signing
@@ -157,6 +157,8 @@ def changes(agreement_id: int):
     """The editors' poll. Nothing changed: one indexed query and an empty 204. Otherwise the partner's
     changed fields as out-of-band swaps, and a refresh when the agreement's state moved on."""
     since = request.args.get("since", default=-1, type=int)
+    if not 0 <= since <= MAX_ID:
+        since = -1  # not a change number the portal gave out: send every change (a huge one would not fit)
     found = policy.member_change_seq(agreement_id)
     if found is None:
         if not current_user.is_authenticated:

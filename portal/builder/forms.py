@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 
 from portal.domain.template_format import FIELD_TYPES, OPTION_NAMES, PLACEHOLDERS, Field
@@ -87,7 +87,8 @@ AS_NEW_TEMPLATE = SelectChoice("new", "A new template (in draft)")
 
 
 class ImportForm(FlaskForm):
-    file = FileField("Template file", description="A .json file exported from this portal (at most 256 KiB).")
+    file = FileField("Template file", description="A .json file exported from this portal (at most 256 KiB).",
+                     validators=[FileAllowed(["json"], "Upload a .json template file exported from this portal.")])
     target = SelectField("Import it as", choices=[AS_NEW_TEMPLATE])
 
     def set_templates(self, summaries) -> None:

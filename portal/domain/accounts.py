@@ -175,7 +175,7 @@ def redeem_token(raw: str, password: str, name: str | None = None) -> User:
         raise AccountError(problem)
     user = token.user
     if name:
-        user.name = name.strip()[:120]
+        user.name = clean_display_name(name) or user.name
     user.password_hash = hash_password(password)
     token.used_at = utcnow()
     end_all_sessions(user)
@@ -213,6 +213,13 @@ def request_password_reset(email: str, address: str | None) -> None:
     audit.record("account.reset_requested", actor=user)
 
 
+def clean_display_name(raw: str | None) -> str:
+    """A name typed by someone else (an invitation, a CSV cell, a share): invisible characters (NUL, line
+    breaks, right-to-left overrides and other format controls that could reorder the text around the name)
+    are dropped, spaces collapsed, and it is cut to 120 characters."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in (raw or "")).split())[:120]
+
+
 def invite(email: str, name: str, invited_by: User, reason: str) -> User:
     """Find or create the account for this address. New people get an invitation link to set a password;
     people who already have an account are told by e-mail what they were added to."""
@@ -221,7 +228,7 @@ def invite(email: str, name: str, invited_by: User, reason: str) -> User:
         raise AccountError("Enter a valid e-mail address, such as name@example.org.")
     user = user_by_email(email)
     if user is None:
-        user = User(email=email, name=(name or "").strip()[:120] or email.partition("@")[0])
+        user = User(email=email, name=clean_display_name(name) or email.partition("@")[0])
         db.session.add(user)
         db.session.flush()
     if user.is_deactivated:
@@ -302,6 +309,10 @@ def change_email(user: User, current_password: str, new_email: str) -> None:
 
 def rename(user: User, name: str) -> None:
     name = (name or "").strip()
-    if not name or len(name) > 120 or any(not ch.isprintable() for ch in name):
+    if not name or len(name) > 120:
         raise AccountError("Enter your name (up to 120 characters).")
+    if any(not ch.isprintable() for ch in name):
+        # NUL, line breaks, and right-to-left overrides or other format controls that would reorder the text
+        # around the name wherever it is shown.
+        raise AccountError("Your name contains invisible control characters; type it again without them.")
     user.name = name

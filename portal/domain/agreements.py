@@ -7,6 +7,7 @@ Confidentiality: pair-only values are encrypted at rest, bound to their agreemen
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -360,7 +361,7 @@ def save_submission(agreement: Agreement, definition: TemplateDefinition, form, 
             continue  # the field was not part of this submission
         outcome = FieldOutcome(field=field)
         outcomes[field.key] = outcome
-        if not str(raw_version).isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", str(raw_version)):  # ASCII: "\u00b2".isdigit() is True
             outcome.error = "This form is out of date. Reload the page and try again."
             continue
         try:

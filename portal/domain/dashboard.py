@@ -69,10 +69,11 @@ class DashboardQuery:
         return cls(
             state=args.get("state", "") if args.get("state", "") in STATE_LABELS else "",
             alert=args.get("alert", "") if args.get("alert", "") in scope.alerts else "",
-            q=str(args.get("q", "")).strip()[:100],
+            # Invisible characters dropped: a NUL would make PostgreSQL refuse the whole query.
+            q="".join(ch for ch in str(args.get("q", "")) if ch.isprintable()).strip()[:100],
             sort=args.get("sort", "mentor") if args.get("sort") in SORTS else "mentor",
             direction="desc" if args.get("direction") == "desc" else "asc",
-            page=int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1,
+            page=int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 1_000_000 else 1,
         )
 
     def args(self, **changes) -> dict[str, Any]:

@@ -15,6 +15,7 @@ read-only for ever. Pair-only text (conclusions) is encrypted and bound to its r
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Mapping
@@ -333,12 +334,17 @@ def default_renewal(agreement: Agreement) -> RenewalChoice:
                          agreement.term_months)
 
 
+def _plain_number(raw: str) -> bool:
+    """ASCII digits only, and few enough for any column: "\u00b2".isdigit() is True but int() refuses it."""
+    return re.fullmatch(r"[0-9]{1,18}", raw) is not None
+
+
 def parse_renewal(agreement: Agreement, form: Mapping[str, Any]) -> RenewalChoice:
     errors: dict[str, str] = {}
     default = default_renewal(agreement)
     versions = {version.id: version for version in renewal_versions(agreement)}
     raw_version = str(form.get("version_id", default.version_id))
-    version_id = int(raw_version) if raw_version.isdigit() and int(raw_version) in versions else None
+    version_id = int(raw_version) if _plain_number(raw_version) and int(raw_version) in versions else None
     if version_id is None:
         errors["version_id"] = "Choose which version of the agreement to continue with."
     term_start = default.term_start
@@ -347,7 +353,7 @@ def parse_renewal(agreement: Agreement, form: Mapping[str, Any]) -> RenewalChoic
     except ValueError:
         errors["term_start"] = "Enter the first day of the new term, for example 2026-06-01."
     raw_months = str(form.get("term_months", default.term_months)).strip()
-    term_months = int(raw_months) if raw_months.isdigit() else 0
+    term_months = int(raw_months) if _plain_number(raw_months) else 0
     if version_id is not None and "term_start" not in errors:
         term_field = definition_of(versions[version_id]).field(TERM_FIELD_KEY)
         low, high = (term_field.option("min"), term_field.option("max")) if term_field is not None \

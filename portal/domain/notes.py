@@ -13,6 +13,7 @@ Rules (the views only parse, call these, and render; nothing here touches the re
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -34,6 +35,7 @@ from portal.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 NOTE_MAX_CHARS = 20_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PAGE_SIZE = 25
 SEARCH_QUERY_MAX = 100
 SEARCH_MAX_TERMS = 10
@@ -197,6 +199,9 @@ def text_problem(text: str) -> str | None:
         return "Write something first: the note is empty."
     if len(text) > NOTE_MAX_CHARS:
         return f"Keep a note under {NOTE_MAX_CHARS:,} characters; this one has {len(text):,}."
+    if _CONTROL.search(text):
+        # NUL and other invisible control characters (tabs and line breaks are fine), as in every other text.
+        return "The note contains invisible control characters; remove them and try again."
     return None
 
 
@@ -402,7 +407,7 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
         raise FieldProblems(problems)
     if decrypt_note(note) is None:
         raise NoteError("This note cannot be read, so it cannot be shared.")
-    share = NoteShare(note=note, recipient_email=email, recipient_name=(name or "").strip()[:120],
+    share = NoteShare(note=note, recipient_email=email, recipient_name=accounts.clean_display_name(name),
                       proposed_by_id=proposer.id, proposed_at=now, expires_at=expiry_moment(expires_on),
                       state="proposed")
     db.session.add(share)

@@ -22,6 +22,9 @@ def program_problems(name: str, code: str, return_email: str, term_months: int |
         problems["name"] = "Give the program a name."
     elif len(name) > 160:
         problems["name"] = "Keep the name under 160 characters."
+    elif any(not ch.isprintable() for ch in name):
+        # NUL (which PostgreSQL cannot store), line breaks, right-to-left overrides and other format controls
+        problems["name"] = "The name contains invisible control characters; type it again without them."
     if not CODE_PATTERN.match(code):
         problems["code"] = "Use 2 to 20 capital letters, digits, - or _, such as WHPRMS."
     else:

@@ -14,6 +14,7 @@ audit records carry names, roles and dates only.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -254,7 +255,7 @@ def _ensure_seen(agreement: Agreement, signer: User, seen: str) -> None:
     revision, _, seq = seen.partition(".")
     stale = SigningRefused("This signing form is out of date. Reload the page, read the agreement as it is now "
                            "and sign again. Nothing was signed.")
-    if not (revision.isdigit() and seq.isdigit() and len(seen) <= 20) or int(revision) != agreement.revision:
+    if not re.fullmatch(r"[0-9]{1,9}\.[0-9]{1,10}", seen) or int(revision) != agreement.revision:
         raise stale
     changed_by_others = db.session.scalar(select(func.count(FieldValue.id)).where(
         FieldValue.agreement_id == agreement.id, FieldValue.changed_seq > int(seq),

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileAllowed, FileField
 from wtforms import DateField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -25,7 +25,10 @@ class NewPairForm(FlaskForm):
 
 
 class ImportUploadForm(FlaskForm):
-    csv_file = FileField("CSV file")
+    # The name says what the person meant to send (a workbook saved as .xlsx is a zip file: the content check
+    # alone would only say "not UTF-8"); the content is checked completely in portal.domain.pairs.
+    csv_file = FileField("CSV file", validators=[FileAllowed(
+        ["csv", "txt"], "Upload a .csv file: in your spreadsheet choose \u201cSave as\u201d, then \u201cCSV UTF-8\u201d.")])
 
 
 class ImportConfirmForm(FlaskForm):
