@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import audit, crypto, policy
+from portal import audit, crypto, policy, ratelimit
 from portal.domain import accounts
 from portal.domain.note_markup import render_note
 from portal.extensions import db
@@ -42,6 +42,8 @@ SEARCH_MAX_TERMS = 10
 SEARCH_SCAN_LIMIT = 2_000   # newest notes decrypted per search: keeps one search's cost bounded
 SEARCH_MAX_RESULTS = 50
 SEARCH_BATCH = 200
+# Each proposal e-mails the other member: a cap keeps a runaway or hostile session from flooding them.
+SHARE_PROPOSALS_PER_HOUR = 20
 
 
 class NoteError(Exception):
@@ -407,6 +409,9 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
         raise FieldProblems(problems)
     if decrypt_note(note) is None:
         raise NoteError("This note cannot be read, so it cannot be shared.")
+    if not ratelimit.take("note_share:proposer", str(proposer.id), SHARE_PROPOSALS_PER_HOUR, 60):
+        raise NoteError(f"You have proposed {SHARE_PROPOSALS_PER_HOUR} shares in the last hour, the most the "
+                        "portal allows. Wait a while, then try again.", status=429)
     share = NoteShare(note=note, recipient_email=email, recipient_name=accounts.clean_display_name(name),
                       proposed_by_id=proposer.id, proposed_at=now, expires_at=expiry_moment(expires_on),
                       state="proposed")

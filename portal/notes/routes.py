@@ -214,6 +214,9 @@ def propose_share(pair_id: int, note_id: int):
         except notes.FieldProblems as problems:
             db.session.rollback()
             _attach(form, problems)
+        except notes.NoteError as error:
+            db.session.rollback()
+            refuse(error.status, error.message)
         else:
             db.session.commit()
             other = notes.other_member(note.pair, current_user)

@@ -75,6 +75,24 @@ def test_a_shared_note_opens_only_after_the_other_member_approves(app, pairing, 
     assert response.headers["Cache-Control"] == "no-store" and 'hx-history="false"' in page
 
 
+def test_share_proposals_are_capped_per_hour(pairing, monkeypatch):
+    """Once a member has proposed the hour's maximum of shares, is the next one refused with a clear message,
+    with no share made and no e-mail sent to the other member, and does the cap hold for every worker (it is
+    counted in the database)?"""
+    monkeypatch.setattr(notes, "SHARE_PROPOSALS_PER_HOUR", 2)
+    note = make_note(pairing.pair, pairing.mentor, "Worth a second opinion.")
+    for n in (1, 2):
+        assert propose(pairing, note, f"reader{n}@example.org").status_code == 303
+    mails_before = len(outbox(to=pairing.mentee.email))
+    response = propose(pairing, note, "reader3@example.org")
+    assert response.status_code == 429
+    assert "proposed 2 shares in the last hour" in page_of(response)
+    assert db.session.scalar(db.select(db.func.count(NoteShare.id))) == 2
+    assert len(outbox(to=pairing.mentee.email)) == mails_before
+    assert db.session.scalar(db.select(db.func.count(RateEvent.id)).where(
+        RateEvent.scope == "note_share:proposer")) == 2
+
+
 def test_the_proposer_cannot_approve_their_own_proposal(pairing, reader):
     """Is the proposer refused (403, with the reason) when trying to approve their own proposal, leaving it
     waiting for the other member?"""
