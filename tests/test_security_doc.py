@@ -11,6 +11,8 @@ from tests.hostile.test_forms import STATE_FIELDS
 from tests.hostile.test_ids import FOREIGN, actor_for
 from tests.hostile.test_markup import HOSTILE, TEXT_FIELDS
 from tests.hostile.test_uploads import BAD_CSV, BAD_PDF, BAD_TEMPLATE
+from tests.hostile_pdf import test_pdf_inputs
+from tests.properties.test_field_values import PROPERTIES
 from tests.notes.test_confidentiality import OUTSIDERS, every_url, fixed_values, plant_canaries
 from tests.test_authorization import ACTORS, ROUTES, world  # noqa: F401  (world is the walk's fixture)
 
@@ -52,6 +54,19 @@ def figures(app) -> dict[str, str]:
     }
 
 
+def pdf_and_property_figures() -> dict[str, str]:
+    raw_markup = next(mark for mark in test_pdf_inputs.test_the_renderer_itself_refuses_every_fetch.pytestmark
+                      if mark.name == "parametrize").args[1]
+    examples = sum(test._hypothesis_internal_use_settings.max_examples for test in PROPERTIES.values())
+    return {
+        "attacks in every PDF text": n(len(test_pdf_inputs.attacks(1))),
+        "raw-markup fetches refused by the renderer": n(len(raw_markup)),
+        "pathological PDF documents": n(len(test_pdf_inputs.PATHOLOGICAL)),
+        "field types with a property test": n(len(PROPERTIES)),
+        "generated field values": n(examples),
+    }
+
+
 def stated(text: str, name: str, value: str) -> bool:
     return f"| {name} | {value} |" in text
 
@@ -63,6 +78,17 @@ def test_the_security_document_states_the_suites_figures(app):
     wrong = [f"| {name} | {value} |" for name, value in figures(app).items() if not stated(text, name, value)]
     assert wrong == [], "update the figures table of docs/security.md to:\n" + "\n".join(wrong)
     assert "| leaks found | 0 |" in text
+
+
+def test_the_security_document_states_the_pdf_and_property_figures():
+    """Does docs/security.md state how many attacks go into the PDFs' texts, how many raw-markup fetches and
+    pathological documents the renderer is given, and how many values the property tests generate per run,
+    with no canary connection?"""
+    text = DOC.read_text()
+    wrong = [f"| {name} | {value} |" for name, value in pdf_and_property_figures().items()
+             if not stated(text, name, value)]
+    assert wrong == [], "update the figures table of docs/security.md to:\n" + "\n".join(wrong)
+    assert "| canary connections from PDFs | 0 |" in text
 
 
 def test_the_security_document_states_the_canary_walks_size(app, world):
