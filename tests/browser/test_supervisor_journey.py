@@ -63,7 +63,7 @@ def test_supervisor_sees_progress_and_never_pair_only_text(live_server, open_pag
     row.get_by_role("link", name="Gina Mentor").click()
     expect(page.get_by_role("heading", name="Gina Mentor and Hugo Mentee")).to_be_visible()
     expect(page.get_by_text("You follow this pair's progress.")).to_be_visible()
-    expect(page.get_by_role("region", name="Where you stand")).to_contain_text("Active")
+    expect(page.get_by_role("region", name="Where the mentorship stands")).to_contain_text("Active")
     screenshot(page, "supervisor-view")
     look()
 
