@@ -207,8 +207,8 @@ def build(key: str, app, fixtures: Fixtures, sign_in_as, editors: int = 1) -> En
         who = sign_in_as(fixtures.admin_email)
         page = 1 if key == "dashboard_first" else fixtures.dashboard_last_page
         query = "" if page == 1 else f"?page={page}"
-        label = "program dashboard, first page" if page == 1 else \
-            f"program dashboard, last page ({page})"
+        label = "program dashboard, first page" if key == "dashboard_first" else \
+            f"program dashboard, last page (page {page})"
         return Endpoint(key, label, [Request("GET", f"/programs/{fixtures.program_id}/dashboard{query}",
                                              _headers(who))], target_share=0.25, full_page=True)
     if key == "supervisor":

@@ -116,11 +116,12 @@ def targets(result: dict) -> list[tuple[str, str, str, str]]:
         pages = result.get("pdf_pages")
         rows.append(("PDF of a 3-page agreement, in-process, minimum of 20", f"< {PDF_LIMIT_MS:.0f} ms",
                      f"{pdf['min_ms']:.0f} ms ({pages} pages)", _mark(pdf["min_ms"] < PDF_LIMIT_MS and pages == PDF_PAGES)))
-    if http and "pdf_concurrency" in http:
-        during, render = http["pdf_concurrency"]["poll_during_pdf"], http["pdf_concurrency"]["pdf"]
+    if http and "pdf_concurrency" in http and pdf:
+        # One render: the in-process median (over HTTP under load a PDF takes longer, which would flatter this).
+        during = http["pdf_concurrency"]["poll_during_pdf"]
         rows.append(("PDF never blocks others longer than one render: poll p99 while PDFs render",
-                     f"<= one render ({render['p50_ms']:.0f} ms)", f"p99 {during['p99_ms']:.1f} ms, max "
-                     f"{during['max_ms']:.1f} ms", _mark(during["p99_ms"] <= render["p50_ms"])))
+                     f"<= one render ({pdf['median_ms']:.0f} ms in-process)", f"p99 {during['p99_ms']:.1f} ms, max "
+                     f"{during['max_ms']:.1f} ms", _mark(during["p99_ms"] <= pdf["median_ms"])))
     if http:
         editors, _best = capacity(result)
         rows.append(("open editors polling every 2 s with the poll's median < 20 ms", f">= {CAPACITY_TARGET:,}",
@@ -282,7 +283,8 @@ METHOD = """\
   spread out, which queues less than this back-to-back load, so the estimate is on the safe side.
 - **PDF.** The minimum of 20 in-process renders of a signed agreement's pair copy (three pages) filters the
   machine's pauses. To see whether rendering holds other requests up, the poll is measured alone, then
-  while two connections download PDFs continuously; its p99 during PDF load should stay under one render.
+  while two connections download PDFs continuously; its p99 during PDF load should stay under one render
+  (the in-process median render).
 - **Page weight.** Each full page's HTML plus every static asset it references (stylesheet, scripts, htmx,
   icon), uncompressed; the autosave's answer alone.
 - **Noise.** These machines pause whole (20-800 ms, several times a second), so HTTP p99 mostly measures the

@@ -112,8 +112,16 @@ class Fixtures:
 
 # --- answers ------------------------------------------------------------------------------------------------
 
+_SENTENCES: dict[int, list[str]] = {}
+
+
 def _sentence(rng: random.Random, words: int) -> str:
-    text = " ".join(rng.choice(WORDS) for _ in range(words))
+    # Drawn from a pool made once per length: making every sentence word by word was a third of the seeding.
+    pool = _SENTENCES.get(words)
+    if pool is None:
+        maker = random.Random(words)
+        pool = _SENTENCES[words] = [" ".join(maker.choice(WORDS) for _ in range(words)) for _ in range(512)]
+    text = pool[rng.randrange(len(pool))]
     return text[:1].upper() + text[1:] + "."
 
 
