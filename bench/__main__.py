@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     print(report.console(results))
     if args.report:
         command = args.command or shlex.join(["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])])
-        args.report.write_text(report.render(results, command, started, finished))
+        previous = args.report.read_text() if args.report.exists() else None
+        args.report.write_text(report.render(results, command, started, finished, previous))
         print(f"bench: wrote {args.report}", file=sys.stderr)
     return 0
 

@@ -312,7 +312,24 @@ TARGETS = """\
 """
 
 
-def render(results: list[dict], command: str, started: datetime, finished: datetime) -> str:
+NOTES_START, NOTES_END = "<!-- notes:start -->", "<!-- notes:end -->"
+DEFAULT_NOTES = f"""{NOTES_START}
+## Gaps and their causes
+
+Written by hand, kept by the benchmark when it rewrites this file: what each gap above comes from.
+{NOTES_END}"""
+
+
+def kept_notes(previous: str | None) -> str:
+    """The hand-written block of the previous report (the figures are rewritten, the analysis is kept)."""
+    if previous and NOTES_START in previous and NOTES_END in previous:
+        start = previous.index(NOTES_START)
+        return previous[start:previous.index(NOTES_END, start) + len(NOTES_END)]
+    return DEFAULT_NOTES
+
+
+def render(results: list[dict], command: str, started: datetime, finished: datetime,
+           previous: str | None = None) -> str:
     info = machine()
     databases = ", ".join(result["db_version"] for result in results)
     header = [
@@ -330,7 +347,8 @@ def render(results: list[dict], command: str, started: datetime, finished: datet
     for result in results:
         for target, required, measured, mark in targets(result):
             summary_rows.append([DB_NAMES[result["db"]], target, required, measured, mark])
-    body = [_table(["database", "target", "required", "measured", ""], summary_rows), "", TARGETS, METHOD]
+    body = [_table(["database", "target", "required", "measured", ""], summary_rows), "", kept_notes(previous), "",
+            TARGETS, METHOD]
     body += [section(result) for result in results]
     return "\n".join(header + body).rstrip() + "\n"
 
