@@ -141,6 +141,10 @@ def targets(result: dict) -> list[tuple[str, str, str, str]]:
 
 # --- tables -------------------------------------------------------------------------------------------------
 
+def _rate(rps: float) -> str:
+    return f"{rps:.1f}" if rps < 10 else f"{rps:.0f}"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -169,11 +173,12 @@ def endpoint_table(result: dict) -> str:
         share = f"{load['rps'] / bare_rps:.1%}" if load and bare_rps else "-"
         target = THROUGHPUT_TARGETS.get(key)
         grown = growth(result, key) if key != "bare" else None
+        finished = bool(load) and load.get("requests", 1) > 0
         rows.append([
             label,
-            f"{load['rps']:.0f}" if load else "-",
-            f"{load['p50_ms']:.1f}" if load else "-",
-            f"{load['p99_ms']:.1f}" if load else "-",
+            _rate(load["rps"]) if finished else ("none finished" if load else "-"),
+            f"{load['p50_ms']:.1f}" if finished else "-",
+            f"{load['p99_ms']:.1f}" if finished else "-",
             share + (f" (target {target:.0%})" if target else ""),
             f"{ip['median_ms']:.3f}",
             f"{bare_ms / ip['median_ms']:.1%}" if ip["median_ms"] else "-",

@@ -98,7 +98,9 @@ def http_all(app, fixtures, work_env: dict, seconds: float, workers: int, keys, 
             endpoint = endpoints.build(key, app, fixtures, sign_in_as, editors=editors)
             connections = PDF_CONNECTIONS if key == "pdf" else LOAD_CONNECTIONS
             # Every worker compiles its templates and fills its caches on first use: not part of the figure.
-            load.run_wrk(portal, endpoint, WARM_UP_SECONDS, connections)
+            warm = load.run_wrk(portal, endpoint, WARM_UP_SECONDS, connections)
+            # Requests still in flight when wrk stopped keep workers busy: let them finish before measuring.
+            time.sleep(min(15.0, warm.max_ms / 1000 + 0.5) if warm.requests else 10.0)
             endpoints.refresh(endpoint, app)
             result = asdict(load.run_wrk(portal, endpoint, seconds, connections))
             result["label"] = endpoint.label
