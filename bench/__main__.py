@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--report", type=Path, help="write the results there (docs/performance.md)")
     parser.add_argument("--command", default="", help="the command shown in the report")
+    parser.add_argument("--results-dir", type=Path, help="also keep each database's raw results (JSON) there")
     parser.add_argument("--seconds", type=float, help="wrk seconds per endpoint")
     parser.add_argument("--calls", type=int, help="in-process calls per endpoint")
     parser.add_argument("--no-http", action="store_true", help="in-process only")
@@ -62,6 +63,9 @@ def main(argv=None) -> int:
                 print(f"bench: the {database} run failed ({completed.returncode})", file=sys.stderr)
                 return completed.returncode
             results.append(json.loads(out.read_text()))
+            if args.results_dir:
+                args.results_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copy(out, args.results_dir / out.name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     finished = report.now()
