@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import signal
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,8 @@ def main(argv=None) -> int:
     parser.add_argument("--calls", type=int, help="in-process calls per endpoint")
     parser.add_argument("--no-http", action="store_true", help="in-process only")
     args = parser.parse_args(argv)
+    # A TERM (make or CI stopping us) must still run the cleanups: stop gunicorn, remove the temp directory.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     databases = [name.strip() for name in args.db.split(",") if name.strip()]
     extra = []
@@ -44,8 +47,8 @@ def main(argv=None) -> int:
         extra.append("--no-http")
     if args.preset == "full":
         extra.append("--growth")  # the flat-growth check: the small preset first, in the same run
-    else:  # a few minutes in all: shorter load runs
-        extra += ["--capacity-seconds", "3"]
+    else:  # a few minutes in all: shorter load runs, fewer in-process seconds for a slow page
+        extra += ["--capacity-seconds", "3", "--time-cap", "4"]
 
     started = report.now()
     work = Path(tempfile.mkdtemp(prefix="portal-bench-"))

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import platform
+import signal
 import sqlite3
 import sys
 import time
@@ -159,6 +160,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-http", action="store_true", help="in-process only")
     parser.add_argument("--endpoints", default="", help="comma-separated subset of endpoint keys")
     args = parser.parse_args(argv)
+    # A TERM (make or CI stopping us) must still run the cleanups: stop gunicorn, remove the temp directory.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     args.work_dir.mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") if args.db == "postgres" else None
