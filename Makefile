@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 4
 BIND ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-postgres lint audit serve screenshots clean
+.PHONY: venv run test test-postgres lint audit serve screenshots clean bench bench-small bench-tools
 
 # Create .venv (Python >= 3.11) with runtime + dev dependencies.
 venv: $(VENV)/.installed
@@ -35,7 +35,7 @@ test: $(VENV)/.installed
 
 # Static checks: undefined names, unused imports, likely bugs.
 lint: $(VENV)/.installed
-	$(BIN)/ruff check --select F,E9,B --ignore B905 --per-file-ignores 'tests/*:F811' --line-length 120 portal tests
+	$(BIN)/ruff check --select F,E9,B --ignore B905 --per-file-ignores 'tests/*:F811' --line-length 120 portal tests bench
 
 # Known vulnerabilities in the pinned runtime dependencies (pip-audit, installed on first use; kept out of the
 # test install). Says so and passes when the advisory data cannot be reached; fails on a vulnerable pin.
@@ -58,6 +58,23 @@ screenshots: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(BIND) wsgi:app
+
+# Performance benchmark (issue 10): 20,000 pairs on SQLite and on a throwaway PostgreSQL cluster, in-process
+# and over HTTP (gunicorn + wrk), the flat-growth check against 100 pairs; writes docs/performance.md.
+bench: $(VENV)/.installed bench-tools
+	$(BIN)/python -m bench --preset full --report docs/performance.md --command "make bench"
+
+# The same harness on 100 pairs with shorter load runs (a few minutes); prints the tables only.
+bench-small: $(VENV)/.installed bench-tools
+	$(BIN)/python -m bench --preset small --command "make bench-small"
+
+# The load generator: wrk from Debian (PostgreSQL is installed by .ci/with-postgres when missing).
+bench-tools:
+	@command -v wrk >/dev/null || { \
+	    sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	    echo "installing wrk with apt-get"; \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk || \
+	    { $$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }; }
 
 # Remove the install stamp and caches (keeps .venv contents and instance/).
 clean:
