@@ -14,7 +14,7 @@ from typing import Callable
 from flask import current_app, request, session
 from werkzeug.exceptions import NotFound
 from flask_login import current_user
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Integer, Select, bindparam, exists, or_, select
 
 from portal.extensions import db
 from portal.models import (
@@ -306,6 +306,21 @@ def session_identity() -> tuple[int, int] | None:
     return None
 
 
+def _member_change_seq_statement() -> Select:
+    """Built once: the poll runs it every two seconds per open editor, and building a statement (and its cache
+    key) costs more than running it."""
+    user_id, generation = bindparam("user_id", type_=Integer), bindparam("generation", type_=Integer)
+    return (select(Agreement.change_seq).join(Pair, Pair.id == Agreement.pair_id)
+            .join(User, User.id == user_id)
+            .where(Agreement.id == bindparam("agreement_id", type_=Integer),
+                   or_(Pair.mentor_id == user_id, Pair.mentee_id == user_id),
+                   User.session_generation == generation, User.is_deactivated.is_(False),
+                   User.password_hash.is_not(None)))
+
+
+_MEMBER_CHANGE_SEQ = _member_change_seq_statement()
+
+
 def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
     """For the editors' poll: (change_seq, user id) of an agreement whose pair includes the signed-in person,
     checking the session generation and the account in the same single query. None if any check fails."""
@@ -313,13 +328,14 @@ def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
     if identity is None:
         return None
     user_id, generation = identity
-    row = db.session.execute(
-        select(Agreement.change_seq).join(Pair, Pair.id == Agreement.pair_id)
-        .join(User, User.id == user_id)
-        .where(Agreement.id == agreement_id, or_(Pair.mentor_id == user_id, Pair.mentee_id == user_id),
-               User.session_generation == generation, User.is_deactivated.is_(False),
-               User.password_hash.is_not(None))).first()
-    return (row[0], user_id) if row else None
+    # A connection of its own rather than the ORM session's: nothing is loaded into the session, and the
+    # session's transaction bookkeeping costs more than this one indexed read.
+    with db.engine.connect() as connection:
+        seq = connection.execute(_MEMBER_CHANGE_SEQ, {
+            "agreement_id": agreement_id, "user_id": user_id, "generation": generation}).scalar()
+    return (seq, user_id) if seq is not None else None
+
+
 # --- notes and note shares ----------------------------------------------------------------------------------
 # Notes are pair-only: the two members, and nobody else, whatever their role. The one exception is a single
 # note that both members agreed to share with one named person (share_for_recipient).
