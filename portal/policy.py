@@ -15,6 +15,7 @@ from flask import current_app, request, session
 from werkzeug.exceptions import NotFound
 from flask_login import current_user
 from sqlalchemy import Integer, Select, bindparam, exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import (
@@ -199,7 +200,8 @@ def pair_relation(user: User, pair: Pair) -> str | None:
 
 
 def pair_for_member(user: User, pair_id: int) -> Pair:
-    pair = db.session.scalars(member_pairs(user).where(Pair.id == pair_id)).first()
+    pair = db.session.scalars(member_pairs(user).where(Pair.id == pair_id).options(
+        joinedload(Pair.program), joinedload(Pair.mentor), joinedload(Pair.mentee))).first()
     if pair is None:
         deny()
     return pair
@@ -231,11 +233,20 @@ def may_see_help_requests(user: User, program_id: int) -> bool:
 
 # --- agreements ---------------------------------------------------------------------------------------------
 
+def _with_pair_and_version():
+    """What every agreement page reads next (the pair, its program and people, the template version), loaded in
+    the same query instead of one lazy load each."""
+    pair = joinedload(Agreement.pair)
+    return (pair.joinedload(Pair.program), pair.joinedload(Pair.mentor), pair.joinedload(Pair.mentee),
+            joinedload(Agreement.template_version))
+
+
 def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]:
     """An agreement of a pair this person may look at, with their relation to the pair."""
     agreement = db.session.scalars(
         select(Agreement).join(Pair).where(Agreement.id == agreement_id,
                                            Pair.id.in_(visible_pairs(user).with_only_columns(Pair.id)))
+        .options(*_with_pair_and_version())
     ).first()
     if agreement is None:
         deny()
@@ -245,7 +256,8 @@ def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]
 def agreement_for_member(user: User, agreement_id: int) -> Agreement:
     """An agreement of the person's own pair (the only people who edit it or see its pair-only content)."""
     agreement = db.session.scalars(select(Agreement).join(Pair).where(
-        Agreement.id == agreement_id, or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id))).first()
+        Agreement.id == agreement_id, or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id))
+        .options(*_with_pair_and_version())).first()
     if agreement is None:
         deny()
     return agreement
