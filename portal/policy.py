@@ -14,7 +14,8 @@ from typing import Callable
 from flask import current_app, request, session
 from werkzeug.exceptions import NotFound
 from flask_login import current_user
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Integer, Select, bindparam, exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import (
@@ -199,7 +200,8 @@ def pair_relation(user: User, pair: Pair) -> str | None:
 
 
 def pair_for_member(user: User, pair_id: int) -> Pair:
-    pair = db.session.scalars(member_pairs(user).where(Pair.id == pair_id)).first()
+    pair = db.session.scalars(member_pairs(user).where(Pair.id == pair_id).options(
+        joinedload(Pair.program), joinedload(Pair.mentor), joinedload(Pair.mentee))).first()
     if pair is None:
         deny()
     return pair
@@ -231,11 +233,20 @@ def may_see_help_requests(user: User, program_id: int) -> bool:
 
 # --- agreements ---------------------------------------------------------------------------------------------
 
+def _with_pair_and_version():
+    """What every agreement page reads next (the pair, its program and people, the template version), loaded in
+    the same query instead of one lazy load each."""
+    pair = joinedload(Agreement.pair)
+    return (pair.joinedload(Pair.program), pair.joinedload(Pair.mentor), pair.joinedload(Pair.mentee),
+            joinedload(Agreement.template_version))
+
+
 def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]:
     """An agreement of a pair this person may look at, with their relation to the pair."""
     agreement = db.session.scalars(
         select(Agreement).join(Pair).where(Agreement.id == agreement_id,
                                            Pair.id.in_(visible_pairs(user).with_only_columns(Pair.id)))
+        .options(*_with_pair_and_version())
     ).first()
     if agreement is None:
         deny()
@@ -245,7 +256,8 @@ def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]
 def agreement_for_member(user: User, agreement_id: int) -> Agreement:
     """An agreement of the person's own pair (the only people who edit it or see its pair-only content)."""
     agreement = db.session.scalars(select(Agreement).join(Pair).where(
-        Agreement.id == agreement_id, or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id))).first()
+        Agreement.id == agreement_id, or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id))
+        .options(*_with_pair_and_version())).first()
     if agreement is None:
         deny()
     return agreement
@@ -306,6 +318,21 @@ def session_identity() -> tuple[int, int] | None:
     return None
 
 
+def _member_change_seq_statement() -> Select:
+    """Built once: the poll runs it every two seconds per open editor, and building a statement (and its cache
+    key) costs more than running it."""
+    user_id, generation = bindparam("user_id", type_=Integer), bindparam("generation", type_=Integer)
+    return (select(Agreement.change_seq).join(Pair, Pair.id == Agreement.pair_id)
+            .join(User, User.id == user_id)
+            .where(Agreement.id == bindparam("agreement_id", type_=Integer),
+                   or_(Pair.mentor_id == user_id, Pair.mentee_id == user_id),
+                   User.session_generation == generation, User.is_deactivated.is_(False),
+                   User.password_hash.is_not(None)))
+
+
+_MEMBER_CHANGE_SEQ = _member_change_seq_statement()
+
+
 def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
     """For the editors' poll: (change_seq, user id) of an agreement whose pair includes the signed-in person,
     checking the session generation and the account in the same single query. None if any check fails."""
@@ -313,13 +340,14 @@ def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
     if identity is None:
         return None
     user_id, generation = identity
-    row = db.session.execute(
-        select(Agreement.change_seq).join(Pair, Pair.id == Agreement.pair_id)
-        .join(User, User.id == user_id)
-        .where(Agreement.id == agreement_id, or_(Pair.mentor_id == user_id, Pair.mentee_id == user_id),
-               User.session_generation == generation, User.is_deactivated.is_(False),
-               User.password_hash.is_not(None))).first()
-    return (row[0], user_id) if row else None
+    # A connection of its own rather than the ORM session's: nothing is loaded into the session, and the
+    # session's transaction bookkeeping costs more than this one indexed read.
+    with db.engine.connect() as connection:
+        seq = connection.execute(_MEMBER_CHANGE_SEQ, {
+            "agreement_id": agreement_id, "user_id": user_id, "generation": generation}).scalar()
+    return (seq, user_id) if seq is not None else None
+
+
 # --- notes and note shares ----------------------------------------------------------------------------------
 # Notes are pair-only: the two members, and nobody else, whatever their role. The one exception is a single
 # note that both members agreed to share with one named person (share_for_recipient).

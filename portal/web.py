@@ -58,18 +58,26 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+_NO_STORE = (("Cache-Control", "no-store"),)
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    # A view may have set one of them itself: keep its value. (One pass over the headers, not one per name:
+    # this runs on every request, the editors' poll included.)
+    present = {name.lower() for name in headers.keys()}
+    # Pages may hold pair-only content: never keep them in a shared or browser cache.
+    wanted = SECURITY_HEADERS if request.path.startswith("/static/") else SECURITY_HEADERS + _NO_STORE
+    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     response.vary.add("HX-Request")
-    if not request.path.startswith("/static/"):
-        # Pages may hold pair-only content: never keep them in a shared or browser cache.
-        headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -9,8 +9,10 @@ from portal import MAX_ID, policy
 from portal.agreements import bp
 from portal.domain import agreements as rules
 from portal.domain import signing
-from portal.domain.agreement_view import FieldState, agreement_page
+from portal.domain.agreement_view import FieldState, agreement_page, placeholders_for
 from portal.domain.pair_life import PairLife, pair_life
+from portal.domain.template_format import substitute_placeholders
+from portal.domain.template_store import definition_of
 from portal.errors import sign_in_redirect
 from portal.extensions import db
 from portal.models import Agreement, PairSupervisor
@@ -92,21 +94,24 @@ def _apply_outcome(fields: dict[str, FieldState], key: str, outcome: rules.Field
 
 
 def _member_field(agreement_id: int, key: str):
+    """The member's agreement, its template's definition and one of its value fields (404 otherwise). The page
+    itself is built only by the answers that show it: an autosave answers with a status line."""
     agreement = policy.agreement_for_member(current_user, agreement_id)
-    page = _page_for(agreement)
-    field = page.definition.field(key)
+    definition = definition_of(agreement.template_version)
+    field = definition.field(key)
     if field is None or not field.stores_value:
         abort(404)
-    return agreement, page, field
+    return agreement, definition, field
 
 
 @bp.route("/agreements/<int:agreement_id>/fields/<key>")
 @policy.access(policy.SIGNED_IN)
 def field_block(agreement_id: int, key: str):
     """One field as the page shows it (used to drop a conflict view and keep the partner's value)."""
-    agreement, page, field = _member_field(agreement_id, key)
+    agreement, _definition, _field = _member_field(agreement_id, key)
     if not is_htmx_fragment_request():
         return redirect_to(url_for("agreements.show", agreement_id=agreement.id, _anchor=f"field-{key}"))
+    page = _page_for(agreement)
     return render_template("agreements/_field.html", page=page, state=page.fields[key])
 
 
@@ -114,9 +119,9 @@ def field_block(agreement_id: int, key: str):
 @policy.access(policy.SIGNED_IN)
 def save_field(agreement_id: int, key: str):
     """Autosave of one field (htmx), or a conflict resolution posted as a plain form."""
-    agreement, page, field = _member_field(agreement_id, key)
+    agreement, definition, field = _member_field(agreement_id, key)
     try:
-        outcome = rules.save_submission(agreement, page.definition, request.form, current_user, only=key).get(key)
+        outcome = rules.save_submission(agreement, definition, request.form, current_user, only=key).get(key)
     except rules.AgreementStateError as error:
         db.session.rollback()
         if is_htmx_fragment_request():
@@ -130,7 +135,8 @@ def save_field(agreement_id: int, key: str):
     db.session.commit()
     if not is_htmx_fragment_request():
         if not (outcome.error or outcome.conflict):
-            flash(f"Saved \u201c{page.prose(field.label)[:60]}\u201d.", "success")
+            label = substitute_placeholders(field.label, placeholders_for(agreement))
+            flash(f"Saved \u201c{label[:60]}\u201d.", "success")
             return redirect_to(url_for("agreements.show", agreement_id=agreement.id, _anchor=f"field-{key}"))
         page = _page_for(agreement)
         _apply_outcome(page.fields, key, outcome)

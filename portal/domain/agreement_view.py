@@ -91,7 +91,9 @@ def agreement_page(agreement: Agreement, viewer: User, is_member: bool) -> Agree
         fields=fields, placeholders=placeholders_for(agreement), viewer=viewer)
     if is_member:
         page.missing = missing_required(definition, {key: state.value for key, state in fields.items()})
-    page.signing = signing.signing_status(agreement, viewer, is_member, definition)
+    # A member's page has read every field of the agreement: the newest change among them names the content.
+    newest_change = max((s.changed_seq for s in stored.values()), default=0) if is_member else None
+    page.signing = signing.signing_status(agreement, viewer, is_member, definition, newest_change)
     return page
 
 

@@ -156,6 +156,7 @@ class StoredField:
     updated_by: str | None
     updated_at: Any
     unreadable: bool = False  # the ciphertext did not decrypt (tampered, or its key is gone)
+    changed_seq: int = 0      # the agreement's change number at this field's last change
 
 
 def read_fields(agreement: Agreement, definition: TemplateDefinition, include_pair_only: bool
@@ -174,8 +175,20 @@ def read_fields(agreement: Agreement, definition: TemplateDefinition, include_pa
             value, unreadable = _stored_value(row, agreement.pair_id), False
         except crypto.DecryptionError:
             value, unreadable = None, True
-        fields[row.field_key] = StoredField(value, row.version, author, row.updated_at, unreadable)
+        fields[row.field_key] = StoredField(value, row.version, author, row.updated_at, unreadable, row.changed_seq)
     return fields
+
+
+def program_values_of(agreement_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The values that are not pair-only, for several agreements in one query: agreement id -> key -> value.
+    Pair-only values are stored encrypted only (value_json stays empty), so none is read here."""
+    values: dict[int, dict[str, Any]] = {agreement_id: {} for agreement_id in agreement_ids}
+    if agreement_ids:
+        for agreement_id, key, value_json in db.session.execute(
+                select(FieldValue.agreement_id, FieldValue.field_key, FieldValue.value_json)
+                .where(FieldValue.agreement_id.in_(agreement_ids), FieldValue.value_json.is_not(None))):
+            values[agreement_id][key] = json.loads(value_json)
+    return values
 
 
 def values_of(fields: dict[str, StoredField]) -> dict[str, Any]:

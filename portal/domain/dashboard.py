@@ -166,8 +166,11 @@ class _Sql:
 
     def __post_init__(self) -> None:
         self.mentor, self.mentee = aliased(User), aliased(User)
-        self.current = (select(Agreement.pair_id.label("pair_id"), func.max(Agreement.id).label("agreement_id"))
-                        .group_by(Agreement.pair_id).subquery("current_agreement"))
+        # The pair's current agreement: its newest, found per pair through the index on agreement.pair_id (a
+        # grouped subquery over the whole table would cost as much as every program's agreements together).
+        newest = aliased(Agreement)
+        self.current_id = (select(func.max(newest.id)).where(newest.pair_id == Pair.id)
+                           .correlate(Pair).scalar_subquery())
         of_agreement = Meeting.agreement_id == Agreement.id
         self.held = select(func.count(Meeting.id)).where(of_agreement).scalar_subquery()
         last_met = select(func.max(Meeting.held_on)).where(of_agreement).scalar_subquery()
@@ -200,8 +203,7 @@ class _Sql:
         stmt = (select(*columns).select_from(Pair)
                 .join(self.mentor, self.mentor.id == Pair.mentor_id)
                 .join(self.mentee, self.mentee.id == Pair.mentee_id)
-                .outerjoin(self.current, self.current.c.pair_id == Pair.id)
-                .outerjoin(Agreement, Agreement.id == self.current.c.agreement_id)
+                .outerjoin(Agreement, Agreement.id == self.current_id)
                 .where(Pair.program_id == self.scope.program.id))
         if self.scope.supervisor_id is not None:
             stmt = stmt.where(exists().where(PairSupervisor.pair_id == Pair.id,
@@ -310,10 +312,10 @@ def _reports(sql: _Sql) -> list[ReportGroup]:
         closure_counts[label] = closure_counts.get(label, 0) + count
     ended = ReportGroup("How agreements ended",
                         [ReportLine(label, count) for label, count in sorted(closure_counts.items())])
+    current_in_scope = sql.base(Agreement.id).where(Agreement.id.is_not(None)).scalar_subquery()
     goal_rows = dict(db.session.execute(
         select(GoalProgress.status, func.count(GoalProgress.id))
-        .join(sql.current, sql.current.c.agreement_id == GoalProgress.agreement_id)
-        .where(sql.current.c.pair_id.in_(in_scope)).group_by(GoalProgress.status)).all())
+        .where(GoalProgress.agreement_id.in_(current_in_scope)).group_by(GoalProgress.status)).all())
     goals = ReportGroup("Goals of current agreements", [
         ReportLine("marked in progress", goal_rows.get("in_progress", 0)),
         ReportLine("marked achieved", goal_rows.get("achieved", 0))])

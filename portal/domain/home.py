@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from portal import policy
 from portal.extensions import db
 from portal.domain.notes import awaiting_approval_counts
-from portal.models import Note, NoteShare, Pair, Program, User
+from portal.models import Agreement, Note, NoteShare, Pair, Program, User
 
 
 @dataclass
@@ -39,7 +39,7 @@ def home_summary(user: User) -> HomeSummary:
             .group_by(Pair.program_id)).all())
         summary.administered = [(program, counts.get(program.id, 0)) for program in programs]
     load = (selectinload(Pair.program), selectinload(Pair.mentor), selectinload(Pair.mentee),
-            selectinload(Pair.agreements))
+            selectinload(Pair.agreements).joinedload(Agreement.template_version))
     summary.member_pairs = db.session.scalars(policy.member_pairs(user).options(*load)).all()
     summary.supervised_pairs = db.session.scalars(policy.supervised_pairs(user).options(*load)).all()
     if summary.member_pairs:

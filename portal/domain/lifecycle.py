@@ -98,6 +98,26 @@ def review_requests(agreement: Agreement) -> set[int]:
     return set(db.session.scalars(select(ReviewRequest.user_id).where(ReviewRequest.agreement_id == agreement.id)))
 
 
+def review_requests_of(agreement_ids: list[int]) -> dict[int, set[int]]:
+    """review_requests for several agreements in one query: agreement id -> ids of the members who asked."""
+    asked: dict[int, set[int]] = {agreement_id: set() for agreement_id in agreement_ids}
+    if agreement_ids:
+        for agreement_id, user_id in db.session.execute(select(ReviewRequest.agreement_id, ReviewRequest.user_id)
+                                                        .where(ReviewRequest.agreement_id.in_(agreement_ids))):
+            asked[agreement_id].add(user_id)
+    return asked
+
+
+def reviewers_of(agreement_ids: list[int]) -> dict[int, set[int]]:
+    """Who has written a review, for several agreements in one query: agreement id -> member ids."""
+    wrote: dict[int, set[int]] = {agreement_id: set() for agreement_id in agreement_ids}
+    if agreement_ids:
+        for agreement_id, user_id in db.session.execute(select(ReviewEntry.agreement_id, ReviewEntry.user_id)
+                                                        .where(ReviewEntry.agreement_id.in_(agreement_ids))):
+            wrote[agreement_id].add(user_id)
+    return wrote
+
+
 def request_review(agreement: Agreement, actor: User, today: date | None = None) -> bool:
     """Start the review. After the term either member starts it; before, it starts when both have asked.
     Returns True when the review has started, False when it now waits for the partner."""

@@ -14,7 +14,7 @@ from portal import policy
 from portal.domain import commitments, lifecycle
 from portal.domain import meetings as meeting_rules
 from portal.domain import progress as progress_rules
-from portal.domain.agreements import read_fields, values_of
+from portal.domain.agreements import program_values_of, read_fields, values_of
 from portal.domain.reminders import purge_date
 from portal.domain.template_format import TemplateDefinition
 from portal.domain.template_store import definition_of
@@ -190,25 +190,33 @@ def agreement_life(agreement: Agreement, viewer: User | None, is_member: bool) -
 # --- the home page ------------------------------------------------------------------------------------------
 
 def member_prompts(pairs: list[Pair], viewer: User, today: date | None = None) -> dict[int, list[str]]:
-    """What is waiting for a member in each of their pairs (check-in due, review, partner's request)."""
+    """What is waiting for a member in each of their pairs (check-in due, review, partner's request).
+    What it reads for the active and in-review agreements is read for all pairs at once (a fixed number of
+    queries however many pairs the person is in)."""
     today = today or utctoday()
+    currents = {pair.id: pair.agreements[-1] for pair in pairs if pair.agreements}
+    active = [agreement.id for agreement in currents.values() if agreement.state == "active"]
+    values = program_values_of(active)
+    last_check_ins = progress_rules.last_check_ins(active)
+    asked = lifecycle.review_requests_of(active)
+    reviewers = lifecycle.reviewers_of([a.id for a in currents.values() if a.state == "in_review"])
     prompts: dict[int, list[str]] = {}
     for pair in pairs:
-        current = pair.agreements[-1] if pair.agreements else None
+        current = currents.get(pair.id)
         if current is None:
             continue
         found = []
         if current.state == "active":
             definition = definition_of(current.template_version)
-            values = values_of(read_fields(current, definition, include_pair_only=False))
-            status = progress_rules.check_in_status(current, definition, values, today)
+            status = progress_rules.check_in_status(current, definition, values[current.id], today,
+                                                    last_at=last_check_ins.get(current.id))
             if status and status.due:
                 found.append("A progress check-in is due.")
             if lifecycle.term_has_ended(current, today):
                 found.append("The term has ended: time to review it together.")
-            elif lifecycle.partner_of(pair, viewer).id in lifecycle.review_requests(current):
+            elif lifecycle.partner_of(pair, viewer).id in asked[current.id]:
                 found.append("Your partner would like to start the review early.")
-        elif current.state == "in_review" and viewer.id not in lifecycle.reviews_of(current, include_conclusions=False):
+        elif current.state == "in_review" and viewer.id not in reviewers[current.id]:
             found.append("Write your review of the mentorship.")
         elif current.state in ("draft", "signing") and lifecycle.needs_goal_confirmation(current) \
                 and not lifecycle.goal_confirmations(current).get(viewer.id):

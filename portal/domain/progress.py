@@ -146,15 +146,29 @@ def last_check_in(agreement: Agreement) -> datetime | None:
     return db.session.scalar(select(func.max(ProgressCheckIn.at)).where(ProgressCheckIn.agreement_id == agreement.id))
 
 
+def last_check_ins(agreement_ids: list[int]) -> dict[int, datetime]:
+    """The last check-in of each of these agreements (those without one are absent), in one query."""
+    if not agreement_ids:
+        return {}
+    return dict(db.session.execute(
+        select(ProgressCheckIn.agreement_id, func.max(ProgressCheckIn.at))
+        .where(ProgressCheckIn.agreement_id.in_(agreement_ids)).group_by(ProgressCheckIn.agreement_id)).all())
+
+
+_LOOK_IT_UP = object()
+
+
 def check_in_status(agreement: Agreement, definition: TemplateDefinition, values: Mapping[str, Any],
-                    today: date | None = None) -> CheckInStatus | None:
+                    today: date | None = None, last_at: datetime | None | object = _LOOK_IT_UP
+                    ) -> CheckInStatus | None:
     """When the pair should next look at their progress: one agreed period after the last check-in (or
-    after the term started). None when progress is not tracked (not active, or no goals to track)."""
+    after the term started). None when progress is not tracked (not active, or no goals to track).
+    `last_at`: the last check-in when the caller already has it (see last_check_ins)."""
     if agreement.state not in CHECK_IN_STATES or not commitments.goal_items(definition, values):
         return None
     today = today or utctoday()
     chosen = commitments.cadence(definition, values)
-    last = last_check_in(agreement)
+    last = last_check_in(agreement) if last_at is _LOOK_IT_UP else last_at
     due_on = chosen.next_after(last.date()) if last else chosen.next_after(agreement.term_start)
     return CheckInStatus(due=today >= due_on, due_on=due_on, last_at=last, cadence=chosen)
 

@@ -243,12 +243,14 @@ def _form_errors(definition: TemplateDefinition, submission: SignSubmission) -> 
     return printed_name, errors
 
 
-def content_token(agreement: Agreement) -> str:
+def content_token(agreement: Agreement, newest_change: int | None = None) -> str:
     """Names the content a page shows: the newest field change number. The signing form sends it back, so a
-    signature is refused if the partner changed the content after the page was loaded."""
-    newest = db.session.scalar(select(func.max(FieldValue.changed_seq)).where(
-        FieldValue.agreement_id == agreement.id)) or 0
-    return f"{agreement.revision}.{newest}"
+    signature is refused if the partner changed the content after the page was loaded. A page that has just
+    read every field passes `newest_change` (the highest changed_seq among them) and saves the query."""
+    if newest_change is None:
+        newest_change = db.session.scalar(select(func.max(FieldValue.changed_seq)).where(
+            FieldValue.agreement_id == agreement.id))
+    return f"{agreement.revision}.{newest_change or 0}"
 
 
 def _ensure_seen(agreement: Agreement, signer: User, seen: str) -> None:
@@ -670,8 +672,9 @@ class SigningStatus:
 
 
 def signing_status(agreement: Agreement, viewer: User, is_member: bool,
-                   definition: TemplateDefinition) -> SigningStatus:
-    """What the agreement page shows about signatures for this viewer (a fixed number of queries)."""
+                   definition: TemplateDefinition, newest_change: int | None = None) -> SigningStatus:
+    """What the agreement page shows about signatures for this viewer (a fixed number of queries).
+    `newest_change`: see content_token."""
     pair = agreement.pair
     my_role = pair.role_of(viewer.id) if is_member else None
     lines = {"mentor": SignerLine("mentor", pair.mentor), "mentee": SignerLine("mentee", pair.mentee)}
@@ -688,7 +691,7 @@ def signing_status(agreement: Agreement, viewer: User, is_member: bool,
     status = SigningStatus(state=agreement.state, is_member=is_member, my_role=my_role, lines=lines,
                            acknowledgements=acknowledgements(definition))
     if status.signable:
-        status.token = content_token(agreement)
+        status.token = content_token(agreement, newest_change)
         latest = db.session.scalar(select(AgreementEvent).where(
             AgreementEvent.agreement_id == agreement.id, AgreementEvent.revision == agreement.revision,
             AgreementEvent.kind.in_(SIGNING_EVENTS)).order_by(AgreementEvent.id.desc()).limit(1))

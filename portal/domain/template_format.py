@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 FORMAT_MARKER = "mentorship-agreement-template"
@@ -188,14 +189,21 @@ class TemplateDefinition:
     title: str
     intro: str
     sections: tuple[Section, ...]
+    # Derived once from `sections` (a definition never changes): every page reads them per field, and a
+    # published version's definition lives as long as the process (template_store caches it).
+    fields: tuple[Field, ...] = dataclass_field(init=False, repr=False, compare=False, hash=False)
+    _by_key: dict[str, Field] = dataclass_field(init=False, repr=False, compare=False, hash=False)
 
-    @property
-    def fields(self) -> tuple[Field, ...]:
-        """Every field of every section, in template order."""
-        return tuple(f for section in self.sections for f in section.fields)
+    def __post_init__(self) -> None:
+        every = tuple(f for section in self.sections for f in section.fields)
+        object.__setattr__(self, "fields", every)  # every field of every section, in template order
+        by_key: dict[str, Field] = {}
+        for f in every:
+            by_key.setdefault(f.key, f)  # the first one, as a scan in order would find
+        object.__setattr__(self, "_by_key", by_key)
 
     def field(self, key: str) -> Field | None:
-        return field_by_key(self, key)
+        return self._by_key.get(key)
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
@@ -211,7 +219,7 @@ class TemplateDefinition:
 
 def field_by_key(defn: TemplateDefinition, key: str) -> Field | None:
     """The field with this key, or None when the template has none."""
-    return next((f for f in defn.fields if f.key == key), None)
+    return defn.field(key)
 
 
 def value_fields(defn: TemplateDefinition) -> tuple[Field, ...]:
