@@ -19,7 +19,7 @@ from portal.domain.template_store import create_template, definition_of, publish
 from portal.extensions import db
 from portal.models import Agreement, FieldValue, Pair, PairSupervisor, Program, User
 from tests.factories import (
-    fill_in, make_agreement, make_note, make_pair, make_program, make_role, make_share, make_signed_agreement,
+    fill_in, make_agreement, make_help_request, make_note, make_pair, make_program, make_role, make_share, make_signed_agreement,
     make_user, make_version, set_state, sign_as, sign_in,
 )
 
@@ -80,11 +80,13 @@ class World:
     clients: dict
 
     def grow(self, pairs: int = 0, notes: int = 0, history: int = 0) -> None:
-        """More pairs in the program (every third one supervised by our supervisor), more notes of our pair
-        (some of them shared), more changes in our agreement's history."""
+        """More pairs in the program (every third one supervised by our supervisor, every fourth asking for
+        outside help), more notes of our pair (some of them shared), more changes in our agreement's history."""
         for n in range(pairs):
             pair = make_pair(self.program, supervisors=(self.supervisor,) if n % 3 == 0 else ())
             make_agreement(pair, self.version)
+            if n % 4 == 0:
+                make_help_request(pair, pair.mentee, f"Help request {n}")
         for n in range(notes):
             note = make_note(self.pair, self.mentor if n % 2 else self.mentee, f"Note {n} about **our** goals.")
             if n % 5 == 0:

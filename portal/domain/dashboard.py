@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
 from sqlalchemy import and_, case, exists, func, null, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from portal.domain import commitments
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS
@@ -285,8 +285,12 @@ def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int]) -> None
 
 
 def _open_help_requests(scope: DashboardScope) -> list[HelpRequest]:
+    """The open requests with who asked and the pair's two people, in one statement however many are open."""
     return db.session.scalars(
         select(HelpRequest).join(Pair, Pair.id == HelpRequest.pair_id)
+        .options(joinedload(HelpRequest.requested_by),
+                 joinedload(HelpRequest.pair).joinedload(Pair.mentor),
+                 joinedload(HelpRequest.pair).joinedload(Pair.mentee))
         .where(Pair.program_id == scope.program.id, HelpRequest.resolved_at.is_(None))
         .order_by(HelpRequest.at).limit(100)).all()
 
