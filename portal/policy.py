@@ -182,10 +182,14 @@ def followed_pairs(user: User) -> Select:
     return select(Pair).where(or_(_supervises_pair(user), _administers_pair_program(user))).order_by(Pair.id)
 
 
+def _sees_pair(user: User):
+    """The condition on a Pair row that this person may look at it (member, supervisor or program admin)."""
+    return or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id,
+               _supervises_pair(user), _administers_pair_program(user))
+
+
 def visible_pairs(user: User) -> Select:
-    return select(Pair).where(or_(
-        Pair.mentor_id == user.id, Pair.mentee_id == user.id,
-        _supervises_pair(user), _administers_pair_program(user))).order_by(Pair.id)
+    return select(Pair).where(_sees_pair(user)).order_by(Pair.id)
 
 
 def pair_relation(user: User, pair: Pair) -> str | None:
@@ -244,8 +248,9 @@ def _with_pair_and_version():
 def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]:
     """An agreement of a pair this person may look at, with their relation to the pair."""
     agreement = db.session.scalars(
-        select(Agreement).join(Pair).where(Agreement.id == agreement_id,
-                                           Pair.id.in_(visible_pairs(user).with_only_columns(Pair.id)))
+        # The condition is on the joined pair row, not "pair in (every visible pair)": that subquery made the
+        # database walk every pair of the portal on each agreement page.
+        select(Agreement).join(Pair).where(Agreement.id == agreement_id, _sees_pair(user))
         .options(*_with_pair_and_version())
     ).first()
     if agreement is None:
@@ -423,4 +428,4 @@ def may_view_agreement(user: User, agreement_id: int) -> bool:
     """Whether the verification page may link to the agreement a hash belongs to: only for people who could
     open it anyway (verifying a PDF must not become a way to find agreements)."""
     return db.session.scalar(select(exists().where(
-        Agreement.id == agreement_id, Agreement.pair_id.in_(visible_pairs(user).with_only_columns(Pair.id)))))
+        Agreement.id == agreement_id, Agreement.pair_id == Pair.id, _sees_pair(user))))

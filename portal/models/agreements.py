@@ -32,7 +32,7 @@ class Agreement(db.Model):
     # The term's last day, derived from term_start and term_months whenever either changes (an ORM hook in
     # portal.domain.agreements), stored so that dashboards can filter and sort on it in SQL.
     term_end: Mapped[date] = mapped_column(Date, index=True)
-    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"))
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"), index=True)
     # Bumped by every change a member makes; the editors poll it ("anything changed since N?").
     change_seq: Mapped[int] = mapped_column(Integer, default=0)
     # A random secret mixed into the hash of the signed content (encrypted, portal.domain.signing): without
