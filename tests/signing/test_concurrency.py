@@ -17,8 +17,7 @@ from tests.factories import PASSWORD, fill_in, sign_as
 from tests.signing.conftest import REQUIRED_VALUES
 
 
-def _in_own_app(work, start: threading.Barrier, errors: list, refusals: list) -> None:
-    worker_app = create_app(TEST_CONFIG)
+def _in_own_app(worker_app, work, start: threading.Barrier, errors: list, refusals: list) -> None:
     with worker_app.app_context(), worker_app.test_request_context(method="POST"):
         try:
             start.wait()
@@ -62,7 +61,9 @@ def test_a_second_signature_racing_an_edit_stays_consistent(world, run):
     errors: list = []
     refusals: list = []
     start = threading.Barrier(2, timeout=30)  # a worker that fails early must not leave the other waiting
-    threads = [threading.Thread(target=_in_own_app, args=(work, start, errors, refusals))
+    # The apps are built here, not in the threads: two threads compiling Werkzeug's URL rules at once can hit
+    # CPython 3.11's "AST constructor recursion depth mismatch" and kill a worker before it starts.
+    threads = [threading.Thread(target=_in_own_app, args=(create_app(TEST_CONFIG), work, start, errors, refusals))
                for work in (second_signature, edit)]
     for thread in threads:
         thread.start()
