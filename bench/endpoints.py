@@ -154,10 +154,21 @@ def field_version(app, agreement_id: int, key: str) -> int:
 
 
 def refresh(endpoint: Endpoint, app) -> None:
-    """Read the autosaved fields' versions again (a load run elsewhere moved them on)."""
+    """Read the autosaved fields' versions and the polls' change numbers again, just before a measured run: a
+    load run before it moved them on (an autosave still in a worker's queue when its run stopped commits later,
+    and every "nothing changed" poll of that editor would then answer 200 for the whole run)."""
     for request, save in zip(endpoint.requests, endpoint.autosaves):
         agreement_id = int(request.path.split("/")[2])
         save.version = field_version(app, agreement_id, save.field_key)
+    if endpoint.key == "poll_unchanged":
+        for request in endpoint.requests:
+            agreement_id = int(request.path.split("/")[2])
+            seq, state = poll_state(app, agreement_id)
+            request.path = _poll_path(agreement_id, seq, state)
+
+
+def _poll_path(agreement_id: int, since: int, state: str) -> str:
+    return f"/agreements/{agreement_id}/changes?since={since}&state={state}"
 
 
 ENDPOINT_KEYS = ("editor", "autosave", "poll_unchanged", "poll_changed", "notes", "dashboard_first",
@@ -189,7 +200,7 @@ def build(key: str, app, fixtures: Fixtures, sign_in_as, editors: int = 1) -> En
         for editor in fixtures.editors[:editors]:
             who = sign_in_as(editor["mentor_email"])
             seq, state = poll_state(app, editor["agreement_id"])
-            requests.append(Request("GET", f"/agreements/{editor['agreement_id']}/changes?since={seq}&state={state}",
+            requests.append(Request("GET", _poll_path(editor["agreement_id"], seq, state),
                                     _headers(who, htmx=True), expect=204))
         return Endpoint(key, "\u201canything changed?\u201d: no", requests, target_share=0.60)
     if key == "poll_changed":
@@ -198,7 +209,7 @@ def build(key: str, app, fixtures: Fixtures, sign_in_as, editors: int = 1) -> En
         who = sign_in_as(hot["mentee_email"])
         seq, state = poll_state(app, agreement_id)
         return Endpoint(key, "\u201canything changed?\u201d: yes", [Request(
-            "GET", f"/agreements/{agreement_id}/changes?since={seq - 1}&state={state}", _headers(who, htmx=True))])
+            "GET", _poll_path(agreement_id, seq - 1, state), _headers(who, htmx=True))])
     if key == "notes":
         who = sign_in_as(hot["mentor_email"])
         return Endpoint(key, "notes page", [Request("GET", f"/pairs/{hot['pair_id']}/notes", _headers(who))],

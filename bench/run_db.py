@@ -116,6 +116,8 @@ def http_all(app, fixtures, work_env: dict, seconds: float, workers: int, keys, 
         # connections; the highest throughput whose median stays under 20 ms, times the poll interval, is the
         # number of open editors the machine carries.
         poll = endpoints.build("poll_unchanged", app, fixtures, sign_in_as, editors=editors)
+        time.sleep(1.0)  # the last runs' queued requests
+        endpoints.refresh(poll, app)
         sweep = []
         for connections in CAPACITY_CONNECTIONS:
             result = asdict(load.run_wrk(portal, poll, capacity_seconds, connections))
