@@ -67,7 +67,9 @@ class Config:
             "data_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         # hide_parameters: database errors must never carry pair-only values into logs or error reports.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+        # No pool_pre_ping: connections left idle are tested instead (portal/db_setup.py), one round trip less
+        # per request.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
         self.PRODUCTION = _env_bool("PORTAL_PRODUCTION", False)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -75,6 +77,8 @@ class Config:
         self.SESSION_COOKIE_NAME = "portal_session"
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=int(env.get("SESSION_ABSOLUTE_HOURS", "12")))
         self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "60"))
+        # Dashboard reports count every pair of a program: pages reuse counts up to this old (0: count anew).
+        self.DASHBOARD_REPORTS_SECONDS = int(env.get("DASHBOARD_REPORTS_SECONDS", "60"))
         self.REMEMBER_COOKIE_DURATION = timedelta(days=1)
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE

@@ -76,3 +76,28 @@ def test_postgres_urls_are_normalised(monkeypatch):
     from portal.config import Config
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example/portal")
     assert Config().SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u:p@db.example/portal"
+
+
+def test_a_connection_that_broke_while_idle_is_replaced_before_a_request_uses_it(app, client):
+    """Does a pooled connection that sat idle and broke meanwhile (a database restart, a firewall's
+    timeout) get tested and replaced, so that the next request still works?"""
+    from sqlalchemy import create_engine
+
+    from portal.db_setup import IDLE_PING_SECONDS
+
+    db.session.remove()
+    db.engine.dispose()  # one connection in the pool: the next checkout gets the one broken below
+    pooled = db.engine.raw_connection()
+    record, driver = pooled._connection_record, pooled.driver_connection
+    pooled.close()
+    if db.engine.dialect.name == "postgresql":
+        with create_engine(db.engine.url).connect() as other:  # the server ends that connection's session
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": driver.info.backend_pid})
+    else:
+        driver.close()
+    record.info["checked_in_at"] -= IDLE_PING_SECONDS + 1
+    assert client.get("/auth/sign-in").status_code == 200
+    assert db.session.execute(text("SELECT 1")).scalar() == 1
+    replacement = db.engine.raw_connection()
+    assert replacement.driver_connection is not driver
+    replacement.close()
