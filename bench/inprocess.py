@@ -29,15 +29,21 @@ class StatementCounter:
     """Counts the SQL statements the engine sends (BEGIN included, as the database sees it)."""
 
     def __init__(self, engine):
+        from portal import rawsql
+
         self.engine = engine
         self.count = 0
         event.listen(engine, "before_cursor_execute", self._seen)
+        rawsql.listen(self._seen)  # the poll's read, sent on the pooled connection directly
 
     def _seen(self, *_args, **_kwargs):
         self.count += 1
 
     def close(self):
+        from portal import rawsql
+
         event.remove(self.engine, "before_cursor_execute", self._seen)
+        rawsql.remove(self._seen)
 
 
 @dataclass

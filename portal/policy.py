@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import Integer, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import joinedload
 
+from portal import rawsql
 from portal.extensions import db
 from portal.models import (
     Agreement, AgreementTemplate, Note, NoteShare, Pair, PairSupervisor, Program, ProgramRole, TemplateVersion, User,
@@ -345,11 +346,10 @@ def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
     if identity is None:
         return None
     user_id, generation = identity
-    # A connection of its own rather than the ORM session's: nothing is loaded into the session, and the
-    # session's transaction bookkeeping costs more than this one indexed read.
-    with db.engine.connect() as connection:
-        seq = connection.execute(_MEMBER_CHANGE_SEQ, {
-            "agreement_id": agreement_id, "user_id": user_id, "generation": generation}).scalar()
+    # Straight on a pooled connection rather than through the ORM session: nothing is loaded into the session,
+    # and the session's (and a Connection's) transaction bookkeeping costs more than this one indexed read.
+    seq = rawsql.scalar(_MEMBER_CHANGE_SEQ, {"agreement_id": agreement_id, "user_id": user_id,
+                                            "generation": generation})
     return (seq, user_id) if seq is not None else None
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import event
 
+from portal import rawsql
 from portal.domain import agreements as rules
 from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, definition_of, publish
@@ -51,12 +52,17 @@ def counted():
     def listener(_conn, _cursor, statement, *_args):
         statements.append(statement)
 
+    def raw_listener(statement):
+        statements.append(statement)
+
     db.session.commit()  # nothing of the test's own is flushed inside the block
     event.listen(db.engine, "before_cursor_execute", listener)
+    rawsql.listen(raw_listener)  # the poll's read goes to the connection directly
     try:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
+        rawsql.remove(raw_listener)
     statements[:] = [s for s in statements if not s.lstrip().upper().startswith(NOT_COUNTED)]
 
 
