@@ -47,6 +47,7 @@ TEST_CONFIG = {
     "PUBLIC_URL": "http://localhost",
     "WTF_CSRF_ENABLED": True,
     "DEMO_PASSWORD": "mentor-demo-2026",
+    "DASHBOARD_REPORTS_SECONDS": 0,  # reports counted afresh on every page (tests/lifecycle test the reuse)
 }
 
 

@@ -2,7 +2,7 @@
 audit_log, lifecycle and program_settings. Scope decisions are portal.policy's."""
 from __future__ import annotations
 
-from flask import Response, flash, request, url_for
+from flask import Response, current_app, flash, request, url_for
 from flask_login import current_user
 
 from portal import policy
@@ -24,7 +24,9 @@ def _program_home(program) -> str:
 
 def _board(program_id: int):
     scope = policy.program_dashboard_scope(current_user, program_id)
-    return boards.dashboard(scope, boards.DashboardQuery.from_args(request.args, scope))
+    return boards.dashboard(scope, boards.DashboardQuery.from_args(request.args, scope),
+                            reports_max_age=current_app.config["DASHBOARD_REPORTS_SECONDS"],
+                            all_help=request.args.get("help") == "all")
 
 
 @bp.route("/programs/<int:program_id>/dashboard")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping
@@ -31,6 +32,8 @@ from portal.models.lifecycle import GOAL_STATUSES
 from portal.timeutil import utcnow, utctoday
 
 PAGE_SIZE = 25
+HELP_SHOWN = 10     # open requests for help listed on the dashboard, the ones waiting longest first
+HELP_LISTED = 200   # the most listed when asked for every one
 SMALL_GROUP = 3  # report groups with fewer members than this are not shown as a number
 STATE_LABELS = {"draft": "Draft", "signing": "Signing", "active": "Active", "in_review": "In review",
                 "closed": "Closed"}
@@ -138,6 +141,8 @@ class Dashboard:
     pages: int
     reports: list[ReportGroup]
     help_requests: list[HelpRequest]
+    more_help: bool = False          # more requests are open than help_requests shows
+    reports_counted_at: datetime | None = None
 
 
 # --- the SQL ------------------------------------------------------------------------------------------------
@@ -198,13 +203,16 @@ class _Sql:
         if not self.scope.sees_help:
             del self.alerts["help_asked"]
 
-    def base(self, *columns):
-        """Pairs in scope joined to their people and current agreement."""
-        stmt = (select(*columns).select_from(Pair)
-                .join(self.mentor, self.mentor.id == Pair.mentor_id)
-                .join(self.mentee, self.mentee.id == Pair.mentee_id)
-                .outerjoin(Agreement, Agreement.id == self.current_id)
-                .where(Pair.program_id == self.scope.program.id))
+    def base(self, *columns, people: bool = True, agreement: bool = True):
+        """Pairs in scope joined to their people and current agreement (each join left out when the statement
+        does not need it: finding the current agreement is a lookup per pair of the program)."""
+        stmt = select(*columns).select_from(Pair)
+        if people:
+            stmt = (stmt.join(self.mentor, self.mentor.id == Pair.mentor_id)
+                    .join(self.mentee, self.mentee.id == Pair.mentee_id))
+        if agreement:
+            stmt = stmt.outerjoin(Agreement, Agreement.id == self.current_id)
+        stmt = stmt.where(Pair.program_id == self.scope.program.id)
         if self.scope.supervisor_id is not None:
             stmt = stmt.where(exists().where(PairSupervisor.pair_id == Pair.id,
                                              PairSupervisor.user_id == self.scope.supervisor_id))
@@ -221,6 +229,12 @@ class _Sql:
                                   self.mentee.name.ilike(pattern, escape="\\")))
         return stmt
 
+    @staticmethod
+    def joins_for(query: DashboardQuery, sorting: bool) -> dict[str, bool]:
+        """Which joins the query's filters (and its sort, when `sorting`) need."""
+        return {"people": bool(query.q) or (sorting and query.sort in ("mentor", "mentee")),
+                "agreement": bool(query.state or query.alert) or (sorting and query.sort not in ("mentor", "mentee"))}
+
     def order(self, query: DashboardQuery):
         column = {"mentor": func.lower(self.mentor.name), "mentee": func.lower(self.mentee.name),
                   "state": Agreement.state, "term_end": Agreement.term_end, "activity": self.last_activity,
@@ -229,17 +243,24 @@ class _Sql:
 
 
 def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None = None,
-              now: datetime | None = None) -> Dashboard:
+              now: datetime | None = None, reports_max_age: float = 0, all_help: bool = False) -> Dashboard:
+    """The page's rows, its reports (counted again when older than `reports_max_age` seconds) and the open
+    requests for help (the HELP_SHOWN waiting longest, or every one with `all_help`)."""
     sql = _Sql(today or utctoday(), now or utcnow(), scope)
-    total = db.session.scalar(sql.filtered(sql.base(func.count(Pair.id)), query)) or 0
+    total = db.session.scalar(sql.filtered(sql.base(func.count(Pair.id), **sql.joins_for(query, False)), query)) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     query.page = min(query.page, pages)
     alert_columns = [case((expression, 1), else_=0).label(f"alert_{key}") for key, expression in sql.alerts.items()]
-    stmt = sql.filtered(sql.base(
+    # The page's pairs first, sorted on the sort key alone; then the columns, each a subquery, for those 25
+    # only. In one statement the database would work out every column for every pair of the program before
+    # sorting them, so that a page cost as much as the whole program.
+    page_ids = (sql.filtered(sql.base(Pair.id, **sql.joins_for(query, True)), query).order_by(*sql.order(query))
+                .limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE).correlate(None).scalar_subquery())
+    stmt = sql.base(
         Pair.id, Agreement.id, sql.mentor.name, sql.mentee.name, Agreement.state, Agreement.term_start,
         Agreement.term_end, Agreement.template_version_id, sql.signatures, sql.last_activity, sql.held,
-        sql.help_since if scope.sees_help else null(), *alert_columns), query)
-    stmt = stmt.order_by(*sql.order(query)).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
+        sql.help_since if scope.sees_help else null(), *alert_columns)
+    stmt = stmt.where(Pair.id.in_(page_ids)).order_by(*sql.order(query))
     rows, version_of = [], {}
     for record in db.session.execute(stmt).all():
         (pair_id, agreement_id, mentor, mentee, state, term_start, term_end, version_id, signatures, activity,
@@ -250,8 +271,13 @@ def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None =
         if agreement_id is not None:
             version_of[agreement_id] = version_id
     _complete_rows(rows, version_of)
-    help_requests = _open_help_requests(scope) if scope.sees_help else []
-    return Dashboard(scope, query, rows, total, pages, _reports(sql), help_requests)
+    help_requests, more_help = [], False
+    if scope.sees_help:
+        help_requests = _open_help_requests(scope, HELP_LISTED if all_help else HELP_SHOWN + 1)
+        more_help = not all_help and len(help_requests) > HELP_SHOWN
+        del help_requests[HELP_SHOWN if more_help else len(help_requests):]
+    counted_at, reports = _cached_reports(sql, reports_max_age)
+    return Dashboard(scope, query, rows, total, pages, reports, help_requests, more_help, counted_at)
 
 
 def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int]) -> None:
@@ -284,15 +310,38 @@ def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int]) -> None
             row.goals[statuses[row.agreement_id].get((item.field_key, item.index), "not_started")] += 1
 
 
-def _open_help_requests(scope: DashboardScope) -> list[HelpRequest]:
-    """The open requests with who asked and the pair's two people, in one statement however many are open."""
+def _open_help_requests(scope: DashboardScope, limit: int) -> list[HelpRequest]:
+    """The open requests waiting longest, with who asked and the pair's two people, in one statement."""
     return db.session.scalars(
         select(HelpRequest).join(Pair, Pair.id == HelpRequest.pair_id)
         .options(joinedload(HelpRequest.requested_by),
                  joinedload(HelpRequest.pair).joinedload(Pair.mentor),
                  joinedload(HelpRequest.pair).joinedload(Pair.mentee))
         .where(Pair.program_id == scope.program.id, HelpRequest.resolved_at.is_(None))
-        .order_by(HelpRequest.at).limit(100)).all()
+        .order_by(HelpRequest.at, HelpRequest.id).limit(limit)).all()
+
+
+# Reports counted for a scope: {(program, supervisor, sees help, day): (monotonic time, UTC time, reports)}.
+# Per process; each gunicorn worker keeps its own.
+_report_cache: dict[tuple, tuple[float, datetime, list[ReportGroup]]] = {}
+_REPORT_CACHE_SIZE = 500
+
+
+def _cached_reports(sql: _Sql, max_age: float) -> tuple[datetime, list[ReportGroup]]:
+    """The reports and when they were counted. Counting them reads every pair in scope (1,000 in a large
+    program), so a page reuses counts up to `max_age` seconds old; the page says when they were counted.
+    Counts only, never a name, and kept per scope: a supervisor is never shown an admin's counts."""
+    key = (sql.scope.program.id, sql.scope.supervisor_id, sql.scope.sees_help, sql.today)
+    found = _report_cache.get(key)
+    clock = time.monotonic()
+    if max_age > 0 and found is not None and clock - found[0] <= max_age:
+        return found[1], found[2]
+    reports = _reports(sql)
+    if max_age > 0:
+        if len(_report_cache) >= _REPORT_CACHE_SIZE:
+            _report_cache.clear()
+        _report_cache[key] = (clock, sql.now, reports)
+    return sql.now, reports
 
 
 def _reports(sql: _Sql) -> list[ReportGroup]:

@@ -16,7 +16,7 @@ from portal.domain.dashboard import ReportLine
 from portal.extensions import db
 from portal.models import Agreement, Meeting, Pair, PairSupervisor, User
 from portal.timeutil import utcnow, utctoday
-from tests.factories import make_meeting, make_user, set_state
+from tests.factories import make_help_request, make_meeting, make_user, set_state
 from tests.lifecycle.conftest import build_world
 
 STATES = ("draft", "signing", "active", "in_review", "closed")
@@ -211,3 +211,56 @@ def test_each_alert_filter_finds_its_pair(app, alert):
         page = client.get(f"/programs/{world.program.id}/dashboard?alert=stalled").get_data(as_text=True)
         assert "0 pairs match your filters" in page
     assert db.session.scalar(db.select(db.func.count(Meeting.id))) == 1
+
+
+def test_reports_are_counted_at_most_once_a_minute_and_say_when(app):
+    """With reuse on, do the reports keep their counts (and say when they were counted) while the list
+    moves on, stay per scope (a supervisor never gets the admin's counts), and count again when they age?"""
+    from portal.domain import dashboard as boards
+
+    boards._report_cache.clear()
+    app.config["DASHBOARD_REPORTS_SECONDS"] = 60
+    try:
+        world = build_world(app)
+        bulk_pairs(world, 10, supervised_every=5)
+        url = f"/programs/{world.program.id}/dashboard"
+        first = world.client("admin").get(url).get_data(as_text=True)
+        assert "11 pairs." in first and "<th scope=\"row\">Active</th><td>3</td>" in first
+        assert re.search(r"Counted at \d\d:\d\d UTC: they may be up to 60 seconds behind the list above", first)
+        bulk_pairs(world, 5)  # one more of each state
+        again = world.client("admin").get(url).get_data(as_text=True)
+        assert "16 pairs." in again  # the list is always current
+        assert "<th scope=\"row\">Active</th><td>3</td>" in again.split('id="reports-title"', 1)[1]
+        supervised = world.client("supervisor").get(url).get_data(as_text=True)
+        assert "<th scope=\"row\">Active</th><td>3</td>" not in supervised.split('id="reports-title"', 1)[1]
+        app.config["DASHBOARD_REPORTS_SECONDS"] = 0  # as if the minute had passed
+        fresh = world.client("admin").get(url).get_data(as_text=True)
+        assert "<th scope=\"row\">Active</th><td>4</td>" in fresh and "Counted at" not in fresh
+    finally:
+        boards._report_cache.clear()
+
+
+def test_the_dashboard_lists_the_requests_for_help_waiting_longest_and_every_one_on_request(app):
+    """With 12 open requests for help, does the dashboard list the 10 oldest with a link to every one, and
+    does that link list all 12 (filters kept)?"""
+    from portal.domain.dashboard import HELP_SHOWN
+
+    world = build_world(app)
+    bulk_pairs(world, 12)
+    pairs = db.session.scalars(db.select(Pair).where(Pair.program_id == world.program.id)
+                               .order_by(Pair.id.desc()).limit(12)).all()
+    for number, pair in enumerate(pairs):
+        request_ = make_help_request(pair, pair.mentor, f"Request number {number:02d}")
+        request_.at = utcnow() - timedelta(hours=100 - number)  # number 00 waited longest
+    db.session.commit()
+    client = world.client("admin")
+    page = client.get(f"/programs/{world.program.id}/dashboard?state=active").get_data(as_text=True)
+    help_section = page.split('id="help-requests"', 1)[1].split("</section>", 1)[0]
+    shown = re.findall(r"Request number (\d\d)", help_section)
+    assert shown == [f"{n:02d}" for n in range(HELP_SHOWN)]
+    assert "more pairs are waiting" in help_section
+    link = re.search(r'href="([^"]*help=all[^"]*)"', help_section).group(1).replace("&amp;", "&")
+    assert "state=active" in link
+    every = client.get(link).get_data(as_text=True).split('id="help-requests"', 1)[1].split("</section>", 1)[0]
+    assert re.findall(r"Request number (\d\d)", every) == [f"{n:02d}" for n in range(12)]
+    assert "more pairs are waiting" not in every
