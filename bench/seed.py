@@ -57,11 +57,15 @@ class Preset:
     pairs: int
     notes: int
     meetings: int
+    # Pairs of the benchmarked program (None: an even share). The small preset gives it two full dashboard
+    # pages, as at full volume, so that the flat-growth check compares the same 25 rows per page at 100 and
+    # at 20,000 pairs rather than 5 rows against 25.
+    program0_pairs: int | None = None
 
 
 PRESETS = {
     "full": Preset("full", programs=20, pairs=20_000, notes=200_000, meetings=100_000),
-    "small": Preset("small", programs=20, pairs=100, notes=1_000, meetings=500),
+    "small": Preset("small", programs=20, pairs=100, notes=1_000, meetings=500, program0_pairs=50),
     "tiny": Preset("tiny", programs=2, pairs=44, notes=120, meetings=60),  # tests/test_bench.py: every state
 }
 
@@ -469,8 +473,7 @@ class Seeder:
         setups = self._setup_programs()
         self.rows.start_ids()  # programs' people and templates were added through the ORM
         preset = self.preset
-        per_program = [preset.pairs // preset.programs + (1 if i < preset.pairs % preset.programs else 0)
-                       for i in range(preset.programs)]
+        per_program = _shares(preset)
         hot_notes = min(HOT_NOTES, preset.notes // (preset.programs * 2))
         # Notes and meetings beyond the hot pairs' own are spread round-robin over all pairs / lived agreements.
         spare_notes = preset.notes - hot_notes * preset.programs
@@ -602,6 +605,16 @@ class Seeder:
         return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model.__table__))
                 for model in [User, Pair, Agreement, FieldValue, FieldChange, AgreementEvent, Note, Meeting,
                               SignedVersion, AgreementSignature]}
+
+
+def _shares(preset: Preset) -> list[int]:
+    """Pairs per program: the benchmarked program's own number if the preset sets one, the rest spread evenly."""
+    first = preset.program0_pairs
+    if first is None:
+        return [preset.pairs // preset.programs + (1 if i < preset.pairs % preset.programs else 0)
+                for i in range(preset.programs)]
+    rest, others = preset.pairs - first, preset.programs - 1
+    return [first] + [rest // others + (1 if i < rest % others else 0) for i in range(others)]
 
 
 def seed(preset: Preset) -> Fixtures:
