@@ -103,6 +103,8 @@ def _register_hooks(app: Flask) -> None:
     from portal.domain.accounts import load_user_from_session
     from portal.web import add_security_headers
 
+    from portal.sessions import SigningSessionInterface
+    app.session_interface = SigningSessionInterface()
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user_from_session)
     from portal.sessions import enforce_timeouts

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app, flash, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import logout_user
 
 from portal.policy import NotSignedIn
@@ -54,3 +55,15 @@ def _end(message: str) -> None:
     session.clear()
     flash(message, "info")
     raise NotSignedIn()
+
+
+class SigningSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, unchanged, except that the signing serializer is built once per key
+    set rather than twice per request (opening and saving): a tenth of the editors' poll."""
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = getattr(self, "_serializer", None)
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
