@@ -59,7 +59,7 @@ def _end(message: str) -> None:
 
 class SigningSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, unchanged, except that the signing serializer is built once per key
-    set rather than twice per request (opening and saving): a tenth of the editors' poll."""
+    set rather than each time a session is opened or saved (about 5% of the editors' poll)."""
 
     def get_signing_serializer(self, app):
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
