@@ -52,6 +52,8 @@ def create_app(config: object | dict | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    from portal.poll_shortcut import UnchangedPollShortcut
+    app.wsgi_app = UnchangedPollShortcut(app, app.wsgi_app)  # the editors' poll when nothing changed
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"],
                                 x_proto=app.config["TRUSTED_PROXIES"], x_host=app.config["TRUSTED_PROXIES"])

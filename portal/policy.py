@@ -9,7 +9,7 @@ Two layers, both deny-by-default:
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 from flask import current_app, request, session
 from werkzeug.exceptions import NotFound
@@ -316,10 +316,10 @@ def program_settings_editor(user: User, program_id: int) -> Program:
     return program_for_admin(user, program_id)
 
 
-def session_identity() -> tuple[int, int] | None:
-    """(user id, session generation) from the signed session cookie, without a query."""
-    user_id, _, generation = str(session.get("_user_id", "")).partition(":")
-    if user_id.isdigit() and generation.isdigit():
+def session_identity(data: Mapping | None = None) -> tuple[int, int] | None:
+    """(user id, session generation) from the signed session cookie (or its decoded `data`), without a query."""
+    user_id, _, generation = str((session if data is None else data).get("_user_id", "")).partition(":")
+    if user_id.isascii() and user_id.isdigit() and generation.isascii() and generation.isdigit():
         return int(user_id), int(generation)
     return None
 
@@ -345,12 +345,17 @@ def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
     identity = session_identity()
     if identity is None:
         return None
-    user_id, generation = identity
+    seq = change_seq_for_member(agreement_id, *identity)
+    return (seq, identity[0]) if seq is not None else None
+
+
+def change_seq_for_member(agreement_id: int, user_id: int, generation: int, engine=None) -> int | None:
+    """The agreement's change number if `user_id` is a member of its pair and the session's generation is the
+    account's current one (signed out everywhere, deactivated, or without a password: None)."""
     # Straight on a pooled connection rather than through the ORM session: nothing is loaded into the session,
     # and the session's (and a Connection's) transaction bookkeeping costs more than this one indexed read.
-    seq = rawsql.scalar(_MEMBER_CHANGE_SEQ, {"agreement_id": agreement_id, "user_id": user_id,
-                                            "generation": generation})
-    return (seq, user_id) if seq is not None else None
+    return rawsql.scalar(_MEMBER_CHANGE_SEQ, {"agreement_id": agreement_id, "user_id": user_id,
+                                             "generation": generation}, engine)
 
 
 # --- notes and note shares ----------------------------------------------------------------------------------

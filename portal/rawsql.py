@@ -40,13 +40,14 @@ def _compile(statement: Executable, dialect) -> tuple[str, tuple[str, ...] | Non
     return found
 
 
-def scalar(statement: Executable, params: dict[str, Any]) -> Any:
-    """The first column of the first row of `statement` (built once, at import), or None.
+def scalar(statement: Executable, params: dict[str, Any], engine=None) -> Any:
+    """The first column of the first row of `statement` (built once, at import), or None. `engine`: the
+    app's (db.engine, which needs an app context, when not given).
 
     Runs outside any transaction (autocommit), so that nothing has to be begun or rolled back around it: a
     single read sees one consistent snapshot on its own.
     """
-    engine = db.engine
+    engine = engine if engine is not None else db.engine
     sql, order = _compile(statement, engine.dialect)
     arguments = tuple(params[name] for name in order) if order is not None else params
     for listener in _listeners:

@@ -6,6 +6,7 @@ activity, so an editor left open in an empty office still signs its owner out.
 from __future__ import annotations
 
 import time
+from typing import Mapping
 
 from flask import current_app, flash, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -36,18 +37,23 @@ def enforce_timeouts() -> None:
     if "_user_id" not in session or request.endpoint in (None, "static"):
         return
     now = int(time.time())
-    config = current_app.config
-    started = session.get(SIGNED_IN_AT, 0)
-    active = session.get(LAST_ACTIVE_AT, 0)
-    if now - started > config["PERMANENT_SESSION_LIFETIME"].total_seconds():
-        _end("Your session ended after %d hours. Sign in again to continue." %
-             (config["PERMANENT_SESSION_LIFETIME"].total_seconds() // 3600))
-    if now - active > config["SESSION_IDLE_MINUTES"] * 60:
-        _end(f"You were signed out after {config['SESSION_IDLE_MINUTES']} minutes without activity. "
-             "Sign in again to continue; everything you saved is kept.")
+    ended = expiry_message(session, current_app.config, now)
+    if ended:
+        _end(ended)
     view = current_app.view_functions.get(request.endpoint)
-    if not getattr(view, "automatic_request", False) and now - active > REFRESH_AFTER_SECONDS:
+    if not getattr(view, "automatic_request", False) and now - session.get(LAST_ACTIVE_AT, 0) > REFRESH_AFTER_SECONDS:
         session[LAST_ACTIVE_AT] = now
+
+
+def expiry_message(data: Mapping, config: Mapping, now: int) -> str | None:
+    """Why a session's data says it has ended (too old, or idle too long), or None while it is alive."""
+    lifetime = config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    if now - data.get(SIGNED_IN_AT, 0) > lifetime:
+        return "Your session ended after %d hours. Sign in again to continue." % (lifetime // 3600)
+    if now - data.get(LAST_ACTIVE_AT, 0) > config["SESSION_IDLE_MINUTES"] * 60:
+        return (f"You were signed out after {config['SESSION_IDLE_MINUTES']} minutes without activity. "
+                "Sign in again to continue; everything you saved is kept.")
+    return None
 
 
 def _end(message: str) -> None:

@@ -66,7 +66,7 @@ SECURITY_HEADERS = (
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 )
-_NO_STORE = (("Cache-Control", "no-store"),)
+NO_STORE = (("Cache-Control", "no-store"),)
 
 
 def add_security_headers(response: Response) -> Response:
@@ -75,7 +75,7 @@ def add_security_headers(response: Response) -> Response:
     # this runs on every request, the editors' poll included.)
     present = {name.lower() for name in headers.keys()}
     # Pages may hold pair-only content: never keep them in a shared or browser cache.
-    wanted = SECURITY_HEADERS if request.path.startswith("/static/") else SECURITY_HEADERS + _NO_STORE
+    wanted = SECURITY_HEADERS if request.path.startswith("/static/") else SECURITY_HEADERS + NO_STORE
     headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     response.vary.add("HX-Request")
     return response
