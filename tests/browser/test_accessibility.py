@@ -222,8 +222,8 @@ def test_unnamed_control_check_notices_a_bare_input(open_page):
 
 
 def test_choices_and_counts_are_named_by_their_own_labels_inside_a_named_group(world, open_page):
-    """Does a screen reader hear each answer of a choice (and each meeting count) by its own label, inside a group
-    named by the question, rather than the question glued to the first answer?"""
+    """Does a screen reader hear each answer of a choice (each meeting count, each item of a list) by its own
+    label, inside a group named by the question, rather than the question glued to the first answer or lost?"""
     page = open_page()
     sign_in(page, world["people"]["ccmc_mentee"])
     page.goto("/agreements/{ccmc_agreement}".format(**world["ids"]))
@@ -231,6 +231,8 @@ def test_choices_and_counts_are_named_by_their_own_labels_inside_a_named_group(w
     expect(group).to_be_visible()
     for answer in ("daily", "weekly", "monthly"):
         expect(group.get_by_role("radio", name=answer, exact=True)).to_have_count(1)
+    goals = page.get_by_role("group", name=re.compile("What are the mentee's goals"))
+    expect(goals.get_by_role("textbox").first).to_have_accessible_name(re.compile(r"^Goal 1$"))
     page.close()
     page = open_page()
     sign_in(page, world["people"]["draft_mentor"])
