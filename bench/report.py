@@ -264,14 +264,16 @@ METHOD = """\
   and signed versions hashed exactly as the signing code does (the pages' integrity checks pass), notes,
   meeting summaries, progress comments and review conclusions encrypted with `portal/crypto.py` and bound to
   their rows. Rows are written with Core inserts of the model tables, 500 pairs at a time. The full preset
-  has 20,000 pairs, 200,000 notes and 100,000 meetings; `small` has 100 pairs (1,000 notes, 500 meetings).
-  In every program, pair 0 is a draft the benchmark edits (40 notes: more than one notebook page) and pair 1
-  an active agreement whose PDF has three pages (checked with pypdf on every run).
+  has 20,000 pairs (1,000 a program), 200,000 notes and 100,000 meetings; `small` has 100 pairs (1,000 notes,
+  500 meetings), 50 of them in the benchmarked program so that its dashboard pages hold 25 rows as at full
+  volume. In every program, pair 0 is a draft the benchmark edits (40 notes at full volume, 25 in `small`)
+  and pair 1 an active agreement whose PDF has three pages (checked with pypdf on every run).
 - **In-process.** Each endpoint is called through the app's WSGI interface (no server, no HTTP) with a
   signed-in session obtained through the real sign-in form: 20 warm-up calls, then up to 2,000 calls (at most
   10 s per endpoint, at least 30 calls; 20 for the PDF). The table shows the median; the bare Flask endpoint
   (`bench/bare.py`) is measured the same way before and after the pages and its mean is the reference.
-  SQL statements are counted with a SQLAlchemy `before_cursor_execute` listener (SQLite's `BEGIN` counts).
+  SQL statements are counted with a SQLAlchemy `before_cursor_execute` listener (SQLite's `BEGIN` counts)
+  and, for the poll's read sent on the pooled connection directly, `portal.rawsql.listen`.
   *In-process share of bare* is bare median / page median.
 - **HTTP.** gunicorn with 2 x cores sync workers (as `make serve`) on a free loopback port, driven by wrk
   (`bench/wrk/portal.lua`): 8 connections, 2 threads, 10 s per endpoint after a 2 s warm-up (2 connections
