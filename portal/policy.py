@@ -336,7 +336,7 @@ def _member_change_seq_statement() -> Select:
                    User.password_hash.is_not(None)))
 
 
-_MEMBER_CHANGE_SEQ = _member_change_seq_statement()
+_MEMBER_CHANGE_SEQ = rawsql.Query(_member_change_seq_statement())
 
 
 def member_change_seq(agreement_id: int) -> tuple[int, int] | None:

@@ -1,24 +1,47 @@
-"""Reads that skip SQLAlchemy's Connection and go to the pooled database connection directly.
+"""Plain SQL for the hot paths: statements built with SQLAlchemy Core once, run on the database connection.
 
-For the editors' poll only: it runs every two seconds for every open editor, and when nothing changed its
-whole work is one indexed read. Through a Connection that read costs about five times what it costs on the
-database connection itself (a transaction begun and rolled back, the statement's cache key, the result
-object). The statement is still built with SQLAlchemy, once, and compiled once per database dialect, so its
-SQL is the same as the ORM would send.
+The pages every open editor and dashboard request over and over (the editor, its poll and autosave, the
+dashboards) each need a handful of indexed reads. Through the ORM each of them costs 100-500 µs of Python
+(building the statement and its cache key, the ORM's execution and loading machinery, the session's
+transaction bookkeeping) for well under 10 µs of database work. Here a statement is still written with
+SQLAlchemy Core (so its SQL is what the ORM would send, on every dialect), but it is compiled once per
+dialect and then sent straight to the DBAPI cursor, with SQLAlchemy's own bind and result processors (dates,
+booleans) applied, so the rows are typed as the ORM would type them.
 
-Statement counters (the query-count tests, the benchmark) see these reads through `listen`, as they see the
-others through SQLAlchemy's before_cursor_execute event.
+Where a statement runs:
+- while the request's ORM session is in a transaction, on that transaction's connection (a write sees what
+  the session wrote, and writes of one request never wait for each other on SQLite's single writer lock);
+- otherwise on a pooled connection in autocommit (the usual case for a page that only reads): no BEGIN and
+  no ROLLBACK go out around it. (PostgreSQL's default isolation gives each statement its own snapshot even
+  inside a transaction, so a page's reads are not less consistent than through the ORM.)
+
+Statement counters (the query-count tests, the benchmark) see these statements through `listen`, as they see
+the others through SQLAlchemy's before_cursor_execute event.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
+from flask import has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql import Executable
 
 from portal.extensions import db
 
-_compiled: dict[tuple[str, str, int], tuple[str, tuple[str, ...] | None]] = {}
 _listeners: list[Callable[[str], None]] = []
+_CONNECTION = "portal.rawsql.connection"  # Session.info key: the connection of its open transaction
+
+
+@event.listens_for(Session, "after_begin")
+def _began(session, _transaction, connection) -> None:
+    session.info[_CONNECTION] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction (not a savepoint) ended
+        session.info.pop(_CONNECTION, None)
 
 
 def listen(listener: Callable[[str], None]) -> None:
@@ -30,46 +53,193 @@ def remove(listener: Callable[[str], None]) -> None:
     _listeners.remove(listener)
 
 
-def _compile(statement: Executable, dialect) -> tuple[str, tuple[str, ...] | None]:
-    key = (dialect.name, dialect.paramstyle, id(statement))
-    found = _compiled.get(key)
-    if found is None:
-        compiled = statement.compile(dialect=dialect)
-        order = tuple(compiled.positiontup) if dialect.positional else None
-        found = _compiled[key] = (str(compiled), order)
-    return found
+class _Prepared:
+    """One statement compiled for one dialect: its SQL, how to build its arguments, how to type its rows."""
+
+    __slots__ = ("sql", "slots", "named", "row_processors", "any_row_processor")
+
+    def __init__(self, statement: Executable, dialect, params: Mapping[str, Any]):
+        # The first call's values are bound only so that IN lists compile to one placeholder per item
+        # (render_postcompile); no value is written into the SQL.
+        bound = statement.params(**params) if params else statement
+        compiled = bound.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        self.sql = str(compiled)
+        self.named = not dialect.positional
+        names = compiled.positiontup if dialect.positional else list(compiled.params)
+        self.slots = [self._slot(name, compiled, dialect, params) for name in names]
+        columns = getattr(statement, "exported_columns", ())
+        self.row_processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                               for column in columns]
+        self.any_row_processor = any(self.row_processors)
+
+    @staticmethod
+    def _slot(name: str, compiled, dialect, params: Mapping[str, Any]):
+        """(name, where the value comes from, its bind processor): a parameter of the call, one item of a list
+        parameter (``ids_3`` is ``ids[2]``), or a constant of the statement itself."""
+        bind = compiled.binds.get(name)
+        source: tuple
+        if name in params and not isinstance(params[name], (list, tuple)):
+            source = ("param", name)
+        else:
+            base, _, position = name.rpartition("_")
+            if base in params and position.isdigit() and isinstance(params[base], (list, tuple)):
+                source, bind = ("item", base, int(position) - 1), compiled.binds.get(base)
+            else:
+                source = ("constant", compiled.params[name])
+                if bind is None and base in compiled.binds:
+                    bind = compiled.binds[base]  # one item of a constant IN list
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect) if bind is not None else None
+        return name, source, processor
+
+    def arguments(self, params: Mapping[str, Any]):
+        values = []
+        for _name, source, processor in self.slots:
+            kind = source[0]
+            if kind == "param":
+                value = params[source[1]]
+            elif kind == "item":
+                value = params[source[1]][source[2]]
+            else:
+                value = source[1]
+            values.append(processor(value) if processor is not None and value is not None else value)
+        if self.named:
+            return {slot[0]: value for slot, value in zip(self.slots, values)}
+        return tuple(values)
+
+    def typed(self, rows: list[tuple]) -> list[tuple]:
+        if not self.any_row_processor:
+            return rows
+        processors = self.row_processors
+        return [tuple(value if processor is None or value is None else processor(value)
+                      for processor, value in zip(processors, row)) for row in rows]
 
 
-def scalar(statement: Executable, params: dict[str, Any], engine=None) -> Any:
-    """The first column of the first row of `statement` (built once, at import), or None. `engine`: the
-    app's (db.engine, which needs an app context, when not given).
+class Query:
+    """A Core statement (built once, usually at import) ready to be sent as plain SQL.
 
-    Runs outside any transaction (autocommit), so that nothing has to be begun or rolled back around it: a
-    single read sees one consistent snapshot on its own.
-    """
-    engine = engine if engine is not None else db.engine
-    sql, order = _compile(statement, engine.dialect)
-    arguments = tuple(params[name] for name in order) if order is not None else params
-    for listener in _listeners:
-        listener(sql)
-    connection = engine.raw_connection()
-    try:
-        driver = connection.driver_connection
+    Parameters are `bindparam`s named in the statement; a list parameter (``in_(bindparam("ids",
+    expanding=True))``) gets one compiled form per length of the list."""
+
+    __slots__ = ("statement", "_prepared")
+
+    def __init__(self, statement: Executable):
+        self.statement = statement
+        self._prepared: dict[tuple, _Prepared] = {}
+
+    def prepared(self, dialect, params: Mapping[str, Any]) -> _Prepared:
+        key = (dialect.name, *sorted((name, len(value)) for name, value in params.items()
+                                     if isinstance(value, (list, tuple))))
+        found = self._prepared.get(key)
+        if found is None:
+            found = self._prepared[key] = _Prepared(self.statement, dialect, params)
+        return found
+
+
+def _engine():
+    return db.engine
+
+
+class _Cursor:
+    """A DBAPI cursor on the right connection for this moment (see the module's docstring)."""
+
+    __slots__ = ("engine", "pooled", "cursor", "switched")
+
+    def __init__(self, engine=None):
+        session = db.session() if has_app_context() and engine is None else None
+        if session is not None:
+            if session.autoflush and (session.new or session.deleted or session.dirty):
+                session.flush()  # what the ORM would do before a query: the read sees pending changes
+            connection = session.info.get(_CONNECTION)
+            if connection is not None:
+                self.engine = connection.engine
+                self.pooled = None
+                self.cursor = connection.connection.driver_connection.cursor()
+                self.switched = False
+                return
+        self.engine = engine if engine is not None else _engine()
+        self.pooled = self.engine.raw_connection()
+        driver = self.pooled.driver_connection
         # psycopg: autocommit, so no BEGIN goes out with the read and no ROLLBACK comes back when the pool
         # takes the connection back. SQLite's connections are in autocommit already (portal/db_setup.py).
-        switch = hasattr(driver, "autocommit") and driver.autocommit is False
-        if switch:
+        self.switched = getattr(driver, "autocommit", None) is False
+        if self.switched:
             driver.autocommit = True
+        self.cursor = driver.cursor()
+
+    def close(self) -> None:
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, arguments)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
+            self.cursor.close()
         finally:
-            if switch:
-                driver.autocommit = False
+            if self.pooled is not None:
+                if self.switched:
+                    self.pooled.driver_connection.autocommit = False
+                self.pooled.close()
+
+
+def _run(query: Query, params: Mapping[str, Any] | None, engine, fetch: str):
+    params = params or {}
+    cursor = _Cursor(engine)
+    try:
+        prepared = query.prepared(cursor.engine.dialect, params)
+        for listener in _listeners:
+            listener(prepared.sql)
+        cursor.cursor.execute(prepared.sql, prepared.arguments(params))
+        if fetch == "all":
+            return prepared.typed(cursor.cursor.fetchall())
+        if fetch == "one":
+            row = cursor.cursor.fetchone()
+            return None if row is None else prepared.typed([row])[0]
+        return cursor.cursor.rowcount
     finally:
-        connection.close()
-    return row[0] if row is not None else None
+        cursor.close()
+
+
+def rows(query: Query, params: Mapping[str, Any] | None = None, engine=None) -> list[tuple]:
+    """Every row of `query`, typed. `engine`: the app's unless given (given: always a pooled connection)."""
+    return _run(query, params, engine, "all")
+
+
+def first(query: Query, params: Mapping[str, Any] | None = None, engine=None) -> tuple | None:
+    """The first row of `query`, or None."""
+    return _run(query, params, engine, "one")
+
+
+def scalar(query: Query, params: Mapping[str, Any] | None = None, engine=None) -> Any:
+    """The first column of the first row of `query`, or None."""
+    row = _run(query, params, engine, "one")
+    return None if row is None else row[0]
+
+
+def execute(query: Query, params: Mapping[str, Any] | None = None) -> int:
+    """Run a write (UPDATE, INSERT, DELETE) in the request's transaction; the number of rows it touched.
+    Begins the session's transaction if none is open, so that the write commits (or rolls back) with the
+    rest of the request's work."""
+    db.session.connection()  # begin it (as a writer: portal/db_setup.py)
+    return _run(query, params, None, "count")
+
+
+def adopt(model: type, values: Mapping[str, Any]):
+    """The ORM instance of the row `values` (every column of `model`, as read): the one the request's session
+    already holds, or a new one added to the session as if the ORM had loaded it (no statement is sent).
+
+    For rows read here that the rest of the request uses as ORM objects (the signed-in person): they are
+    persistent, so a change to them is flushed and committed like any other."""
+    session = db.session()
+    identity = session.identity_key(model, (values["id"],))
+    present = session.identity_map.get(identity)
+    if present is not None:
+        return present
+    instance = model(**values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def columns_of(model: type) -> tuple:
+    """Every column attribute of `model`, in table order (for a plain read that `adopt` turns into an object)."""
+    return tuple(getattr(model, column.key) for column in model.__table__.columns)
+
+
+def as_dicts(names: Iterable[str], found: list[tuple]) -> list[dict[str, Any]]:
+    names = tuple(names)
+    return [dict(zip(names, row)) for row in found]

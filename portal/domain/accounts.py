@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, bindparam, delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal import audit, ratelimit
+from portal import audit, ratelimit, rawsql
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import AccountToken, User
@@ -122,13 +122,24 @@ def end_all_sessions(user: User) -> None:
     user.session_generation = (user.session_generation or 0) + 1
 
 
+_USER_COLUMNS = rawsql.columns_of(User)
+_USER_BY_ID = rawsql.Query(select(*_USER_COLUMNS).where(User.id == bindparam("user_id", type_=Integer)))
+_USER_NAMES = tuple(column.key for column in _USER_COLUMNS)
+
+
 def load_user_from_session(session_id: str) -> User | None:
-    """Flask-Login's user loader: the id must carry the current session generation and the user be active."""
+    """Flask-Login's user loader: the id must carry the current session generation and the user be active.
+
+    Every signed-in request runs it, so the row is read as plain SQL and adopted into the session as the
+    persistent User the ORM would have loaded (a quarter of what `session.get` costs)."""
     user_id, _, generation = session_id.partition(":")
-    if not (user_id.isdigit() and generation.isdigit()):
+    if not (user_id.isascii() and user_id.isdigit() and generation.isascii() and generation.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_generation != int(generation):
+    row = rawsql.first(_USER_BY_ID, {"user_id": int(user_id)}) if len(user_id) <= 10 else None
+    if row is None:
+        return None
+    user = rawsql.adopt(User, dict(zip(_USER_NAMES, row)))
+    if not user.is_active or user.session_generation != int(generation):
         return None
     return user
 
