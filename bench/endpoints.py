@@ -60,21 +60,29 @@ def _session_cookie(set_cookies: list[str], current: str) -> str:
     return current
 
 
+# Every request of a session carries this browser name, the sign-in too: Flask-Login's session protection
+# compares it with the one the session was signed in with, and a mismatch marks the session not fresh and
+# rewrites its cookie on every request (work a real browser never causes).
+USER_AGENT = "portal-bench/1.0"
+
+
 def sign_in(transport, email: str, password: str) -> SignedIn:
     """Sign in through the sign-in form as a browser does, then open the home page for the CSRF token."""
     cookie = ""
-    status, cookies, body = transport.send("GET", "/auth/sign-in", {})
+    status, cookies, body = transport.send("GET", "/auth/sign-in", {"User-Agent": USER_AGENT})
     cookie = _session_cookie(cookies, cookie)
     token = _CSRF_INPUT.search(body.decode())
     if status != 200 or token is None:
         raise RuntimeError(f"sign-in page answered {status} without a CSRF token")
     form = urlencode({"email": email, "password": password, "csrf_token": token.group(1)}).encode()
     status, cookies, body = transport.send("POST", "/auth/sign-in", {
-        "Cookie": f"{SESSION_COOKIE}={cookie}", "Content-Type": "application/x-www-form-urlencoded"}, form)
+        "User-Agent": USER_AGENT, "Cookie": f"{SESSION_COOKIE}={cookie}",
+        "Content-Type": "application/x-www-form-urlencoded"}, form)
     if status not in (302, 303):
         raise RuntimeError(f"signing in as {email} answered {status}: {body[:300]!r}")
     cookie = _session_cookie(cookies, cookie)
-    status, cookies, body = transport.send("GET", "/", {"Cookie": f"{SESSION_COOKIE}={cookie}"})
+    status, cookies, body = transport.send("GET", "/", {"User-Agent": USER_AGENT,
+                                                        "Cookie": f"{SESSION_COOKIE}={cookie}"})
     cookie = _session_cookie(cookies, cookie)
     meta = _CSRF_META.search(body.decode())
     if status != 200 or meta is None:
@@ -122,7 +130,7 @@ class Endpoint:
 
 
 def _headers(who: SignedIn | None, htmx: bool = False) -> dict[str, str]:
-    headers = {"User-Agent": "portal-bench/1.0"}
+    headers = {"User-Agent": USER_AGENT}
     if who is not None:
         headers["Cookie"] = f"{SESSION_COOKIE}={who.cookie}"
     if htmx:
