@@ -15,9 +15,10 @@ from flask import current_app, request, session
 from werkzeug.exceptions import NotFound
 from flask_login import current_user
 from sqlalchemy import Integer, Select, bindparam, exists, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import rawsql
+from portal import MAX_ID, rawsql
 from portal.extensions import db
 from portal.models import (
     Agreement, AgreementTemplate, Note, NoteShare, Pair, PairSupervisor, Program, ProgramRole, TemplateVersion, User,
@@ -238,35 +239,68 @@ def may_see_help_requests(user: User, program_id: int) -> bool:
 
 # --- agreements ---------------------------------------------------------------------------------------------
 
-def _with_pair_and_version():
-    """What every agreement page reads next (the pair, its program and people, the template version), loaded in
-    the same query instead of one lazy load each."""
-    pair = joinedload(Agreement.pair)
-    return (pair.joinedload(Pair.program), pair.joinedload(Pair.mentor), pair.joinedload(Pair.mentee),
-            joinedload(Agreement.template_version))
+def _agreement_with_pair_statement(condition) -> rawsql.Query:
+    """Built once: an agreement with its pair, program, both people and template version in one plain read
+    (every agreement page, its autosave and its poll start here), limited by `condition` on the pair row and
+    the signed-in person's id (bind parameter ``user_id``)."""
+    mentor, mentee = aliased(User), aliased(User)
+    models = (Agreement, Pair, Program, mentor, mentee, TemplateVersion)
+    columns = [column for model in models for column in rawsql.columns_of(model)]
+    statement = (select(*columns).select_from(Agreement)
+                 .join(Pair, Pair.id == Agreement.pair_id).join(Program, Program.id == Pair.program_id)
+                 .join(mentor, mentor.id == Pair.mentor_id).join(mentee, mentee.id == Pair.mentee_id)
+                 .join(TemplateVersion, TemplateVersion.id == Agreement.template_version_id)
+                 .where(Agreement.id == bindparam("agreement_id", type_=Integer), condition))
+    return rawsql.Query(statement)
+
+
+def _signed_in_id():
+    return bindparam("user_id", type_=Integer)
+
+
+_AGREEMENT_FOR_MEMBER = _agreement_with_pair_statement(
+    or_(Pair.mentor_id == _signed_in_id(), Pair.mentee_id == _signed_in_id()))
+# The condition is on the joined pair row, not "pair in (every visible pair)": that subquery made the database
+# walk every pair of the portal on each agreement page.
+_AGREEMENT_FOR_VIEWER = _agreement_with_pair_statement(or_(
+    Pair.mentor_id == _signed_in_id(), Pair.mentee_id == _signed_in_id(),
+    exists().where(PairSupervisor.pair_id == Pair.id, PairSupervisor.user_id == _signed_in_id()),
+    exists().where(ProgramRole.program_id == Pair.program_id, ProgramRole.user_id == _signed_in_id(),
+                   ProgramRole.role == "admin")))
+_AGREEMENT_MODELS = (Agreement, Pair, Program, User, User, TemplateVersion)
+_AGREEMENT_COLUMN_NAMES = tuple(tuple(column.key for column in rawsql.columns_of(model))
+                                for model in _AGREEMENT_MODELS)
+
+
+def _load_agreement(query: rawsql.Query, user: User, agreement_id: int) -> Agreement:
+    """The agreement as the ORM would have loaded it, with its pair, program, people and template version in
+    the session (their relationships resolve from it without another query); a 404 when the row is not there."""
+    if not (isinstance(agreement_id, int) and 0 < agreement_id <= MAX_ID) or not user.is_authenticated:
+        deny()
+    row = rawsql.first(query, {"agreement_id": agreement_id, "user_id": user.id})
+    if row is None:
+        deny()
+    objects, start = [], 0
+    for model, names in zip(_AGREEMENT_MODELS, _AGREEMENT_COLUMN_NAMES):
+        objects.append(rawsql.adopt(model, dict(zip(names, row[start:start + len(names)]))))
+        start += len(names)
+    agreement, pair, program, mentor, mentee, version = objects
+    # As a joined load would: the relationships hold the objects (the session keeps only weak references).
+    for instance, name, value in ((agreement, "pair", pair), (agreement, "template_version", version),
+                                  (pair, "program", program), (pair, "mentor", mentor), (pair, "mentee", mentee)):
+        set_committed_value(instance, name, value)
+    return agreement
 
 
 def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]:
     """An agreement of a pair this person may look at, with their relation to the pair."""
-    agreement = db.session.scalars(
-        # The condition is on the joined pair row, not "pair in (every visible pair)": that subquery made the
-        # database walk every pair of the portal on each agreement page.
-        select(Agreement).join(Pair).where(Agreement.id == agreement_id, _sees_pair(user))
-        .options(*_with_pair_and_version())
-    ).first()
-    if agreement is None:
-        deny()
+    agreement = _load_agreement(_AGREEMENT_FOR_VIEWER, user, agreement_id)
     return agreement, pair_relation(user, agreement.pair)
 
 
 def agreement_for_member(user: User, agreement_id: int) -> Agreement:
     """An agreement of the person's own pair (the only people who edit it or see its pair-only content)."""
-    agreement = db.session.scalars(select(Agreement).join(Pair).where(
-        Agreement.id == agreement_id, or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id))
-        .options(*_with_pair_and_version())).first()
-    if agreement is None:
-        deny()
-    return agreement
+    return _load_agreement(_AGREEMENT_FOR_MEMBER, user, agreement_id)
 
 
 # --- the mentorship's life ----------------------------------------------------------------------------------

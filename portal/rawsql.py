@@ -24,8 +24,11 @@ from typing import Any, Callable, Iterable, Mapping
 
 from flask import has_app_context
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import UpdateBase
 
 from portal.extensions import db
 
@@ -61,8 +64,12 @@ class _Prepared:
     def __init__(self, statement: Executable, dialect, params: Mapping[str, Any]):
         # The first call's values are bound only so that IN lists compile to one placeholder per item
         # (render_postcompile); no value is written into the SQL.
-        bound = statement.params(**params) if params else statement
-        compiled = bound.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        # (INSERT/UPDATE/DELETE take no IN lists here and cannot bind values this way: compiled as they are.)
+        if isinstance(statement, UpdateBase):
+            compiled = statement.compile(dialect=dialect)
+        else:
+            bound = statement.params(**params) if params else statement
+            compiled = bound.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         self.sql = str(compiled)
         self.named = not dialect.positional
         names = compiled.positiontup if dialect.positional else list(compiled.params)
@@ -218,6 +225,12 @@ def execute(query: Query, params: Mapping[str, Any] | None = None) -> int:
     return _run(query, params, None, "count")
 
 
+def write_returning(query: Query, params: Mapping[str, Any] | None = None) -> tuple | None:
+    """Run a write with RETURNING in the request's transaction (begun if none is open); its first row."""
+    db.session.connection()
+    return _run(query, params, None, "one")
+
+
 def adopt(model: type, values: Mapping[str, Any]):
     """The ORM instance of the row `values` (every column of `model`, as read): the one the request's session
     already holds, or a new one added to the session as if the ORM had loaded it (no statement is sent).
@@ -229,10 +242,19 @@ def adopt(model: type, values: Mapping[str, Any]):
     present = session.identity_map.get(identity)
     if present is not None:
         return present
-    instance = model(**values)
+    # As the ORM's loader does: the values go straight into the instance's state (no constructor, no change
+    # events), then the state is marked as loaded with that identity (half the cost of calling the class).
+    instance = sa_inspect(model).class_manager.new_instance()
+    instance_state(instance).dict.update(values)
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
+
+
+def objects(model: type, query: Query, params: Mapping[str, Any] | None = None) -> list:
+    """The rows of `query` (which selects `columns_of(model)`) as the ORM instances `adopt` makes of them."""
+    names = tuple(column.key for column in model.__table__.columns)
+    return [adopt(model, dict(zip(names, row))) for row in rows(query, params)]
 
 
 def columns_of(model: type) -> tuple:

@@ -10,11 +10,12 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, delete, event, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import crypto
+from portal import crypto, rawsql
 from portal.domain import field_values
 from portal.domain.template_format import Field, TemplateDefinition
 from portal.domain.template_store import definition_of
@@ -159,23 +160,40 @@ class StoredField:
     changed_seq: int = 0      # the agreement's change number at this field's last change
 
 
+class _ReadRow(NamedTuple):
+    agreement_id: int
+    field_key: str
+    value_json: str | None
+    value_ct: bytes | None
+    version: int
+    changed_seq: int
+    updated_at: Any
+    author: str | None
+
+
+# Built once: every agreement page reads its fields this way (see portal/rawsql.py).
+_FIELDS_OF_AGREEMENT = rawsql.Query(
+    select(*(getattr(FieldValue, name) for name in _ReadRow._fields[:-1]), User.name)
+    .outerjoin(User, User.id == FieldValue.updated_by_id)
+    .where(FieldValue.agreement_id == bindparam("agreement_id", type_=Integer)))
+
+
 def read_fields(agreement: Agreement, definition: TemplateDefinition, include_pair_only: bool
                 ) -> dict[str, StoredField]:
     """Every stored field of the agreement in one query. Pair-only fields are absent unless the reader is a
     member (`include_pair_only`): not blanked, absent."""
     hidden = {field.key for field in definition.fields if field.pair_only} if not include_pair_only else set()
-    rows = db.session.execute(
-        select(FieldValue, User.name).outerjoin(User, User.id == FieldValue.updated_by_id)
-        .where(FieldValue.agreement_id == agreement.id)).all()
     fields = {}
-    for row, author in rows:
+    for found in rawsql.rows(_FIELDS_OF_AGREEMENT, {"agreement_id": agreement.id}):
+        row = _ReadRow(*found)
         if row.field_key in hidden:
-            continue
+            continue  # a pair-only value is not even decrypted for anyone outside the pair
         try:
             value, unreadable = _stored_value(row, agreement.pair_id), False
         except crypto.DecryptionError:
             value, unreadable = None, True
-        fields[row.field_key] = StoredField(value, row.version, author, row.updated_at, unreadable, row.changed_seq)
+        fields[row.field_key] = StoredField(value, row.version, row.author, row.updated_at, unreadable,
+                                            row.changed_seq)
     return fields
 
 
@@ -216,13 +234,51 @@ def ensure_editable(agreement: Agreement) -> None:
         }.get(agreement.state, "This agreement cannot be edited now."))
 
 
+class _StoredRow(NamedTuple):
+    """A field's stored row as the save reads it (plain SQL: the save never needs it as an ORM object)."""
+    id: int
+    agreement_id: int
+    field_key: str
+    value_json: str | None
+    value_ct: bytes | None
+    version: int
+    updated_by_id: int | None
+    updated_at: Any
+
+
+def _param(name: str, column):
+    return bindparam(name, type_=column.type)
+
+
+# Built once: an autosave runs these for every keystroke pause of every open editor (see portal/rawsql.py).
+_STORED_ROW = rawsql.Query(select(*(getattr(FieldValue, name) for name in _StoredRow._fields)).where(
+    FieldValue.agreement_id == _param("agreement_id", FieldValue.agreement_id),
+    FieldValue.field_key == _param("field_key", FieldValue.field_key)))
+_BUMP_CHANGE_SEQ = rawsql.Query(
+    update(Agreement).where(Agreement.id == _param("agreement_id", Agreement.id))
+    .values(change_seq=Agreement.change_seq + 1, updated_at=_param("now", Agreement.updated_at))
+    .returning(Agreement.change_seq))
+_STORE_VALUE = rawsql.Query(
+    update(FieldValue).where(FieldValue.id == _param("row_id", FieldValue.id),
+                             FieldValue.version == _param("base_version", FieldValue.version))
+    .values(version=FieldValue.version + 1, changed_seq=_param("seq", FieldValue.changed_seq),
+            updated_by_id=_param("actor_id", FieldValue.updated_by_id), updated_at=_param("now", FieldValue.updated_at),
+            value_json=_param("value_json", FieldValue.value_json), value_ct=_param("value_ct", FieldValue.value_ct)))
+_RECORD_PROGRAM_CHANGE = rawsql.Query(FieldChange.__table__.insert().values(
+    agreement_id=bindparam("agreement_id", type_=Integer), field_key=bindparam("field_key", type_=String),
+    version=bindparam("version", type_=Integer), user_id=bindparam("user_id", type_=Integer),
+    old_json=_param("old_json", FieldChange.old_json), new_json=_param("new_json", FieldChange.new_json),
+    at=bindparam("at", type_=DateTime)))
+
+
 def _bump_change_seq(agreement: Agreement) -> int:
     # Taking the agreement's row first serialises saves of one agreement (PostgreSQL row lock; SQLite write
     # transactions are serialised by BEGIN IMMEDIATE), so the compare-and-set below is sound.
-    seq = db.session.execute(update(Agreement).where(Agreement.id == agreement.id)
-                             .values(change_seq=Agreement.change_seq + 1, updated_at=utcnow())
-                             .returning(Agreement.change_seq)).scalar_one()
-    agreement.change_seq = seq
+    now = utcnow()
+    seq = rawsql.write_returning(_BUMP_CHANGE_SEQ, {"agreement_id": agreement.id, "now": now})[0]
+    # The loaded agreement says what the row now holds, without being marked as changed.
+    set_committed_value(agreement, "change_seq", seq)
+    set_committed_value(agreement, "updated_at", now)
     return seq
 
 
@@ -232,8 +288,11 @@ def save_field(agreement: Agreement, definition: TemplateDefinition, field: Fiel
     nothing. A value equal to what is stored is a no-op (no conflict, no history)."""
     ensure_editable(agreement)
     value = field_values.validate(field, value)
-    row = db.session.scalar(select(FieldValue).where(
-        FieldValue.agreement_id == agreement.id, FieldValue.field_key == field.key))
+    db.session.connection()  # the write transaction (SQLite: the write lock) first: the reads below are under it
+    found = rawsql.first(_STORED_ROW, {"agreement_id": agreement.id, "field_key": field.key})
+    if found is None:
+        raise LookupError(f"agreement {agreement.id} has no stored row for field {field.key!r}")
+    row = _StoredRow(*found)
     current = _stored_value(row, agreement.pair_id)
     if current == value:
         return SaveResult(saved=False, version=row.version)
@@ -248,17 +307,18 @@ def save_field(agreement: Agreement, definition: TemplateDefinition, field: Fiel
     from portal.domain import signing  # signing builds on this module
     signing.content_changing(agreement, actor, field)
     now = utcnow()
-    result = db.session.execute(
-        update(FieldValue).where(FieldValue.id == row.id, FieldValue.version == base_version)
-        .values(version=FieldValue.version + 1, changed_seq=seq, updated_by_id=actor.id, updated_at=now,
-                **_store(row, field, agreement.pair_id, value)))
-    if result.rowcount != 1:  # changed between our read and our write: let the caller show the conflict
+    touched = rawsql.execute(_STORE_VALUE, {"row_id": row.id, "base_version": base_version, "seq": seq,
+                                            "actor_id": actor.id, "now": now,
+                                            **_store(row, field, agreement.pair_id, value)})
+    if touched != 1:  # changed between our read and our write: let the caller show the conflict
         db.session.rollback()
         raise ConcurrentSave()
+    loaded = db.session.identity_map.get(db.session.identity_key(FieldValue, (row.id,)))
+    if loaded is not None:
+        db.session.expire(loaded)  # an ORM copy read earlier in this request is out of date now
     if field.key == TERM_FIELD_KEY and field.type == "number" and value is not None:
         agreement.term_months = value
     _record_change(agreement, field, base_version + 1, current, value, actor)
-    db.session.expire(row)
     return SaveResult(saved=True, version=base_version + 1)
 
 
@@ -267,14 +327,16 @@ class ConcurrentSave(Exception):
 
 
 def _record_change(agreement: Agreement, field: Field, version: int, old: Any, new: Any, actor: User) -> None:
+    if not field.pair_only:
+        rawsql.execute(_RECORD_PROGRAM_CHANGE, {
+            "agreement_id": agreement.id, "field_key": field.key, "version": version, "user_id": actor.id,
+            "old_json": _dump(old), "new_json": _dump(new), "at": utcnow()})
+        return
     change = FieldChange(agreement_id=agreement.id, field_key=field.key, version=version, user_id=actor.id)
     db.session.add(change)
-    if field.pair_only:
-        db.session.flush()  # the id is part of the associated data
-        change.old_ct = None if old is None else crypto.encrypt(_dump(old), _change_aad(change.id, agreement.pair_id, "old"))
-        change.new_ct = None if new is None else crypto.encrypt(_dump(new), _change_aad(change.id, agreement.pair_id, "new"))
-    else:
-        change.old_json, change.new_json = _dump(old), _dump(new)
+    db.session.flush()  # the id is part of the associated data
+    change.old_ct = None if old is None else crypto.encrypt(_dump(old), _change_aad(change.id, agreement.pair_id, "old"))
+    change.new_ct = None if new is None else crypto.encrypt(_dump(new), _change_aad(change.id, agreement.pair_id, "new"))
 
 
 # --- history ------------------------------------------------------------------------------------------------
@@ -342,10 +404,16 @@ def leave(agreement: Agreement, user: User) -> None:
         EditorPresence.agreement_id == agreement.id, EditorPresence.user_id == user.id))
 
 
+# Built once: every open editor asks it every few seconds.
+_PRESENT_PEOPLE = rawsql.Query(
+    select(*rawsql.columns_of(User)).join(EditorPresence, EditorPresence.user_id == User.id)
+    .where(EditorPresence.agreement_id == bindparam("agreement_id", type_=Integer),
+           EditorPresence.seen_at >= bindparam("since", type_=DateTime)).order_by(User.name))
+
+
 def present_people(agreement: Agreement) -> list[User]:
     since = utcnow() - timedelta(seconds=PRESENCE_SECONDS)
-    return db.session.scalars(select(User).join(EditorPresence, EditorPresence.user_id == User.id).where(
-        EditorPresence.agreement_id == agreement.id, EditorPresence.seen_at >= since).order_by(User.name)).all()
+    return rawsql.objects(User, _PRESENT_PEOPLE, {"agreement_id": agreement.id, "since": since})
 
 
 # --- a submitted form ---------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 
-from portal import policy
+from portal import policy, rawsql
 from portal.domain import commitments, lifecycle
 from portal.domain import meetings as meeting_rules
 from portal.domain import progress as progress_rules
@@ -176,12 +176,18 @@ class AgreementLife:
         return self.confirmations.get(user.id) is False
 
 
+# Built once: every agreement page asks it.
+_SUCCESSOR = rawsql.Query(select(*rawsql.columns_of(Agreement))
+                          .where(Agreement.predecessor_id == bindparam("agreement_id", type_=Integer)).limit(1))
+
+
 def agreement_life(agreement: Agreement, viewer: User | None, is_member: bool) -> AgreementLife:
     sees_reason = viewer is not None and policy.may_see_closure_reason(viewer, agreement.pair)
     life = AgreementLife(agreement, is_member, sees_closure_reason=sees_reason)
     if agreement.predecessor_id is not None:
         life.predecessor = db.session.get(Agreement, agreement.predecessor_id)
-    life.successor = db.session.scalar(select(Agreement).where(Agreement.predecessor_id == agreement.id))
+    successor = rawsql.objects(Agreement, _SUCCESSOR, {"agreement_id": agreement.id})
+    life.successor = successor[0] if successor else None
     if is_member and life.needs_goal_confirmation:
         life.confirmations = lifecycle.goal_confirmations(agreement)
     return life

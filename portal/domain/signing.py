@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, exists, func, select
 
-from portal import audit, crypto
+from portal import audit, crypto, rawsql
 from portal.domain import agreements as agreement_rules
 from portal.domain import signed_content
 from portal.domain.accounts import AccountError, confirm_password
@@ -132,11 +132,29 @@ def acknowledgements(definition: TemplateDefinition) -> list[Field]:
 
 # --- who signed what ----------------------------------------------------------------------------------------
 
+def _agreement_param():
+    return bindparam("agreement_id", type_=Integer)
+
+
+# Built once: the agreement page (and every autosave that finds signatures) runs these.
+_CURRENT_ROWS = rawsql.Query(select(*rawsql.columns_of(AgreementSignature)).where(
+    AgreementSignature.agreement_id == _agreement_param(),
+    AgreementSignature.revision == bindparam("revision", type_=Integer),
+    AgreementSignature.cleared_at.is_(None)).order_by(AgreementSignature.id))
+_LATEST_SIGNING_EVENT = rawsql.Query(select(*rawsql.columns_of(AgreementEvent)).where(
+    AgreementEvent.agreement_id == _agreement_param(), AgreementEvent.revision == bindparam("revision", type_=Integer),
+    AgreementEvent.kind.in_(SIGNING_EVENTS)).order_by(AgreementEvent.id.desc()).limit(1))
+_SIGNED_VERSIONS = rawsql.Query(select(*rawsql.columns_of(SignedVersion)).where(
+    SignedVersion.agreement_id == _agreement_param()).order_by(SignedVersion.revision.desc()))
+_STANDING_SIGNATURES = rawsql.Query(select(*rawsql.columns_of(AgreementSignature)).where(
+    AgreementSignature.agreement_id == _agreement_param(), AgreementSignature.outcome == "signed",
+    AgreementSignature.cleared_at.is_(None)).order_by(AgreementSignature.at))
+
+
 def _current_rows(agreement: Agreement) -> list[AgreementSignature]:
     """The signatures and declines that count now: this revision's, not cleared."""
-    return db.session.scalars(select(AgreementSignature).where(
-        AgreementSignature.agreement_id == agreement.id, AgreementSignature.revision == agreement.revision,
-        AgreementSignature.cleared_at.is_(None)).order_by(AgreementSignature.id)).all()
+    return rawsql.objects(AgreementSignature, _CURRENT_ROWS,
+                          {"agreement_id": agreement.id, "revision": agreement.revision})
 
 
 def _own_role(agreement: Agreement, person: User, claimed_role: str | None) -> str:
@@ -449,6 +467,16 @@ def decline_reason(row: AgreementSignature, pair_id: int) -> str | None:
 
 # --- content changes clear signatures -----------------------------------------------------------------------
 
+# Built once (every autosave asks it): the agreement's state and revision as locked, and whether any signature
+# or decline of that revision still counts.
+_LOCKED_SIGNING_STATE = rawsql.Query(
+    select(Agreement.state, Agreement.revision,
+           exists().where(AgreementSignature.agreement_id == Agreement.id,
+                          AgreementSignature.revision == Agreement.revision,
+                          AgreementSignature.cleared_at.is_(None)))
+    .where(Agreement.id == bindparam("agreement_id", type_=Integer)))
+
+
 def content_changing(agreement: Agreement, actor: User, field: Field) -> None:
     """Called by agreements.save_field, with the agreement locked, just before a field's value changes.
 
@@ -456,7 +484,12 @@ def content_changing(agreement: Agreement, actor: User, field: Field) -> None:
     told on the page and by e-mail, and the event is recorded. Declines were about the old content too: they
     are cleared, so that the member can look again."""
     # The caller checked the state before it took the lock; a second signature may have made the agreement
-    # active in between (PostgreSQL reads committed data statement by statement). Check again under the lock.
+    # active in between (PostgreSQL reads committed data statement by statement). Check again under the lock:
+    # the usual answer (same state, nothing signed) costs one small read; anything else reloads the agreement.
+    state, revision, anything_signed = rawsql.first(_LOCKED_SIGNING_STATE, {"agreement_id": agreement.id})
+    if state == agreement.state and revision == agreement.revision and not anything_signed:
+        agreement_rules.ensure_editable(agreement)
+        return
     db.session.refresh(agreement)
     agreement_rules.ensure_editable(agreement)
     rows = _current_rows(agreement)
@@ -513,8 +546,7 @@ def reopen(agreement: Agreement, person: User) -> None:
 # --- signed versions ----------------------------------------------------------------------------------------
 
 def signed_versions(agreement: Agreement) -> list[SignedVersion]:
-    return db.session.scalars(select(SignedVersion).where(SignedVersion.agreement_id == agreement.id)
-                              .order_by(SignedVersion.revision.desc())).all()
+    return rawsql.objects(SignedVersion, _SIGNED_VERSIONS, {"agreement_id": agreement.id})
 
 
 def signed_version(agreement: Agreement, revision: int) -> SignedVersion | None:
@@ -692,17 +724,14 @@ def signing_status(agreement: Agreement, viewer: User, is_member: bool,
                            acknowledgements=acknowledgements(definition))
     if status.signable:
         status.token = content_token(agreement, newest_change)
-        latest = db.session.scalar(select(AgreementEvent).where(
-            AgreementEvent.agreement_id == agreement.id, AgreementEvent.revision == agreement.revision,
-            AgreementEvent.kind.in_(SIGNING_EVENTS)).order_by(AgreementEvent.id.desc()).limit(1))
-        if latest is not None and latest.kind == "signatures_cleared":
-            status.cleared_event = latest
+        latest = rawsql.objects(AgreementEvent, _LATEST_SIGNING_EVENT,
+                                {"agreement_id": agreement.id, "revision": agreement.revision})
+        if latest and latest[0].kind == "signatures_cleared":
+            status.cleared_event = latest[0]
     status.integrity_problem = integrity_problem(agreement)
     versions = signed_versions(agreement)
     if versions:
-        signatures = db.session.scalars(select(AgreementSignature).where(
-            AgreementSignature.agreement_id == agreement.id, AgreementSignature.outcome == "signed",
-            AgreementSignature.cleared_at.is_(None)).order_by(AgreementSignature.at)).all()
+        signatures = rawsql.objects(AgreementSignature, _STANDING_SIGNATURES, {"agreement_id": agreement.id})
         for version in versions:
             status.versions.append(VersionSummary(
                 version, [row for row in signatures if row.revision == version.revision],
