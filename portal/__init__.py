@@ -71,6 +71,8 @@ def create_app(config: object | dict | None = None) -> Flask:
 
     _register_blueprints(app)
     _register_hooks(app)
+    from portal import fragment_cache
+    fragment_cache.install(app)
 
     from portal import cli, errors
     errors.register(app)

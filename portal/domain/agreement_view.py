@@ -1,6 +1,7 @@
 """What the agreement page shows a given person: a plain data object that templates render."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -62,6 +63,22 @@ class AgreementPage:
 
     def prose(self, text: str) -> str:
         return substitute_placeholders(text, self.placeholders)
+
+    def field_cache_key(self, state: FieldState, oob: bool = False):
+        """What one field's markup is a function of, for the fragment cache (portal/fragment_cache.py); None
+        when it must be rendered afresh: a pair-only field (its value never goes into a cache), a problem shown
+        with it (error, conflict, unreadable), or a draft template version (parsed anew on every request)."""
+        if (state.field.pair_only or state.error or state.conflict or state.unreadable
+                or self.agreement.template_version.state == "draft"):
+            return None
+        try:
+            value = json.dumps(state.value, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        return self.definition, (
+            state.field.key, value, state.version, state.updated_by, state.updated_at, bool(oob),
+            self.agreement.id, self.editable, self.is_member, self.signed_version is not None,
+            tuple(sorted(self.placeholders.items())))
 
     def has_value(self, key: str) -> bool:
         state = self.fields.get(key)
