@@ -373,13 +373,22 @@ def _member_change_seq_statement() -> Select:
 _MEMBER_CHANGE_SEQ = rawsql.Query(_member_change_seq_statement())
 
 
+POLL_CHECKED = "portal.poll.checked"  # WSGI environ key: (agreement id, (user id, generation), change number)
+
+
 def member_change_seq(agreement_id: int) -> tuple[int, int] | None:
     """For the editors' poll: (change_seq, user id) of an agreement whose pair includes the signed-in person,
     checking the session generation and the account in the same single query. None if any check fails."""
     identity = session_identity()
     if identity is None:
         return None
-    seq = change_seq_for_member(agreement_id, *identity)
+    # The poll's WSGI shortcut (portal/poll_shortcut.py) ran this very check a moment ago, for the same
+    # agreement and session, and found a change: its answer is reused rather than asked again.
+    checked = request.environ.get(POLL_CHECKED)
+    if checked is not None and checked[:2] == (agreement_id, identity):
+        seq = checked[2]
+    else:
+        seq = change_seq_for_member(agreement_id, *identity)
     return (seq, identity[0]) if seq is not None else None
 
 

@@ -72,4 +72,7 @@ class UnchangedPollShortcut:
             from portal.extensions import db
             with app.app_context():
                 self._engine = db.engine
-        return policy.change_seq_for_member(agreement_id, *identity, engine=self._engine) == int(since)
+        seq = policy.change_seq_for_member(agreement_id, *identity, engine=self._engine)
+        if seq is not None:
+            environ[policy.POLL_CHECKED] = (agreement_id, identity, seq)  # the view need not ask again
+        return seq == int(since)

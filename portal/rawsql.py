@@ -217,17 +217,24 @@ def scalar(query: Query, params: Mapping[str, Any] | None = None, engine=None) -
     return None if row is None else row[0]
 
 
+def begin() -> None:
+    """Begin the request's transaction (as a writer: portal/db_setup.py) unless it is open already."""
+    session = db.session()
+    if session.info.get(_CONNECTION) is None:
+        session.connection()
+
+
 def execute(query: Query, params: Mapping[str, Any] | None = None) -> int:
     """Run a write (UPDATE, INSERT, DELETE) in the request's transaction; the number of rows it touched.
     Begins the session's transaction if none is open, so that the write commits (or rolls back) with the
     rest of the request's work."""
-    db.session.connection()  # begin it (as a writer: portal/db_setup.py)
+    begin()
     return _run(query, params, None, "count")
 
 
 def write_returning(query: Query, params: Mapping[str, Any] | None = None) -> tuple | None:
     """Run a write with RETURNING in the request's transaction (begun if none is open); its first row."""
-    db.session.connection()
+    begin()
     return _run(query, params, None, "one")
 
 

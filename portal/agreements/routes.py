@@ -174,11 +174,11 @@ def changes(agreement_id: int):
     if seq == since:
         return "", 204
     agreement = policy.agreement_for_member(current_user, agreement_id)
-    page = _page_for(agreement)
     if request.args.get("state") != agreement.state:
         response = make_response("", 204)
         response.headers["HX-Refresh"] = "true"
         return response
+    page = agreement_page(agreement, current_user, True)  # who else is on the page is not part of this answer
     keys = [key for key in rules.changed_since(agreement, since, exclude_user_id=user_id) if key in page.fields]
     return render_template("agreements/_changes.html", page=page, keys=keys)
 

@@ -288,7 +288,7 @@ def save_field(agreement: Agreement, definition: TemplateDefinition, field: Fiel
     nothing. A value equal to what is stored is a no-op (no conflict, no history)."""
     ensure_editable(agreement)
     value = field_values.validate(field, value)
-    db.session.connection()  # the write transaction (SQLite: the write lock) first: the reads below are under it
+    rawsql.begin()  # the write transaction (SQLite: the write lock) first: the reads below are under it
     found = rawsql.first(_STORED_ROW, {"agreement_id": agreement.id, "field_key": field.key})
     if found is None:
         raise LookupError(f"agreement {agreement.id} has no stored row for field {field.key!r}")
@@ -382,13 +382,25 @@ def history(agreement: Agreement, definition: TemplateDefinition, field_key: str
 
 # --- live updates and presence ------------------------------------------------------------------------------
 
+def _changed_since_statement(excluding: bool) -> rawsql.Query:
+    statement = select(FieldValue.field_key).where(
+        FieldValue.agreement_id == bindparam("agreement_id", type_=Integer),
+        FieldValue.changed_seq > bindparam("seq", type_=Integer))
+    if excluding:
+        statement = statement.where(FieldValue.updated_by_id != bindparam("user_id", type_=Integer))
+    return rawsql.Query(statement)
+
+
+# Built once: the partner's poll asks it after every change.
+_CHANGED_SINCE = {False: _changed_since_statement(False), True: _changed_since_statement(True)}
+
+
 def changed_since(agreement: Agreement, seq: int, exclude_user_id: int | None = None) -> list[str]:
     """Keys of the fields changed after change number `seq` (by someone other than `exclude_user_id`)."""
-    stmt = select(FieldValue.field_key).where(FieldValue.agreement_id == agreement.id,
-                                              FieldValue.changed_seq > seq)
-    if exclude_user_id is not None:
-        stmt = stmt.where(FieldValue.updated_by_id != exclude_user_id)
-    return db.session.scalars(stmt).all()
+    excluding = exclude_user_id is not None
+    found = rawsql.rows(_CHANGED_SINCE[excluding], {"agreement_id": agreement.id, "seq": seq,
+                                                    **({"user_id": exclude_user_id} if excluding else {})})
+    return [key for (key,) in found]
 
 
 def touch_presence(agreement: Agreement, user: User) -> None:
