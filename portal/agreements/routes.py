@@ -21,11 +21,9 @@ from portal.web import is_htmx_fragment_request, redirect_to, render
 
 
 def _page_for(agreement: Agreement):
+    # Who else is on the page is not read here: the page asks for it itself (presence, every few seconds).
     relation = policy.pair_relation(current_user, agreement.pair)
-    page = agreement_page(agreement, current_user, relation == policy.MEMBER)
-    if page.is_member:
-        page.present = rules.present_people(agreement)
-    return page
+    return agreement_page(agreement, current_user, relation == policy.MEMBER)
 
 
 def render_pair_page(pair, relation: str, life: PairLife, fragment: str | None = None, status: int = 200,
@@ -178,7 +176,7 @@ def changes(agreement_id: int):
         response = make_response("", 204)
         response.headers["HX-Refresh"] = "true"
         return response
-    page = agreement_page(agreement, current_user, True)  # who else is on the page is not part of this answer
+    page = _page_for(agreement)
     keys = [key for key in rules.changed_since(agreement, since, exclude_user_id=user_id) if key in page.fields]
     return render_template("agreements/_changes.html", page=page, keys=keys)
 

@@ -40,7 +40,6 @@ class AgreementPage:
     editable: bool
     fields: dict[str, FieldState]
     placeholders: dict[str, str]
-    present: list[User] = field(default_factory=list)
     missing: list[Field] = field(default_factory=list)
     signing: signing.SigningStatus | None = None
     # Set when the page shows a signed version (from its record) rather than the live agreement.
