@@ -120,6 +120,11 @@ class NoteView:
     def html(self) -> Markup:
         return render_note(self.text) if self.text is not None else Markup("")
 
+    @property
+    def has_open_shares(self) -> bool:
+        """Shared or proposed for sharing: editing or deleting the note ends that."""
+        return any(status.key in ("awaiting", "active") for _share, status in self.shares)
+
 
 def note_view(note: Note, viewer: User, now: datetime | None = None) -> NoteView:
     now = now or utcnow()
