@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 NOTE_MAX_CHARS = 20_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-PAGE_SIZE = 25
+PAGE_SIZE = 20  # a page of the notebook stays well under the 100 KB page budget (issue #10)
 SEARCH_QUERY_MAX = 100
 SEARCH_MAX_TERMS = 10
 SEARCH_SCAN_LIMIT = 2_000   # newest notes decrypted per search: keeps one search's cost bounded
