@@ -16,6 +16,7 @@ from werkzeug.exceptions import NotFound
 from flask_login import current_user
 from sqlalchemy import Integer, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import rawsql
 from portal.extensions import db
@@ -204,11 +205,45 @@ def pair_relation(user: User, pair: Pair) -> str | None:
     return None
 
 
+def _member_pair_statement():
+    """A pair of which the person is the mentor or the mentee (as member_pairs), with its program and both
+    members: every column of the four rows, so that each can be adopted into the session."""
+    mentor, mentee = User.__table__.alias("mentor"), User.__table__.alias("mentee")
+    user_columns = [column.key for column in User.__table__.columns]
+    return (select(*rawsql.columns_of(Pair), *rawsql.columns_of(Program),
+                   *[mentor.c[key] for key in user_columns], *[mentee.c[key] for key in user_columns])
+            .join_from(Pair, Program, Program.id == Pair.program_id)
+            .join(mentor, mentor.c.id == Pair.mentor_id).join(mentee, mentee.c.id == Pair.mentee_id)
+            .where(Pair.id == bindparam("pair_id", type_=Integer),
+                   or_(Pair.mentor_id == bindparam("user_id", type_=Integer),
+                       Pair.mentee_id == bindparam("user_id", type_=Integer))))
+
+
+_MEMBER_PAIR = rawsql.Query(_member_pair_statement())
+_PAIR_KEYS = tuple(column.key for column in rawsql.columns_of(Pair))
+_PROGRAM_KEYS = tuple(column.key for column in rawsql.columns_of(Program))
+_USER_KEYS = tuple(column.key for column in rawsql.columns_of(User))
+
+
 def pair_for_member(user: User, pair_id: int) -> Pair:
-    pair = db.session.scalars(member_pairs(user).where(Pair.id == pair_id).options(
-        joinedload(Pair.program), joinedload(Pair.mentor), joinedload(Pair.mentee))).first()
-    if pair is None:
+    """The pair if this person is its mentor or mentee (404 otherwise), with its program and both members.
+
+    Every notebook request and the pair's own actions start here: the four rows are read as one plain
+    statement and adopted into the session as the ORM would have loaded them (portal.rawsql), so that
+    `pair.program`, `pair.mentor` and `pair.mentee` need no further statement."""
+    row = rawsql.first(_MEMBER_PAIR, {"pair_id": pair_id, "user_id": user.id}) if abs(pair_id) < 2**31 else None
+    if row is None:
         deny()
+    keys = (_PAIR_KEYS, _PROGRAM_KEYS, _USER_KEYS, _USER_KEYS)
+    values, start = [], 0
+    for names in keys:
+        values.append(dict(zip(names, row[start:start + len(names)])))
+        start += len(names)
+    pair = rawsql.adopt(Pair, values[0])
+    # As loaded (no change to flush), and held by the pair: the session keeps unchanged objects only weakly.
+    for name, model, found in (("program", Program, values[1]), ("mentor", User, values[2]),
+                               ("mentee", User, values[3])):
+        set_committed_value(pair, name, rawsql.adopt(model, found))
     return pair
 
 
