@@ -15,7 +15,7 @@ from flask import current_app, request, session
 from werkzeug.exceptions import NotFound
 from flask_login import current_user
 from sqlalchemy import Integer, Select, bindparam, exists, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import MAX_ID, rawsql
@@ -205,11 +205,40 @@ def pair_relation(user: User, pair: Pair) -> str | None:
     return None
 
 
+def _member_pair_statement():
+    """A pair of which the person is the mentor or the mentee (as member_pairs), with its program and both
+    members: every column of the four rows, so that each can be adopted into the session."""
+    mentor, mentee = aliased(User), aliased(User)
+    return (select(*rawsql.columns_of(Pair), *rawsql.columns_of(Program), *rawsql.columns_of(mentor),
+                   *rawsql.columns_of(mentee))
+            .join_from(Pair, Program, Program.id == Pair.program_id)
+            .join(mentor, mentor.id == Pair.mentor_id).join(mentee, mentee.id == Pair.mentee_id)
+            .where(Pair.id == bindparam("pair_id", type_=Integer),
+                   or_(Pair.mentor_id == bindparam("user_id", type_=Integer),
+                       Pair.mentee_id == bindparam("user_id", type_=Integer))))
+
+
+_MEMBER_PAIR = rawsql.Query(_member_pair_statement())
+
+
+def _hold(*links) -> None:
+    """Set relationships of adopted objects as a joined load would: as loaded (nothing to flush), and holding
+    the objects (the session keeps unchanged objects only weakly)."""
+    for instance, name, value in links:
+        set_committed_value(instance, name, value)
+
+
 def pair_for_member(user: User, pair_id: int) -> Pair:
-    pair = db.session.scalars(member_pairs(user).where(Pair.id == pair_id).options(
-        joinedload(Pair.program), joinedload(Pair.mentor), joinedload(Pair.mentee))).first()
-    if pair is None:
+    """The pair if this person is its mentor or mentee (404 otherwise), with its program and both members.
+
+    Every notebook request and the pair's own actions start here: the four rows are read as one plain
+    statement and adopted into the session as the ORM would have loaded them (portal.rawsql), so that
+    `pair.program`, `pair.mentor` and `pair.mentee` need no further statement."""
+    row = rawsql.first(_MEMBER_PAIR, {"pair_id": pair_id, "user_id": user.id}) if abs(pair_id) < 2**31 else None
+    if row is None:
         deny()
+    pair, program, mentor, mentee = rawsql.adopt_row(row, (Pair, Program, User, User))
+    _hold((pair, "program", program), (pair, "mentor", mentor), (pair, "mentee", mentee))
     return pair
 
 
@@ -268,8 +297,6 @@ _AGREEMENT_FOR_VIEWER = _agreement_with_pair_statement(or_(
     exists().where(ProgramRole.program_id == Pair.program_id, ProgramRole.user_id == _signed_in_id(),
                    ProgramRole.role == "admin")))
 _AGREEMENT_MODELS = (Agreement, Pair, Program, User, User, TemplateVersion)
-_AGREEMENT_COLUMN_NAMES = tuple(tuple(column.key for column in rawsql.columns_of(model))
-                                for model in _AGREEMENT_MODELS)
 
 
 def _load_agreement(query: rawsql.Query, user: User, agreement_id: int) -> Agreement:
@@ -280,15 +307,9 @@ def _load_agreement(query: rawsql.Query, user: User, agreement_id: int) -> Agree
     row = rawsql.first(query, {"agreement_id": agreement_id, "user_id": user.id})
     if row is None:
         deny()
-    objects, start = [], 0
-    for model, names in zip(_AGREEMENT_MODELS, _AGREEMENT_COLUMN_NAMES):
-        objects.append(rawsql.adopt(model, dict(zip(names, row[start:start + len(names)]))))
-        start += len(names)
-    agreement, pair, program, mentor, mentee, version = objects
-    # As a joined load would: the relationships hold the objects (the session keeps only weak references).
-    for instance, name, value in ((agreement, "pair", pair), (agreement, "template_version", version),
-                                  (pair, "program", program), (pair, "mentor", mentor), (pair, "mentee", mentee)):
-        set_committed_value(instance, name, value)
+    agreement, pair, program, mentor, mentee, version = rawsql.adopt_row(row, _AGREEMENT_MODELS)
+    _hold((agreement, "pair", pair), (agreement, "template_version", version), (pair, "program", program),
+          (pair, "mentor", mentor), (pair, "mentee", mentee))
     return agreement
 
 

@@ -258,9 +258,23 @@ def adopt(model: type, values: Mapping[str, Any]):
     return instance
 
 
+def adopt_row(row: tuple, models: tuple) -> list:
+    """A joined row of `columns_of(model)` for each of `models` in turn, as one adopted instance each."""
+    instances, start = [], 0
+    for model in models:
+        names = _column_names(model)
+        instances.append(adopt(model, dict(zip(names, row[start:start + len(names)]))))
+        start += len(names)
+    return instances
+
+
+def _column_names(model: type) -> tuple[str, ...]:
+    return tuple(column.key for column in model.__table__.columns)
+
+
 def objects(model: type, query: Query, params: Mapping[str, Any] | None = None) -> list:
     """The rows of `query` (which selects `columns_of(model)`) as the ORM instances `adopt` makes of them."""
-    names = tuple(column.key for column in model.__table__.columns)
+    names = _column_names(model)
     return [adopt(model, dict(zip(names, row))) for row in rows(query, params)]
 
 

@@ -5,22 +5,26 @@ from __future__ import annotations
 import re
 
 from portal.config import PROJECT_ROOT
+from portal.domain import notes
 from portal.domain.template_store import definition_of
 from portal.extensions import db
 from portal.models import FieldValue
 from tests.factories import (
-    fill_in, make_note, make_pair, make_program, make_role, make_signed_agreement, make_user, make_version, sign_in,
+    fill_in, make_note, make_pair, make_program, make_role, make_share, make_signed_agreement, make_user, make_version,
+    sign_in,
 )
 
 PAGE_LIMIT = 100 * 1024
 AUTOSAVE_LIMIT = 2 * 1024
 HTMX = {"HX-Request": "true"}
-# A note of an ordinary length: two sentences and a short list. The benchmark gives each pair 10 notes
-# (200,000 notes for 20,000 pairs). A full notebook page of 25 such notes weighs about 33 KB, which with
-# htmx (51 KB) and app.css (15 KB) goes over 100 KB: a known gap of issue #10, reported rather than hidden here.
-NOTES_PER_PAIR = 10
+# A note of an ordinary length: a few sentences and a short list (the benchmark's notes render to about 400
+# bytes each, as this one does). The benchmark's notebook holds 40 notes (bench/seed.py HOT_NOTES), more than
+# one page: the first page is the heaviest page a member opens.
+NOTES_PER_PAIR = 40
+SHARED_NOTES = 3  # on the first page, with their sharing lines and buttons
 ORDINARY_NOTE = ("We met for an hour and went through the **committee agenda** together. Next time we look at the "
-                 "risk report and how to present the figures on falls.\n\n- read last year's report\n"
+                 "risk report and how to present the figures on falls. We also talked about the evening shifts "
+                 "and how to keep our weekly meeting when the unit is short of staff.\n\n- read last year's report\n"
                  "- draft the summary\n- ask Sam about the budget")
 
 
@@ -40,8 +44,9 @@ def weight(client, url: str) -> tuple[int, int]:
 
 
 def test_the_largest_pages_weigh_less_than_100_kb_with_htmx_css_and_script(app):
-    """Do the editor of a filled-in WHPRMS agreement, the notebook of a pair with ten ordinary notes, a dashboard
-    page of 25 pairs and the home page each weigh under 100 KB together with htmx, app.css and app.js?"""
+    """Do the editor of a filled-in WHPRMS agreement, the notebook of a pair with 40 ordinary notes (some of them
+    shared), a dashboard page of 25 pairs and the home page each weigh under 100 KB together with htmx, app.css
+    and app.js?"""
     program = make_program(name="WHPRMS Mentor Program")
     admin, mentor, mentee = make_user(), make_user(name="Maria Mentor"), make_user(name="Nina Mentee")
     make_role(admin, program, "admin")
@@ -53,7 +58,9 @@ def test_the_largest_pages_weigh_less_than_100_kb_with_htmx_css_and_script(app):
     db.session.commit()
     fill_in(agreement, everything=True, by=mentee)
     for n in range(NOTES_PER_PAIR):
-        make_note(pair, mentor if n % 2 else mentee, ORDINARY_NOTE)
+        note = make_note(pair, mentor if n % 2 else mentee, ORDINARY_NOTE)
+        if n >= NOTES_PER_PAIR - SHARED_NOTES:  # the newest: shown first
+            make_share(note, make_user(name="Rhea Reader"), approve=n % 2 == 0)
     for _ in range(30):
         make_pair(program)
     member, program_admin = app.test_client(), app.test_client()
@@ -65,6 +72,9 @@ def test_the_largest_pages_weigh_less_than_100_kb_with_htmx_css_and_script(app):
         "dashboard": weight(program_admin, f"/programs/{program.id}/dashboard"),
         "home": weight(member, "/"),
     }
+    notebook = member.get(f"/pairs/{pair.id}/notes").get_data(as_text=True)
+    assert notebook.count('<article class="card note"') == notes.PAGE_SIZE and "Older notes" in notebook
+    assert notebook.count('class="share share-') == SHARED_NOTES
     for name, (page, assets) in pages.items():
         assert assets > 50 * 1024, name  # htmx is counted
         assert page + assets < PAGE_LIMIT, (name, page, assets)

@@ -19,24 +19,24 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import audit, crypto, policy, ratelimit
+from portal import audit, crypto, policy, ratelimit, rawsql
 from portal.domain import accounts
 from portal.domain.note_markup import render_note
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import Note, NoteShare, Pair, User
-from portal.models.notes import OPEN_SHARE_STATES
+from portal.models.notes import OPEN_SHARE_STATES, ShareRules, note_aad
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 NOTE_MAX_CHARS = 20_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-PAGE_SIZE = 25
+PAGE_SIZE = 20  # a page of the notebook stays well under the 100 KB page budget (issue #10)
 SEARCH_QUERY_MAX = 100
 SEARCH_MAX_TERMS = 10
 SEARCH_SCAN_LIMIT = 2_000   # newest notes decrypted per search: keeps one search's cost bounded
@@ -119,6 +119,11 @@ class NoteView:
     @property
     def html(self) -> Markup:
         return render_note(self.text) if self.text is not None else Markup("")
+
+    @property
+    def has_open_shares(self) -> bool:
+        """Shared or proposed for sharing: editing or deleting the note ends that."""
+        return any(status.key in ("awaiting", "active") for _share, status in self.shares)
 
 
 def note_view(note: Note, viewer: User, now: datetime | None = None) -> NoteView:
@@ -308,14 +313,119 @@ def _newest_first(pair: Pair):
     return select(Note).where(Note.pair_id == pair.id).order_by(Note.created_at.desc(), Note.id.desc())
 
 
+# The notebook page is read as plain rows (portal.rawsql), not loaded as ORM objects: it is the heaviest page a
+# pair opens, and loading 20 notes with their people and shares through the ORM cost more than rendering them.
+# The rows become ListedNote and ListedShare, which answer the same attributes as Note and NoteShare for what
+# the notebook shows (the templates and share_status take either). Changes go through the ORM objects that
+# policy.note_for_member and policy.share_for_member load.
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    name: str
+
+
+def _person(person_id: int | None, name: str | None) -> Person | None:
+    return None if person_id is None else Person(person_id, name)
+
+
+@dataclass(slots=True)
+class ListedNote:
+    id: int
+    pair_id: int
+    pair: Pair
+    body: bytes
+    version: int
+    created_at: datetime
+    updated_at: datetime | None
+    author: Person
+    updated_by: Person | None
+    shares: list[ListedShare] = field(default_factory=list)
+
+    @property
+    def aad(self) -> str:
+        return note_aad(self)
+
+
+@dataclass(slots=True)
+class ListedShare(ShareRules):
+    id: int
+    note: ListedNote
+    recipient_email: str
+    recipient_name: str
+    recipient: Person | None
+    state: str
+    proposed_by_id: int
+    proposed_by: Person
+    proposed_at: datetime
+    expires_at: datetime | None
+    decided_by: Person | None
+    decided_at: datetime | None
+    withdrawn_by: Person | None
+    withdrawn_at: datetime | None
+    ended_by_edit: bool
+
+
+def _notebook_statements() -> tuple[rawsql.Query, rawsql.Query]:
+    note, share, users = Note.__table__, NoteShare.__table__, User.__table__
+    author, editor = users.alias("author"), users.alias("editor")
+    notes = (select(note.c.id, note.c.body, note.c.version, note.c.created_at, note.c.updated_at,
+                    author.c.id.label("author_id"), author.c.name.label("author_name"),
+                    editor.c.id.label("editor_id"), editor.c.name.label("editor_name"))
+             .join_from(note, author, author.c.id == note.c.author_id)
+             .outerjoin(editor, editor.c.id == note.c.updated_by_id)
+             .where(note.c.pair_id == bindparam("pair_id", type_=Integer))
+             .order_by(note.c.created_at.desc(), note.c.id.desc())
+             .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    recipient, proposer = users.alias("recipient"), users.alias("proposer")
+    decider, withdrawer = users.alias("decider"), users.alias("withdrawer")
+    shares = (select(share.c.id, share.c.note_id, share.c.recipient_email, share.c.recipient_name,
+                     recipient.c.id.label("recipient_id"), recipient.c.name.label("recipient_user_name"),
+                     share.c.state, proposer.c.id.label("proposer_id"), proposer.c.name.label("proposer_name"),
+                     share.c.proposed_at, share.c.expires_at,
+                     decider.c.id.label("decider_id"), decider.c.name.label("decider_name"), share.c.decided_at,
+                     withdrawer.c.id.label("withdrawer_id"), withdrawer.c.name.label("withdrawer_name"),
+                     share.c.withdrawn_at, share.c.ended_by_edit)
+              .join_from(share, proposer, proposer.c.id == share.c.proposed_by_id)
+              .outerjoin(recipient, recipient.c.id == share.c.recipient_id)
+              .outerjoin(decider, decider.c.id == share.c.decided_by_id)
+              .outerjoin(withdrawer, withdrawer.c.id == share.c.withdrawn_by_id)
+              .where(share.c.note_id.in_(bindparam("note_ids", expanding=True)))
+              .order_by(share.c.id.desc()))  # as Note.shares: newest first
+    return rawsql.Query(notes), rawsql.Query(shares)
+
+
+_NOTEBOOK_NOTES, _NOTEBOOK_SHARES = _notebook_statements()
+
+
+def _listed_notes(pair: Pair, offset: int, limit: int) -> tuple[list[ListedNote], bool]:
+    """Up to `limit` of the pair's notes from `offset`, with their people and shares, and whether older ones
+    follow: two statements whatever the page holds."""
+    notes = [ListedNote(note_id, pair.id, pair, body, version, created_at, updated_at,
+                        Person(author_id, author_name), _person(editor_id, editor_name))
+             for note_id, body, version, created_at, updated_at, author_id, author_name, editor_id, editor_name
+             in rawsql.rows(_NOTEBOOK_NOTES, {"pair_id": pair.id, "limit": limit + 1, "offset": offset})]
+    has_older = len(notes) > limit
+    notes = notes[:limit]
+    if notes:
+        by_id = {note.id: note for note in notes}
+        for (share_id, note_id, email, name, recipient_id, recipient_name, state, proposer_id, proposer_name,
+             proposed_at, expires_at, decider_id, decider_name, decided_at, withdrawer_id, withdrawer_name,
+             withdrawn_at, ended_by_edit) in rawsql.rows(_NOTEBOOK_SHARES, {"note_ids": list(by_id)}):
+            note = by_id[note_id]
+            note.shares.append(ListedShare(
+                share_id, note, email, name, _person(recipient_id, recipient_name), state, proposer_id,
+                Person(proposer_id, proposer_name), proposed_at, expires_at, _person(decider_id, decider_name),
+                decided_at, _person(withdrawer_id, withdrawer_name), withdrawn_at, bool(ended_by_edit)))
+    return notes, has_older
+
+
 def notebook(pair: Pair, viewer: User, page: int = 1) -> Notebook:
     """One page of the pair's notes, newest first."""
     page = max(1, page)
-    notes = db.session.scalars(_newest_first(pair).options(*_with_details())
-                               .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    notes, has_older = _listed_notes(pair, (page - 1) * PAGE_SIZE, PAGE_SIZE)
     now = utcnow()
-    return Notebook([note_view(note, viewer, now) for note in notes[:PAGE_SIZE]], page=page,
-                    has_older=len(notes) > PAGE_SIZE)
+    return Notebook([note_view(note, viewer, now) for note in notes], page=page, has_older=has_older)
 
 
 def clean_query(query: str | None) -> str:

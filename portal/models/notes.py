@@ -60,7 +60,24 @@ def note_aad(note: Note) -> str:
 register_encrypted_column(Note, "body", note_aad)
 
 
-class NoteShare(db.Model):
+class ShareRules:
+    """What a share's columns say about it, for a NoteShare and for the plain rows the notebook lists
+    (portal.domain.notes.ListedShare): one definition of "expired", "open" and how the recipient is named."""
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def is_open(self, now: datetime) -> bool:
+        """Proposed or approved, and not past its expiry: it can still be approved or withdrawn."""
+        return self.state in OPEN_SHARE_STATES and not self.is_expired(now)
+
+    @property
+    def recipient_label(self) -> str:
+        name = self.recipient.name if self.recipient is not None else self.recipient_name
+        return f"{name} <{self.recipient_email}>" if name else self.recipient_email
+
+
+class NoteShare(ShareRules, db.Model):
     """A proposal to let one named person read one note; it gives access only once the other member approves.
 
     The recipient is named by e-mail address when proposed; the account is fixed (and created by invitation
@@ -91,15 +108,3 @@ class NoteShare(db.Model):
     proposed_by = relationship("User", foreign_keys=[proposed_by_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
     withdrawn_by = relationship("User", foreign_keys=[withdrawn_by_id])
-
-    def is_expired(self, now: datetime) -> bool:
-        return self.expires_at is not None and self.expires_at <= now
-
-    def is_open(self, now: datetime) -> bool:
-        """Proposed or approved, and not past its expiry: it can still be approved or withdrawn."""
-        return self.state in OPEN_SHARE_STATES and not self.is_expired(now)
-
-    @property
-    def recipient_label(self) -> str:
-        name = self.recipient.name if self.recipient is not None else self.recipient_name
-        return f"{name} <{self.recipient_email}>" if name else self.recipient_email
