@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from collections.abc import Mapping as MappingABC
 from typing import Any, Mapping
 
 from sqlalchemy import Date, DateTime, Integer, String, and_, bindparam, case, exists, func, null, or_, select
@@ -334,14 +335,38 @@ _STATUSES = rawsql.Query(select(GoalProgress.agreement_id, GoalProgress.field_ke
                                 GoalProgress.status).where(GoalProgress.agreement_id.in_(_IDS)))
 
 
+class _JsonValues(MappingABC):
+    """An agreement's values by field key, each parsed from its JSON when first read: the page needs only the
+    few fields that say the meetings committed, the cadence and the goals."""
+
+    __slots__ = ("raw", "parsed")
+
+    def __init__(self) -> None:
+        self.raw: dict[str, str] = {}
+        self.parsed: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self.parsed[key]
+        except KeyError:
+            value = self.parsed[key] = json.loads(self.raw[key])
+            return value
+
+    def __iter__(self):
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
 def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int]) -> None:
     """Meeting targets and goal counts for the page's rows: three queries, whatever the page holds."""
     ids = list(version_of)
     if not ids:
         return
-    values: dict[int, dict[str, Any]] = {agreement_id: {} for agreement_id in ids}
+    values: dict[int, _JsonValues] = {agreement_id: _JsonValues() for agreement_id in ids}
     for agreement_id, key, value_json in rawsql.rows(_VALUES, {"ids": ids}):
-        values[agreement_id][key] = json.loads(value_json)  # value_json is never set for pair-only fields
+        values[agreement_id].raw[key] = value_json  # value_json is never set for pair-only fields
     versions = {version_id: definition_from(version_id, state, definition_json)
                 for version_id, state, definition_json in rawsql.rows(
                     _VERSIONS, {"version_ids": sorted(set(version_of.values()))})}
@@ -357,8 +382,9 @@ def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int]) -> None
         if commitment is not None:
             row.meetings_target, row.target_kind = commitment.total, "committed"
         else:
-            planned = commitments.planned_for_term(row.term_start, row.term_end, definition, agreement_values)
-            row.meetings_target, row.target_kind = len(planned.dates), "planned"
+            row.meetings_target = commitments.planned_count(row.term_start, row.term_end, definition,
+                                                            agreement_values)
+            row.target_kind = "planned"
         for item in commitments.goal_items(definition, agreement_values):
             row.goals[statuses[row.agreement_id].get((item.field_key, item.index), "not_started")] += 1
 
