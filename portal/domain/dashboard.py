@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from collections.abc import Mapping as MappingABC
 from typing import Any, Mapping
+from urllib.parse import urlencode
 
 from sqlalchemy import Date, DateTime, Integer, String, and_, bindparam, case, exists, func, null, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -47,6 +48,7 @@ ALERT_LABELS = {"ending_soon": "Ending soon", "review_due": "Review due", "stall
 SORTS = ("mentor", "mentee", "state", "term_end", "activity", "meetings")
 SORT_LABELS = {"mentor": "Mentor", "mentee": "Mentee", "state": "State", "term_end": "Term end",
                "activity": "Last activity", "meetings": "Meetings held"}
+_URL_SAFE = "!$'()*,/:;?@"  # what Werkzeug's url_for leaves unquoted in a query string
 GOAL_STATUS_LABELS = {"not_started": "not started", "in_progress": "in progress", "achieved": "achieved"}
 
 
@@ -95,6 +97,12 @@ class DashboardQuery:
         """Arguments for a column heading's link: sort by it, or flip the direction when already sorted."""
         direction = "desc" if self.sort == key and self.direction == "asc" else "asc"
         return self.args(sort=key, direction=direction, page=1)
+
+    @staticmethod
+    def link(base: str, arguments: Mapping[str, Any]) -> str:
+        """`base` (the view's address from url_for, computed once a page) with these arguments: the address
+        url_for would build, without a url_for per link."""
+        return f"{base}?{urlencode(list(arguments.items()), safe=_URL_SAFE)}" if arguments else base
 
 
 @dataclass
