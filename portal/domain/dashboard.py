@@ -3,8 +3,8 @@ activity, meetings held against committed, goal status counts and alerts; filter
 and the same page as CSV. Reports below it show counts only, with groups smaller than three hidden.
 
 Cost is fixed whatever the number of pairs: filtering, sorting, counting and paging happen in SQL (alerts are
-SQL expressions over the pair's current agreement), and the page's 25 rows are completed with three more
-queries (their non-pair-only values, template versions and goal statuses). Nothing here reads a ciphertext.
+SQL expressions over the pair's current agreement), and the page's 25 rows are completed with one more
+query (their non-pair-only values, template versions and goal statuses). Nothing here reads a ciphertext.
 Statements are built once per shape of request and sent as plain SQL (portal.rawsql); rows come back as
 plain values, not ORM objects.
 """
@@ -20,7 +20,9 @@ from collections.abc import Mapping as MappingABC
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
-from sqlalchemy import Date, DateTime, Integer, String, and_, bindparam, case, exists, func, null, or_, select
+from sqlalchemy import (
+    Date, DateTime, Integer, String, and_, bindparam, case, cast, exists, func, literal, null, or_, select, union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -260,35 +262,38 @@ def _joins(state: bool, alert: str, q: bool, sort: str | None) -> dict[str, bool
             "agreement": state or bool(alert) or sort not in (None, "mentor", "mentee")}
 
 
-_statements: dict[tuple, tuple[rawsql.Query, rawsql.Query]] = {}
+_statements: dict[tuple, rawsql.Query] = {}
 
 
-def _page_statements(scope: DashboardScope, query: DashboardQuery) -> tuple[rawsql.Query, rawsql.Query]:
-    """(the count of matching pairs, the page's rows) for this shape of request, built on its first use."""
+def _page_statements(scope: DashboardScope, query: DashboardQuery) -> rawsql.Query:
+    """The page's rows for this shape of request (built on its first use), each with the count of every
+    matching pair; a page past the end is the last page."""
     shape = (scope.supervisor_id is not None, scope.sees_help, bool(query.state), query.alert, bool(query.q),
              query.sort, query.direction)
     found = _statements.get(shape)
     if found is not None:
         return found
     supervised, sees_help, state, alert, q, sort, direction = shape
+    # Counted once in the statement (an uncorrelated subquery), not per row.
     total = _filtered(_base(func.count(Pair.id), supervised=supervised, **_joins(state, alert, q, None)),
-                      state, alert, q)
+                      state, alert, q).correlate(None).scalar_subquery()
+    offset = bindparam("offset", type_=Integer)
+    last_page = case((total == 0, 0), else_=(total - 1) // PAGE_SIZE * PAGE_SIZE)
     column = _ORDER[sort]
     order = [column.desc() if direction == "desc" else column.asc(), Pair.id.asc()]
     # The page's pairs first, sorted on the sort key alone; then the columns, each a subquery, for those 25
     # only. In one statement the database would work out every column for every pair of the program before
     # sorting them, so that a page cost as much as the whole program.
     page_ids = (_filtered(_base(Pair.id, supervised=supervised, **_joins(state, alert, q, sort)), state, alert, q)
-                .order_by(*order).limit(bindparam("limit", type_=Integer))
-                .offset(bindparam("offset", type_=Integer)).correlate(None).scalar_subquery())
+                .order_by(*order).limit(PAGE_SIZE).offset(case((offset < total, offset), else_=last_page))
+                .correlate(None).scalar_subquery())
     alerts = [case((expression, 1), else_=0).label(f"alert_{key}")
               for key, expression in _alerts_of(scope).items()]
-    rows = _base(Pair.id, Agreement.id, _MENTOR.name, _MENTEE.name, Agreement.state, Agreement.term_start,
-                 Agreement.term_end, Agreement.template_version_id, signature_count().label("signatures"),
-                 _LAST_ACTIVITY.label("last_activity"), _HELD.label("held"),
+    rows = _base(total.label("total"), Pair.id, Agreement.id, _MENTOR.name, _MENTEE.name, Agreement.state,
+                 Agreement.term_start, Agreement.term_end, Agreement.template_version_id,
+                 signature_count().label("signatures"), _LAST_ACTIVITY.label("last_activity"), _HELD.label("held"),
                  (_HELP_SINCE if sees_help else null()).label("help_since"), *alerts, supervised=supervised)
-    rows = rows.where(Pair.id.in_(page_ids)).order_by(*order)
-    found = _statements[shape] = (rawsql.Query(total), rawsql.Query(rows))
+    found = _statements[shape] = rawsql.Query(rows.where(Pair.id.in_(page_ids)).order_by(*order))
     return found
 
 
@@ -309,15 +314,15 @@ def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None =
         params["state"] = query.state
     if query.q:
         params["pattern"] = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    count_pairs, page_rows = _page_statements(scope, query)
-    total = rawsql.scalar(count_pairs, params) or 0
+    params["offset"] = (query.page - 1) * PAGE_SIZE
+    found = rawsql.rows(_page_statements(scope, query), params)
+    total = found[0][0] if found else 0  # no row: no pair matches (a page past the end is the last page)
     pages = max(1, -(-total // PAGE_SIZE))
     query.page = min(query.page, pages)
-    params["limit"], params["offset"] = PAGE_SIZE, (query.page - 1) * PAGE_SIZE
     alert_keys = tuple(_alerts_of(scope))
     rows, version_of = [], {}
-    for record in rawsql.rows(page_rows, params):
-        (pair_id, agreement_id, mentor, mentee, state, term_start, term_end, version_id, signatures, activity,
+    for record in found:
+        (_total, pair_id, agreement_id, mentor, mentee, state, term_start, term_end, version_id, signatures, activity,
          held, help_since, *flags) = record
         rows.append(DashboardRow(pair_id, agreement_id, mentor, mentee, state, term_start, term_end,
                                  signatures or 0, activity, held or 0, help_since=help_since,
@@ -335,12 +340,18 @@ def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None =
 
 
 _IDS = bindparam("ids", expanding=True)
-_VALUES = rawsql.Query(select(FieldValue.agreement_id, FieldValue.field_key, FieldValue.value_json)
-                       .where(FieldValue.agreement_id.in_(_IDS), FieldValue.value_json.is_not(None)))
-_VERSIONS = rawsql.Query(select(TemplateVersion.id, TemplateVersion.state, TemplateVersion.definition_json)
-                         .where(TemplateVersion.id.in_(bindparam("version_ids", expanding=True))))
-_STATUSES = rawsql.Query(select(GoalProgress.agreement_id, GoalProgress.field_key, GoalProgress.item_index,
-                                GoalProgress.status).where(GoalProgress.agreement_id.in_(_IDS)))
+_VALUE, _STATUS, _VERSION = 0, 1, 2
+# What completes the page's rows, in one statement: the agreements' values (value_json is never set for
+# pair-only fields), their goal statuses, and their template versions. Each row: (kind, id, key, index, text).
+_COMPLETION = rawsql.Query(union_all(
+    select(literal(_VALUE), FieldValue.agreement_id, FieldValue.field_key, cast(null(), Integer),
+           FieldValue.value_json)
+    .where(FieldValue.agreement_id.in_(_IDS), FieldValue.value_json.is_not(None)),
+    select(literal(_STATUS), GoalProgress.agreement_id, GoalProgress.field_key, GoalProgress.item_index,
+           GoalProgress.status).where(GoalProgress.agreement_id.in_(_IDS)),
+    select(literal(_VERSION), TemplateVersion.id, TemplateVersion.state, cast(null(), Integer),
+           TemplateVersion.definition_json)
+    .where(TemplateVersion.id.in_(bindparam("version_ids", expanding=True)))))
 
 
 class _JsonValues(MappingABC):
@@ -368,19 +379,21 @@ class _JsonValues(MappingABC):
 
 
 def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int]) -> None:
-    """Meeting targets and goal counts for the page's rows: three queries, whatever the page holds."""
+    """Meeting targets and goal counts for the page's rows: one query, whatever the page holds."""
     ids = list(version_of)
     if not ids:
         return
     values: dict[int, _JsonValues] = {agreement_id: _JsonValues() for agreement_id in ids}
-    for agreement_id, key, value_json in rawsql.rows(_VALUES, {"ids": ids}):
-        values[agreement_id].raw[key] = value_json  # value_json is never set for pair-only fields
-    versions = {version_id: definition_from(version_id, state, definition_json)
-                for version_id, state, definition_json in rawsql.rows(
-                    _VERSIONS, {"version_ids": sorted(set(version_of.values()))})}
     statuses: dict[int, dict[tuple[str, int], str]] = {agreement_id: {} for agreement_id in ids}
-    for agreement_id, key, index, status in rawsql.rows(_STATUSES, {"ids": ids}):
-        statuses[agreement_id][(key, index)] = status
+    versions = {}
+    for kind, of_id, key, index, text in rawsql.rows(
+            _COMPLETION, {"ids": ids, "version_ids": sorted(set(version_of.values()))}):
+        if kind == _VALUE:
+            values[of_id].raw[key] = text
+        elif kind == _STATUS:
+            statuses[of_id][(key, index)] = text
+        else:
+            versions[of_id] = definition_from(of_id, key, text)
     for row in rows:
         if row.agreement_id is None:
             continue
