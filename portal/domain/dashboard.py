@@ -129,6 +129,31 @@ class DashboardRow:
     def state_label(self) -> str:
         return STATE_LABELS.get(self.state, "No agreement")
 
+    # The table's cells as text, made here once rather than through several template expressions each.
+    @property
+    def term_start_shown(self) -> str:
+        return self.term_start.strftime("%d %b %Y") if self.term_start else ""
+
+    @property
+    def term_end_shown(self) -> str:
+        return self.term_end.strftime("%d %b %Y") if self.term_end else ""
+
+    @property
+    def activity_shown(self) -> str:
+        return self.last_activity.strftime("%d %b %Y") if self.last_activity else ""
+
+    @property
+    def meetings_shown(self) -> str:
+        """"4 of 12 planned", or "4" when there is nothing to count against."""
+        if self.meetings_target is None:
+            return str(self.meetings_held)
+        return f"{self.meetings_held} of {self.meetings_target} {self.target_kind}"
+
+    @property
+    def goals_shown(self) -> str:
+        goals = self.goals
+        return f"{goals['not_started']} / {goals['in_progress']} / {goals['achieved']}"
+
 
 @dataclass(frozen=True)
 class ReportLine:
