@@ -450,14 +450,21 @@ class HelpLine:
 
 
 _ASKED_BY = aliased(User, name="asked_by")
+_WAITING = aliased(HelpRequest, name="waiting")
+_WAITING_PAIR = aliased(Pair, name="waiting_pair")
+# The requests waiting longest first, then their people for those few only: joined before the limit, the
+# people of every pair of the program would be looked up (SQLite's plan) before the open requests are found.
 _OPEN_HELP = rawsql.Query(
     select(HelpRequest.id, HelpRequest.pair_id, HelpRequest.at, HelpRequest.message, _ASKED_BY.name,
            _ASKED_BY.email, _MENTOR.name, _MENTEE.name)
     .select_from(HelpRequest).join(Pair, Pair.id == HelpRequest.pair_id)
     .join(_ASKED_BY, _ASKED_BY.id == HelpRequest.requested_by_id)
     .join(_MENTOR, _MENTOR.id == Pair.mentor_id).join(_MENTEE, _MENTEE.id == Pair.mentee_id)
-    .where(Pair.program_id == _PROGRAM, HelpRequest.resolved_at.is_(None))
-    .order_by(HelpRequest.at, HelpRequest.id).limit(bindparam("limit", type_=Integer)))
+    .where(HelpRequest.id.in_(
+        select(_WAITING.id).join(_WAITING_PAIR, _WAITING_PAIR.id == _WAITING.pair_id)
+        .where(_WAITING_PAIR.program_id == _PROGRAM, _WAITING.resolved_at.is_(None))
+        .order_by(_WAITING.at, _WAITING.id).limit(bindparam("limit", type_=Integer))))
+    .order_by(HelpRequest.at, HelpRequest.id))
 
 
 def _open_help_requests(scope: DashboardScope, limit: int) -> list[HelpLine]:
