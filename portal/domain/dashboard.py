@@ -207,6 +207,23 @@ def _greatest_sqlite(element, compiler, **kw) -> str:
     return f"max({compiler.process(element.clauses, **kw)})"
 
 
+class _Least(FunctionElement):
+    """PostgreSQL's LEAST; SQLite's multi-argument min()."""
+    type = Integer()
+    name = "least"
+    inherit_cache = True
+
+
+@compiles(_Least)
+def _least(element, compiler, **kw) -> str:
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least, "sqlite")
+def _least_sqlite(element, compiler, **kw) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
 def signature_count():
     """Signatures standing on the current agreement: signed (not declined), of its current revision, and not
     cleared by a later change."""
@@ -254,9 +271,11 @@ def _alerts_of(scope: DashboardScope) -> dict[str, Any]:
     return {key: expression for key, expression in _ALERTS.items() if scope.sees_help or key != "help_asked"}
 
 
-def _base(*columns, supervised: bool, mentor: bool = True, mentee: bool = True, agreement: bool = True):
+def _base(*columns, supervised: bool, mentor: bool = True, mentee: bool = True, agreement: bool = True,
+          scoped: bool = True):
     """Pairs in scope joined to their people and current agreement (the pair's newest, found through the index
-    on agreement.pair_id). Statements over every pair of the program leave out the joins they do not need."""
+    on agreement.pair_id). Statements over every pair of the program leave out the joins they do not need.
+    `scoped` False: the caller limits the pairs itself, to ids chosen by a scoped statement."""
     stmt = select(*columns).select_from(Pair)
     if mentor:
         stmt = stmt.join(_MENTOR, _MENTOR.id == Pair.mentor_id)
@@ -265,6 +284,8 @@ def _base(*columns, supervised: bool, mentor: bool = True, mentee: bool = True, 
     if agreement:
         stmt = stmt.outerjoin(Agreement, and_(Agreement.pair_id == Pair.id, ~exists().where(
             _NEWER.pair_id == Pair.id, _NEWER.id > Agreement.id)))
+    if not scoped:
+        return stmt
     stmt = stmt.where(Pair.program_id == _PROGRAM)
     if supervised:
         stmt = stmt.where(exists().where(PairSupervisor.pair_id == Pair.id, PairSupervisor.user_id == _SUPERVISOR))
@@ -302,22 +323,25 @@ def _page_statements(scope: DashboardScope, query: DashboardQuery) -> rawsql.Que
     # Counted once in the statement (an uncorrelated subquery), not per row.
     total = _filtered(_base(func.count(Pair.id), supervised=supervised, **_joins(state, alert, q, None)),
                       state, alert, q).correlate(None).scalar_subquery()
-    offset = bindparam("offset", type_=Integer)
-    last_page = case((total == 0, 0), else_=(total - 1) // PAGE_SIZE * PAGE_SIZE)
+    # Past the end: the last page's offset (0 when nothing matches: -1 // 25 is 0 in SQL's integer division).
+    offset = _Least(bindparam("offset", type_=Integer), (total - 1) // PAGE_SIZE * PAGE_SIZE)
     column = _ORDER[sort]
     order = [column.desc() if direction == "desc" else column.asc(), Pair.id.asc()]
     # The page's pairs first, sorted on the sort key alone; then the columns, each a subquery, for those 25
     # only. In one statement the database would work out every column for every pair of the program before
     # sorting them, so that a page cost as much as the whole program.
     page_ids = (_filtered(_base(Pair.id, supervised=supervised, **_joins(state, alert, q, sort)), state, alert, q)
-                .order_by(*order).limit(PAGE_SIZE).offset(case((offset < total, offset), else_=last_page))
+                .order_by(*order).limit(PAGE_SIZE).offset(offset)
                 .correlate(None).scalar_subquery())
     alerts = [case((expression, 1), else_=0).label(f"alert_{key}")
               for key, expression in _alerts_of(scope).items()]
     rows = _base(total.label("total"), Pair.id, Agreement.id, _MENTOR.name, _MENTEE.name, Agreement.state,
                  Agreement.term_start, Agreement.term_end, Agreement.template_version_id,
                  signature_count().label("signatures"), _LAST_ACTIVITY.label("last_activity"), _HELD.label("held"),
-                 (_HELP_SINCE if sees_help else null()).label("help_since"), *alerts, supervised=supervised)
+                 (_HELP_SINCE if sees_help else null()).label("help_since"), *alerts, supervised=supervised,
+                 scoped=False)
+    # Limited to the page's ids alone (chosen in scope): with the scope repeated here, PostgreSQL's plan read
+    # every pair of the program again to match them against the 25.
     found = _statements[shape] = rawsql.Query(rows.where(Pair.id.in_(page_ids)).order_by(*order))
     return found
 
