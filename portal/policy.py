@@ -326,19 +326,35 @@ def agreement_for_member(user: User, agreement_id: int) -> Agreement:
 
 # --- the mentorship's life ----------------------------------------------------------------------------------
 
+def _dashboard_roles_statement() -> Select:
+    """Built once: the program and whether the person is one of its admins or supervisors, in one read."""
+    program_id, user_id = bindparam("program_id", type_=Integer), bindparam("user_id", type_=Integer)
+
+    def holds(role: str):
+        return exists().where(ProgramRole.user_id == user_id, ProgramRole.program_id == Program.id,
+                              ProgramRole.role == role).label(f"is_{role}")
+
+    return select(*rawsql.columns_of(Program), holds("admin"), holds("supervisor")).where(Program.id == program_id)
+
+
+_DASHBOARD_ROLES = rawsql.Query(_dashboard_roles_statement())
+_PROGRAM_NAMES = tuple(column.key for column in Program.__table__.columns)
+
+
 def program_dashboard_scope(user: User, program_id: int):
     """The progress dashboard of a program: its admins see every pair (and requests for help), its
     supervisors the pairs assigned to them; anyone else gets a 404."""
     from portal.domain.dashboard import DashboardScope
-    program = db.session.get(Program, program_id)
-    if program is None:
+    found = rawsql.first(_DASHBOARD_ROLES, {"program_id": program_id, "user_id": user.id})
+    if found is None:
         deny()
-    if is_program_admin(user, program.id):
+    *columns, admin, supervisor = found
+    if not (admin or supervisor):
+        deny()
+    program = rawsql.adopt(Program, dict(zip(_PROGRAM_NAMES, columns)))
+    if admin:
         return DashboardScope(program, supervisor_id=None, sees_help=True)
-    if db.session.scalar(select(exists().where(ProgramRole.user_id == user.id, ProgramRole.program_id == program.id,
-                                               ProgramRole.role == "supervisor"))):
-        return DashboardScope(program, supervisor_id=user.id, sees_help=False)
-    deny()
+    return DashboardScope(program, supervisor_id=user.id, sees_help=False)
 
 
 def help_request_for_admin(user: User, program_id: int, request_id: int):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from typing import Any, Mapping
 
@@ -166,16 +167,31 @@ def planned_for_term(start: date, end: date, definition: TemplateDefinition,
     meetings spread evenly over the term; otherwise monthly."""
     chosen = cadence(definition, values)
     commitment = committed_meetings(definition, values)
-    if not chosen.agreed and commitment and commitment.total:
+    total = commitment.total if commitment else 0
+    dates = list(_planned_dates(start, end, chosen, total))
+    if not chosen.agreed and total:
+        return PlannedSchedule(dates, f"{total} meetings agreed, spread evenly over the term")
+    basis = f"{chosen.name}, as agreed" if chosen.agreed else "monthly (no meeting frequency agreed)"
+    return PlannedSchedule(dates, basis)
+
+
+def planned_count(start: date, end: date, definition: TemplateDefinition, values: Mapping[str, Any]) -> int:
+    """How many meetings `planned_for_term` plans (the dashboard shows the number for 25 pairs a page)."""
+    commitment = committed_meetings(definition, values)
+    return len(_planned_dates(start, end, cadence(definition, values), commitment.total if commitment else 0))
+
+
+@lru_cache(maxsize=4096)
+def _planned_dates(start: date, end: date, chosen: Cadence, committed_total: int) -> tuple[date, ...]:
+    """The dates only: they depend on nothing else, and pairs of a program share terms and cadences."""
+    if not chosen.agreed and committed_total:
         days = (end - start).days + 1
-        total = min(commitment.total, MAX_PLANNED)
-        dates = [start + timedelta(days=index * days // total) for index in range(total)]
-        return PlannedSchedule(dates, f"{commitment.total} meetings agreed, spread evenly over the term")
+        total = min(committed_total, MAX_PLANNED)
+        return tuple(start + timedelta(days=index * days // total) for index in range(total))
     dates, step = [], 0
     day = start
     while day <= end and len(dates) < MAX_PLANNED:
         dates.append(day)
         step += 1
         day = chosen.next_after(start, step)  # from the start each time, so month ends do not drift
-    basis = f"{chosen.name}, as agreed" if chosen.agreed else "monthly (no meeting frequency agreed)"
-    return PlannedSchedule(dates, basis)
+    return tuple(dates)

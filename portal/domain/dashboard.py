@@ -3,8 +3,10 @@ activity, meetings held against committed, goal status counts and alerts; filter
 and the same page as CSV. Reports below it show counts only, with groups smaller than three hidden.
 
 Cost is fixed whatever the number of pairs: filtering, sorting, counting and paging happen in SQL (alerts are
-SQL expressions over the pair's current agreement), and the page's 25 rows are completed with three more
-queries (their non-pair-only values, template versions and goal statuses). Nothing here reads a ciphertext.
+SQL expressions over the pair's current agreement), and the page's 25 rows are completed with one more
+query (their non-pair-only values, template versions and goal statuses). Nothing here reads a ciphertext.
+Statements are built once per shape of request and sent as plain SQL (portal.rawsql); rows come back as
+plain values, not ORM objects.
 """
 from __future__ import annotations
 
@@ -14,16 +16,22 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from collections.abc import Mapping as MappingABC
 from typing import Any, Mapping
+from urllib.parse import urlencode
 
-from sqlalchemy import and_, case, exists, func, null, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import (
+    Date, DateTime, Integer, String, and_, bindparam, case, cast, exists, func, literal, null, or_, select, union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
+from portal import rawsql
 from portal.domain import commitments
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS
 from portal.domain.reminders import SIGNED_EVENT, TERM_ENDING_DAYS, signature_cutoff
-from portal.domain.template_store import definition_of
-from portal.extensions import db
+from portal.domain.template_store import definition_from
 from portal.models import (
     Agreement, AgreementEvent, AgreementSignature, FieldValue, GoalProgress, HelpRequest, Meeting, Pair, PairSupervisor, Program,
     TemplateVersion, User,
@@ -42,6 +50,7 @@ ALERT_LABELS = {"ending_soon": "Ending soon", "review_due": "Review due", "stall
 SORTS = ("mentor", "mentee", "state", "term_end", "activity", "meetings")
 SORT_LABELS = {"mentor": "Mentor", "mentee": "Mentee", "state": "State", "term_end": "Term end",
                "activity": "Last activity", "meetings": "Meetings held"}
+_URL_SAFE = "!$'()*,/:;?@"  # what Werkzeug's url_for leaves unquoted in a query string
 GOAL_STATUS_LABELS = {"not_started": "not started", "in_progress": "in progress", "achieved": "achieved"}
 
 
@@ -91,6 +100,12 @@ class DashboardQuery:
         direction = "desc" if self.sort == key and self.direction == "asc" else "asc"
         return self.args(sort=key, direction=direction, page=1)
 
+    @staticmethod
+    def link(base: str, arguments: Mapping[str, Any]) -> str:
+        """`base` (the view's address from url_for, computed once a page) with these arguments: the address
+        url_for would build, without a url_for per link."""
+        return f"{base}?{urlencode(list(arguments.items()), safe=_URL_SAFE)}" if arguments else base
+
 
 @dataclass
 class DashboardRow:
@@ -113,6 +128,31 @@ class DashboardRow:
     @property
     def state_label(self) -> str:
         return STATE_LABELS.get(self.state, "No agreement")
+
+    # The table's cells as text, made here once rather than through several template expressions each.
+    @property
+    def term_start_shown(self) -> str:
+        return self.term_start.strftime("%d %b %Y") if self.term_start else ""
+
+    @property
+    def term_end_shown(self) -> str:
+        return self.term_end.strftime("%d %b %Y") if self.term_end else ""
+
+    @property
+    def activity_shown(self) -> str:
+        return self.last_activity.strftime("%d %b %Y") if self.last_activity else ""
+
+    @property
+    def meetings_shown(self) -> str:
+        """"4 of 12 planned", or "4" when there is nothing to count against."""
+        if self.meetings_target is None:
+            return str(self.meetings_held)
+        return f"{self.meetings_held} of {self.meetings_target} {self.target_kind}"
+
+    @property
+    def goals_shown(self) -> str:
+        goals = self.goals
+        return f"{goals['not_started']} / {goals['in_progress']} / {goals['achieved']}"
 
 
 @dataclass(frozen=True)
@@ -140,17 +180,48 @@ class Dashboard:
     total: int
     pages: int
     reports: list[ReportGroup]
-    help_requests: list[HelpRequest]
+    help_requests: list[HelpLine]
     more_help: bool = False          # more requests are open than help_requests shows
     reports_counted_at: datetime | None = None
 
 
 # --- the SQL ------------------------------------------------------------------------------------------------
+# Every statement is built once per shape (who is looking, which filters are set, which sort) with bind
+# parameters for the values, and sent as plain SQL through portal.rawsql: building them per request, and the
+# ORM's execution and loading, cost far more than the database's work.
 
-def _greatest(*expressions):
-    # PostgreSQL's GREATEST; SQLite's multi-argument max() is the same function under another name.
-    name = db.session.get_bind().dialect.name
-    return func.greatest(*expressions) if name == "postgresql" else func.max(*expressions)
+class _Greatest(FunctionElement):
+    """PostgreSQL's GREATEST; SQLite's multi-argument max() is the same function under another name."""
+    type = DateTime()
+    name = "greatest"
+    inherit_cache = True
+
+
+@compiles(_Greatest)
+def _greatest(element, compiler, **kw) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element, compiler, **kw) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+class _Least(FunctionElement):
+    """PostgreSQL's LEAST; SQLite's multi-argument min()."""
+    type = Integer()
+    name = "least"
+    inherit_cache = True
+
+
+@compiles(_Least)
+def _least(element, compiler, **kw) -> str:
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least, "sqlite")
+def _least_sqlite(element, compiler, **kw) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
 
 
 def signature_count():
@@ -162,114 +233,149 @@ def signature_count():
             .scalar_subquery())
 
 
-@dataclass
-class _Sql:
-    """The expressions the list, its filters and the reports share."""
-    today: date
-    now: datetime
-    scope: DashboardScope
+_MENTOR, _MENTEE = aliased(User, name="mentor"), aliased(User, name="mentee")
+_NEWER = aliased(Agreement, name="newer")
+_PROGRAM = bindparam("program_id", type_=Integer)
+_SUPERVISOR = bindparam("supervisor_id", type_=Integer)
+_TODAY = bindparam("today", type_=Date)
+_ENDING_BY = bindparam("ending_by", type_=Date)
+_STALL_CUTOFF = bindparam("stall_cutoff", type_=Date)
+_SIGNING_CUTOFF = bindparam("signing_cutoff", type_=DateTime)
+_STATE = bindparam("state", type_=String)
+_PATTERN = bindparam("pattern", type_=String)
+_OF_AGREEMENT = Meeting.agreement_id == Agreement.id
+_HELD = select(func.count(Meeting.id)).where(_OF_AGREEMENT).scalar_subquery()
+_LAST_MET = select(func.max(Meeting.held_on)).where(_OF_AGREEMENT).scalar_subquery()
+_LAST_LOGGED = select(func.max(Meeting.created_at)).where(_OF_AGREEMENT).scalar_subquery()
+_LAST_PROGRESS = (select(func.max(GoalProgress.updated_at))
+                  .where(GoalProgress.agreement_id == Agreement.id).scalar_subquery())
+_LAST_ACTIVITY = _Greatest(Agreement.updated_at, func.coalesce(_LAST_LOGGED, Agreement.updated_at),
+                           func.coalesce(_LAST_PROGRESS, Agreement.updated_at))
+_LAST_SIGNED = (select(func.max(AgreementEvent.at)).where(
+    AgreementEvent.agreement_id == Agreement.id, AgreementEvent.kind == SIGNED_EVENT).scalar_subquery())
+_HELP_SINCE = (select(func.min(HelpRequest.at)).where(
+    HelpRequest.pair_id == Pair.id, HelpRequest.resolved_at.is_(None)).scalar_subquery())
+_ALERTS = {
+    "ending_soon": and_(Agreement.state == "active", Agreement.term_end >= _TODAY, Agreement.term_end <= _ENDING_BY),
+    "review_due": and_(Agreement.state == "active", Agreement.term_end < _TODAY),
+    "stalled": and_(Agreement.state == "active", func.coalesce(_LAST_MET, Agreement.term_start) <= _STALL_CUTOFF),
+    "awaiting_signature": and_(Agreement.state == "signing",
+                               func.coalesce(_LAST_SIGNED, Agreement.updated_at) < _SIGNING_CUTOFF),
+    "help_asked": exists().where(HelpRequest.pair_id == Pair.id, HelpRequest.resolved_at.is_(None)),
+}
+_ORDER = {"mentor": func.lower(_MENTOR.name), "mentee": func.lower(_MENTEE.name), "state": Agreement.state,
+          "term_end": Agreement.term_end, "activity": _LAST_ACTIVITY, "meetings": _HELD}
 
-    def __post_init__(self) -> None:
-        self.mentor, self.mentee = aliased(User), aliased(User)
-        # The pair's current agreement: its newest, found per pair through the index on agreement.pair_id (a
-        # grouped subquery over the whole table would cost as much as every program's agreements together).
-        newest = aliased(Agreement)
-        self.current_id = (select(func.max(newest.id)).where(newest.pair_id == Pair.id)
-                           .correlate(Pair).scalar_subquery())
-        of_agreement = Meeting.agreement_id == Agreement.id
-        self.held = select(func.count(Meeting.id)).where(of_agreement).scalar_subquery()
-        last_met = select(func.max(Meeting.held_on)).where(of_agreement).scalar_subquery()
-        last_logged = select(func.max(Meeting.created_at)).where(of_agreement).scalar_subquery()
-        last_progress = (select(func.max(GoalProgress.updated_at))
-                         .where(GoalProgress.agreement_id == Agreement.id).scalar_subquery())
-        self.last_activity = _greatest(Agreement.updated_at, func.coalesce(last_logged, Agreement.updated_at),
-                                       func.coalesce(last_progress, Agreement.updated_at))
-        self.signatures = signature_count()
-        last_signed = (select(func.max(AgreementEvent.at)).where(
-            AgreementEvent.agreement_id == Agreement.id, AgreementEvent.kind == SIGNED_EVENT).scalar_subquery())
-        self.help_since = (select(func.min(HelpRequest.at)).where(
-            HelpRequest.pair_id == Pair.id, HelpRequest.resolved_at.is_(None)).scalar_subquery())
-        stall_cutoff = self.today - timedelta(days=self.scope.program.stall_days)
-        self.alerts = {
-            "ending_soon": and_(Agreement.state == "active", Agreement.term_end >= self.today,
-                                Agreement.term_end <= self.today + timedelta(days=TERM_ENDING_DAYS)),
-            "review_due": and_(Agreement.state == "active", Agreement.term_end < self.today),
-            "stalled": and_(Agreement.state == "active",
-                            func.coalesce(last_met, Agreement.term_start) <= stall_cutoff),
-            "awaiting_signature": and_(Agreement.state == "signing",
-                                       func.coalesce(last_signed, Agreement.updated_at) < signature_cutoff(self.today)),
-            "help_asked": exists().where(HelpRequest.pair_id == Pair.id, HelpRequest.resolved_at.is_(None)),
-        }
-        if not self.scope.sees_help:
-            del self.alerts["help_asked"]
 
-    def base(self, *columns, mentor: bool = True, mentee: bool = True, agreement: bool = True):
-        """Pairs in scope joined to their people and current agreement. Statements over every pair of the
-        program leave out the joins they do not need: each costs a lookup per pair (1,000 in a large program)."""
-        stmt = select(*columns).select_from(Pair)
-        if mentor:
-            stmt = stmt.join(self.mentor, self.mentor.id == Pair.mentor_id)
-        if mentee:
-            stmt = stmt.join(self.mentee, self.mentee.id == Pair.mentee_id)
-        if agreement:
-            stmt = stmt.outerjoin(Agreement, Agreement.id == self.current_id)
-        stmt = stmt.where(Pair.program_id == self.scope.program.id)
-        if self.scope.supervisor_id is not None:
-            stmt = stmt.where(exists().where(PairSupervisor.pair_id == Pair.id,
-                                             PairSupervisor.user_id == self.scope.supervisor_id))
+def _alerts_of(scope: DashboardScope) -> dict[str, Any]:
+    return {key: expression for key, expression in _ALERTS.items() if scope.sees_help or key != "help_asked"}
+
+
+def _base(*columns, supervised: bool, mentor: bool = True, mentee: bool = True, agreement: bool = True,
+          scoped: bool = True):
+    """Pairs in scope joined to their people and current agreement (the pair's newest, found through the index
+    on agreement.pair_id). Statements over every pair of the program leave out the joins they do not need.
+    `scoped` False: the caller limits the pairs itself, to ids chosen by a scoped statement."""
+    stmt = select(*columns).select_from(Pair)
+    if mentor:
+        stmt = stmt.join(_MENTOR, _MENTOR.id == Pair.mentor_id)
+    if mentee:
+        stmt = stmt.join(_MENTEE, _MENTEE.id == Pair.mentee_id)
+    if agreement:
+        stmt = stmt.outerjoin(Agreement, and_(Agreement.pair_id == Pair.id, ~exists().where(
+            _NEWER.pair_id == Pair.id, _NEWER.id > Agreement.id)))
+    if not scoped:
         return stmt
+    stmt = stmt.where(Pair.program_id == _PROGRAM)
+    if supervised:
+        stmt = stmt.where(exists().where(PairSupervisor.pair_id == Pair.id, PairSupervisor.user_id == _SUPERVISOR))
+    return stmt
 
-    def filtered(self, stmt, query: DashboardQuery):
-        if query.state:
-            stmt = stmt.where(Agreement.state == query.state)
-        if query.alert:
-            stmt = stmt.where(self.alerts[query.alert])
-        if query.q:
-            pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(or_(self.mentor.name.ilike(pattern, escape="\\"),
-                                  self.mentee.name.ilike(pattern, escape="\\")))
-        return stmt
 
-    @staticmethod
-    def joins_for(query: DashboardQuery, sorting: bool) -> dict[str, bool]:
-        """Which joins the query's filters (and its sort, when `sorting`) need."""
-        return {"mentor": bool(query.q) or (sorting and query.sort == "mentor"),
-                "mentee": bool(query.q) or (sorting and query.sort == "mentee"),
-                "agreement": bool(query.state or query.alert) or (sorting and query.sort not in ("mentor", "mentee"))}
+def _filtered(stmt, state: bool, alert: str, q: bool):
+    if state:
+        stmt = stmt.where(Agreement.state == _STATE)
+    if alert:
+        stmt = stmt.where(_ALERTS[alert])
+    if q:
+        stmt = stmt.where(or_(_MENTOR.name.ilike(_PATTERN, escape="\\"), _MENTEE.name.ilike(_PATTERN, escape="\\")))
+    return stmt
 
-    def order(self, query: DashboardQuery):
-        column = {"mentor": func.lower(self.mentor.name), "mentee": func.lower(self.mentee.name),
-                  "state": Agreement.state, "term_end": Agreement.term_end, "activity": self.last_activity,
-                  "meetings": self.held}[query.sort]
-        return [column.desc() if query.direction == "desc" else column.asc(), Pair.id.asc()]
+
+def _joins(state: bool, alert: str, q: bool, sort: str | None) -> dict[str, bool]:
+    """Which joins the filters (and the sort, when given) need."""
+    return {"mentor": q or sort == "mentor", "mentee": q or sort == "mentee",
+            "agreement": state or bool(alert) or sort not in (None, "mentor", "mentee")}
+
+
+_statements: dict[tuple, rawsql.Query] = {}
+
+
+def _page_statements(scope: DashboardScope, query: DashboardQuery) -> rawsql.Query:
+    """The page's rows for this shape of request (built on its first use), each with the count of every
+    matching pair; a page past the end is the last page."""
+    shape = (scope.supervisor_id is not None, scope.sees_help, bool(query.state), query.alert, bool(query.q),
+             query.sort, query.direction)
+    found = _statements.get(shape)
+    if found is not None:
+        return found
+    supervised, sees_help, state, alert, q, sort, direction = shape
+    # Counted once in the statement (an uncorrelated subquery), not per row.
+    total = _filtered(_base(func.count(Pair.id), supervised=supervised, **_joins(state, alert, q, None)),
+                      state, alert, q).correlate(None).scalar_subquery()
+    # Past the end: the last page's offset (0 when nothing matches: -1 // 25 is 0 in SQL's integer division).
+    offset = _Least(bindparam("offset", type_=Integer), (total - 1) // PAGE_SIZE * PAGE_SIZE)
+    column = _ORDER[sort]
+    order = [column.desc() if direction == "desc" else column.asc(), Pair.id.asc()]
+    # The page's pairs first, sorted on the sort key alone; then the columns, each a subquery, for those 25
+    # only. In one statement the database would work out every column for every pair of the program before
+    # sorting them, so that a page cost as much as the whole program.
+    page_ids = (_filtered(_base(Pair.id, supervised=supervised, **_joins(state, alert, q, sort)), state, alert, q)
+                .order_by(*order).limit(PAGE_SIZE).offset(offset)
+                .correlate(None).scalar_subquery())
+    alerts = [case((expression, 1), else_=0).label(f"alert_{key}")
+              for key, expression in _alerts_of(scope).items()]
+    rows = _base(total.label("total"), Pair.id, Agreement.id, _MENTOR.name, _MENTEE.name, Agreement.state,
+                 Agreement.term_start, Agreement.term_end, Agreement.template_version_id,
+                 signature_count().label("signatures"), _LAST_ACTIVITY.label("last_activity"), _HELD.label("held"),
+                 (_HELP_SINCE if sees_help else null()).label("help_since"), *alerts, supervised=supervised,
+                 scoped=False)
+    # Limited to the page's ids alone (chosen in scope): with the scope repeated here, PostgreSQL's plan read
+    # every pair of the program again to match them against the 25.
+    found = _statements[shape] = rawsql.Query(rows.where(Pair.id.in_(page_ids)).order_by(*order))
+    return found
+
+
+def _params(scope: DashboardScope, today: date) -> dict[str, Any]:
+    return {"program_id": scope.program.id, "supervisor_id": scope.supervisor_id, "today": today,
+            "ending_by": today + timedelta(days=TERM_ENDING_DAYS),
+            "stall_cutoff": today - timedelta(days=scope.program.stall_days),
+            "signing_cutoff": signature_cutoff(today)}
 
 
 def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None = None,
               now: datetime | None = None, reports_max_age: float = 0, all_help: bool = False) -> Dashboard:
     """The page's rows, its reports (counted again when older than `reports_max_age` seconds) and the open
     requests for help (the HELP_SHOWN waiting longest, or every one with `all_help`)."""
-    sql = _Sql(today or utctoday(), now or utcnow(), scope)
-    total = db.session.scalar(sql.filtered(sql.base(func.count(Pair.id), **sql.joins_for(query, False)), query)) or 0
+    today = today or utctoday()
+    params = _params(scope, today)
+    if query.state:
+        params["state"] = query.state
+    if query.q:
+        params["pattern"] = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    params["offset"] = (query.page - 1) * PAGE_SIZE
+    found = rawsql.rows(_page_statements(scope, query), params)
+    total = found[0][0] if found else 0  # no row: no pair matches (a page past the end is the last page)
     pages = max(1, -(-total // PAGE_SIZE))
     query.page = min(query.page, pages)
-    alert_columns = [case((expression, 1), else_=0).label(f"alert_{key}") for key, expression in sql.alerts.items()]
-    # The page's pairs first, sorted on the sort key alone; then the columns, each a subquery, for those 25
-    # only. In one statement the database would work out every column for every pair of the program before
-    # sorting them, so that a page cost as much as the whole program.
-    page_ids = (sql.filtered(sql.base(Pair.id, **sql.joins_for(query, True)), query).order_by(*sql.order(query))
-                .limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE).correlate(None).scalar_subquery())
-    stmt = sql.base(
-        Pair.id, Agreement.id, sql.mentor.name, sql.mentee.name, Agreement.state, Agreement.term_start,
-        Agreement.term_end, Agreement.template_version_id, sql.signatures, sql.last_activity, sql.held,
-        sql.help_since if scope.sees_help else null(), *alert_columns)
-    stmt = stmt.where(Pair.id.in_(page_ids)).order_by(*sql.order(query))
+    alert_keys = tuple(_alerts_of(scope))
     rows, version_of = [], {}
-    for record in db.session.execute(stmt).all():
-        (pair_id, agreement_id, mentor, mentee, state, term_start, term_end, version_id, signatures, activity,
+    for record in found:
+        (_total, pair_id, agreement_id, mentor, mentee, state, term_start, term_end, version_id, signatures, activity,
          held, help_since, *flags) = record
         rows.append(DashboardRow(pair_id, agreement_id, mentor, mentee, state, term_start, term_end,
                                  signatures or 0, activity, held or 0, help_since=help_since,
-                                 alerts=[key for key, flag in zip(sql.alerts, flags) if flag]))
+                                 alerts=[key for key, flag in zip(alert_keys, flags) if flag]))
         if agreement_id is not None:
             version_of[agreement_id] = version_id
     _complete_rows(rows, version_of)
@@ -278,49 +384,116 @@ def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None =
         help_requests = _open_help_requests(scope, HELP_LISTED if all_help else HELP_SHOWN + 1)
         more_help = not all_help and len(help_requests) > HELP_SHOWN
         del help_requests[HELP_SHOWN if more_help else len(help_requests):]
-    counted_at, reports = _cached_reports(sql, reports_max_age)
+    counted_at, reports = _cached_reports(scope, today, now or utcnow(), params, reports_max_age)
     return Dashboard(scope, query, rows, total, pages, reports, help_requests, more_help, counted_at)
 
 
+_IDS = bindparam("ids", expanding=True)
+_VALUE, _STATUS, _VERSION = 0, 1, 2
+# What completes the page's rows, in one statement: the agreements' values (value_json is never set for
+# pair-only fields), their goal statuses, and their template versions. Each row: (kind, id, key, index, text).
+_COMPLETION = rawsql.Query(union_all(
+    select(literal(_VALUE), FieldValue.agreement_id, FieldValue.field_key, cast(null(), Integer),
+           FieldValue.value_json)
+    .where(FieldValue.agreement_id.in_(_IDS), FieldValue.value_json.is_not(None)),
+    select(literal(_STATUS), GoalProgress.agreement_id, GoalProgress.field_key, GoalProgress.item_index,
+           GoalProgress.status).where(GoalProgress.agreement_id.in_(_IDS)),
+    select(literal(_VERSION), TemplateVersion.id, TemplateVersion.state, cast(null(), Integer),
+           TemplateVersion.definition_json)
+    .where(TemplateVersion.id.in_(bindparam("version_ids", expanding=True)))))
+
+
+class _JsonValues(MappingABC):
+    """An agreement's values by field key, each parsed from its JSON when first read: the page needs only the
+    few fields that say the meetings committed, the cadence and the goals."""
+
+    __slots__ = ("raw", "parsed")
+
+    def __init__(self) -> None:
+        self.raw: dict[str, str] = {}
+        self.parsed: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self.parsed[key]
+        except KeyError:
+            value = self.parsed[key] = json.loads(self.raw[key])
+            return value
+
+    def __iter__(self):
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
 def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int]) -> None:
-    """Meeting targets and goal counts for the page's rows: three queries, whatever the page holds."""
+    """Meeting targets and goal counts for the page's rows: one query, whatever the page holds."""
     ids = list(version_of)
-    values: dict[int, dict[str, Any]] = {agreement_id: {} for agreement_id in ids}
-    for agreement_id, key, value_json in db.session.execute(
-            select(FieldValue.agreement_id, FieldValue.field_key, FieldValue.value_json)
-            .where(FieldValue.agreement_id.in_(ids), FieldValue.value_json.is_not(None))).all():
-        values[agreement_id][key] = json.loads(value_json)  # value_json is never set for pair-only fields
-    versions = {version.id: version for version in db.session.scalars(
-        select(TemplateVersion).where(TemplateVersion.id.in_(set(version_of.values()))))}
+    if not ids:
+        return
+    values: dict[int, _JsonValues] = {agreement_id: _JsonValues() for agreement_id in ids}
     statuses: dict[int, dict[tuple[str, int], str]] = {agreement_id: {} for agreement_id in ids}
-    for agreement_id, key, index, status in db.session.execute(
-            select(GoalProgress.agreement_id, GoalProgress.field_key, GoalProgress.item_index, GoalProgress.status)
-            .where(GoalProgress.agreement_id.in_(ids))).all():
-        statuses[agreement_id][(key, index)] = status
+    versions = {}
+    for kind, of_id, key, index, text in rawsql.rows(
+            _COMPLETION, {"ids": ids, "version_ids": sorted(set(version_of.values()))}):
+        if kind == _VALUE:
+            values[of_id].raw[key] = text
+        elif kind == _STATUS:
+            statuses[of_id][(key, index)] = text
+        else:
+            versions[of_id] = definition_from(of_id, key, text)
     for row in rows:
         if row.agreement_id is None:
             continue
-        definition = definition_of(versions[version_of[row.agreement_id]])
+        definition = versions[version_of[row.agreement_id]]
         agreement_values = values[row.agreement_id]
         commitment = commitments.committed_meetings(definition, agreement_values)
         if commitment is not None:
             row.meetings_target, row.target_kind = commitment.total, "committed"
         else:
-            planned = commitments.planned_for_term(row.term_start, row.term_end, definition, agreement_values)
-            row.meetings_target, row.target_kind = len(planned.dates), "planned"
+            row.meetings_target = commitments.planned_count(row.term_start, row.term_end, definition,
+                                                            agreement_values)
+            row.target_kind = "planned"
         for item in commitments.goal_items(definition, agreement_values):
             row.goals[statuses[row.agreement_id].get((item.field_key, item.index), "not_started")] += 1
 
 
-def _open_help_requests(scope: DashboardScope, limit: int) -> list[HelpRequest]:
+@dataclass(frozen=True)
+class HelpLine:
+    """One open request for outside help, as the dashboard lists it (the member's message to the program is
+    written for the program: it is never pair-only text)."""
+    id: int
+    pair_id: int
+    at: datetime
+    message: str
+    asked_by_name: str
+    asked_by_email: str
+    mentor: str
+    mentee: str
+
+
+_ASKED_BY = aliased(User, name="asked_by")
+_WAITING = aliased(HelpRequest, name="waiting")
+_WAITING_PAIR = aliased(Pair, name="waiting_pair")
+# The requests waiting longest first, then their people for those few only: joined before the limit, the
+# people of every pair of the program would be looked up (SQLite's plan) before the open requests are found.
+_OPEN_HELP = rawsql.Query(
+    select(HelpRequest.id, HelpRequest.pair_id, HelpRequest.at, HelpRequest.message, _ASKED_BY.name,
+           _ASKED_BY.email, _MENTOR.name, _MENTEE.name)
+    .select_from(HelpRequest).join(Pair, Pair.id == HelpRequest.pair_id)
+    .join(_ASKED_BY, _ASKED_BY.id == HelpRequest.requested_by_id)
+    .join(_MENTOR, _MENTOR.id == Pair.mentor_id).join(_MENTEE, _MENTEE.id == Pair.mentee_id)
+    .where(HelpRequest.id.in_(
+        select(_WAITING.id).join(_WAITING_PAIR, _WAITING_PAIR.id == _WAITING.pair_id)
+        .where(_WAITING_PAIR.program_id == _PROGRAM, _WAITING.resolved_at.is_(None))
+        .order_by(_WAITING.at, _WAITING.id).limit(bindparam("limit", type_=Integer))))
+    .order_by(HelpRequest.at, HelpRequest.id))
+
+
+def _open_help_requests(scope: DashboardScope, limit: int) -> list[HelpLine]:
     """The open requests waiting longest, with who asked and the pair's two people, in one statement."""
-    return db.session.scalars(
-        select(HelpRequest).join(Pair, Pair.id == HelpRequest.pair_id)
-        .options(joinedload(HelpRequest.requested_by),
-                 joinedload(HelpRequest.pair).joinedload(Pair.mentor),
-                 joinedload(HelpRequest.pair).joinedload(Pair.mentee))
-        .where(Pair.program_id == scope.program.id, HelpRequest.resolved_at.is_(None))
-        .order_by(HelpRequest.at, HelpRequest.id).limit(limit)).all()
+    return [HelpLine(*row) for row in rawsql.rows(_OPEN_HELP, {"program_id": scope.program.id, "limit": limit})]
 
 
 # Reports counted for a scope: {(program, supervisor, sees help, day): (monotonic time, UTC time, reports)}.
@@ -329,50 +502,62 @@ _report_cache: dict[tuple, tuple[float, datetime, list[ReportGroup]]] = {}
 _REPORT_CACHE_SIZE = 500
 
 
-def _cached_reports(sql: _Sql, max_age: float) -> tuple[datetime, list[ReportGroup]]:
+def _cached_reports(scope: DashboardScope, today: date, now: datetime, params: Mapping[str, Any],
+                    max_age: float) -> tuple[datetime, list[ReportGroup]]:
     """The reports and when they were counted. Counting them reads every pair in scope (1,000 in a large
     program), so a page reuses counts up to `max_age` seconds old; the page says when they were counted.
     Counts only, never a name, and kept per scope: a supervisor is never shown an admin's counts."""
-    key = (sql.scope.program.id, sql.scope.supervisor_id, sql.scope.sees_help, sql.today)
+    key = (scope.program.id, scope.supervisor_id, scope.sees_help, today)
     found = _report_cache.get(key)
     clock = time.monotonic()
     if max_age > 0 and found is not None and clock - found[0] <= max_age:
         return found[1], found[2]
-    reports = _reports(sql)
+    reports = _reports(scope, params)
     if max_age > 0:
         if len(_report_cache) >= _REPORT_CACHE_SIZE:
             _report_cache.clear()
-        _report_cache[key] = (clock, sql.now, reports)
-    return sql.now, reports
+        _report_cache[key] = (clock, now, reports)
+    return now, reports
 
 
-def _reports(sql: _Sql) -> list[ReportGroup]:
-    """Counts over every pair in scope (not only the filtered page), four queries."""
-    everyone = {"mentor": False, "mentee": False}  # counts: the people's names are not needed
-    by_state = dict(db.session.execute(sql.base(Agreement.state, func.count(Pair.id), **everyone)
-                                       .group_by(Agreement.state)).all())
-    states = ReportGroup("Pairs by state",
-                         [ReportLine(label, by_state.get(key, 0)) for key, label in STATE_LABELS.items()])
-    sums = db.session.execute(sql.base(*[func.coalesce(func.sum(case((expression, 1), else_=0)), 0)
-                                         for expression in sql.alerts.values()], **everyone)).one()
-    alerts = ReportGroup("Alerts", [ReportLine(ALERT_LABELS[key], int(count)) for key, count in zip(sql.alerts, sums)])
-    in_scope = sql.base(Pair.id, **everyone, agreement=False).scalar_subquery()
-    closures = db.session.execute(
+def _report_statements_for(supervised: bool, sees_help: bool) -> tuple[rawsql.Query, ...]:
+    everyone = {"mentor": False, "mentee": False, "supervised": supervised}  # counts: no names needed
+    alerts = [expression for key, expression in _ALERTS.items() if sees_help or key != "help_asked"]
+    in_scope = _base(Pair.id, **everyone, agreement=False).scalar_subquery()
+    current_in_scope = _base(Agreement.id, **everyone).where(Agreement.id.is_not(None)).scalar_subquery()
+    return tuple(rawsql.Query(statement) for statement in (
+        _base(Agreement.state, func.count(Pair.id), **everyone).group_by(Agreement.state),
+        _base(*[func.coalesce(func.sum(case((expression, 1), else_=0)), 0) for expression in alerts], **everyone),
         select(Agreement.closure_kind, Agreement.closure_reason, func.count(Agreement.id))
         .where(Agreement.state == "closed", Agreement.pair_id.in_(in_scope))
-        .group_by(Agreement.closure_kind, Agreement.closure_reason)).all()
+        .group_by(Agreement.closure_kind, Agreement.closure_reason),
+        select(GoalProgress.status, func.count(GoalProgress.id))
+        .where(GoalProgress.agreement_id.in_(current_in_scope)).group_by(GoalProgress.status)))
+
+
+_REPORT_STATEMENTS = {(supervised, sees_help): _report_statements_for(supervised, sees_help)
+                      for supervised in (False, True) for sees_help in (False, True)}
+
+
+def _reports(scope: DashboardScope, params: Mapping[str, Any]) -> list[ReportGroup]:
+    """Counts over every pair in scope (not only the filtered page), four queries."""
+    by_state_sql, alerts_sql, closures_sql, goals_sql = _REPORT_STATEMENTS[
+        (scope.supervisor_id is not None, scope.sees_help)]
+    by_state = dict(rawsql.rows(by_state_sql, params))
+    states = ReportGroup("Pairs by state",
+                         [ReportLine(label, by_state.get(key, 0)) for key, label in STATE_LABELS.items()])
+    sums = rawsql.first(alerts_sql, params)
+    alerts = ReportGroup("Alerts", [ReportLine(ALERT_LABELS[key], int(count))
+                                    for key, count in zip(_alerts_of(scope), sums)])
     closure_counts: dict[str, int] = {}
-    for kind, reason, count in closures:
+    for kind, reason, count in rawsql.rows(closures_sql, params):
         label = CLOSURE_KIND_LABELS.get(kind, "Closed")
         if kind == "early":
             label += f": {CLOSURE_REASONS[reason].lower()}" if reason in CLOSURE_REASONS else ": no reason given"
         closure_counts[label] = closure_counts.get(label, 0) + count
     ended = ReportGroup("How agreements ended",
                         [ReportLine(label, count) for label, count in sorted(closure_counts.items())])
-    current_in_scope = sql.base(Agreement.id, **everyone).where(Agreement.id.is_not(None)).scalar_subquery()
-    goal_rows = dict(db.session.execute(
-        select(GoalProgress.status, func.count(GoalProgress.id))
-        .where(GoalProgress.agreement_id.in_(current_in_scope)).group_by(GoalProgress.status)).all())
+    goal_rows = dict(rawsql.rows(goals_sql, params))
     goals = ReportGroup("Goals of current agreements", [
         ReportLine("marked in progress", goal_rows.get("in_progress", 0)),
         ReportLine("marked achieved", goal_rows.get("achieved", 0))])

@@ -66,9 +66,14 @@ def _published_definition(version_id: int, definition_json: str) -> TemplateDefi
 
 def definition_of(version: TemplateVersion) -> TemplateDefinition:
     """The parsed definition of a version (cached for published and retired ones, which never change)."""
-    if version.state == "draft":
-        return parse_definition(json.loads(version.definition_json))
-    return _published_definition(version.id, version.definition_json)
+    return definition_from(version.id, version.state, version.definition_json)
+
+
+def definition_from(version_id: int, state: str, definition_json: str) -> TemplateDefinition:
+    """`definition_of` for a version read as plain columns (id, state, definition_json)."""
+    if state == "draft":
+        return parse_definition(json.loads(definition_json))
+    return _published_definition(version_id, definition_json)
 
 
 def encode_definition(definition: TemplateDefinition) -> str:
