@@ -265,8 +265,9 @@ METHOD = """\
   meeting summaries, progress comments and review conclusions encrypted with `portal/crypto.py` and bound to
   their rows. Rows are written with Core inserts of the model tables, 500 pairs at a time. The full preset
   has 20,000 pairs (1,000 a program), 200,000 notes and 100,000 meetings; `small` has 100 pairs (1,000 notes,
-  500 meetings), 50 of them in the benchmarked program so that its dashboard pages hold 25 rows as at full
-  volume. In every program, pair 0 is a draft the benchmark edits (40 notes at full volume, 25 in `small`)
+  500 meetings), 50 of them in the benchmarked program so that its pages show as much as at full volume
+  (the dashboard's 25 rows and its 10 longest-waiting requests for help, the supervisor's 25 rows: in
+  `small` its supervisor follows every pair and every fourth asks for help). In every program, pair 0 is a draft the benchmark edits (40 notes at full volume, 25 in `small`)
   and pair 1 an active agreement whose PDF has three pages (checked with pypdf on every run).
 - **In-process.** Each endpoint is called through the app's WSGI interface (no server, no HTTP) with a
   signed-in session obtained through the real sign-in form: 20 warm-up calls, then up to 2,000 calls (at most
@@ -301,7 +302,8 @@ METHOD = """\
   in-process, then empties the database, seeds the full preset and measures again: *growth* is full median /
   small median, on the same database, in the same process.
 - **PostgreSQL** runs in a throwaway cluster started by `.ci/with-postgres` (fsync and synchronous commit
-  off, as for the test suite: writes are cheaper than on a durable production server).
+  off, as for the test suite: writes are cheaper than on a durable production server), reached over TCP on
+  the loopback; `ANALYZE` runs after seeding, as autovacuum would after such a load.
 """
 
 TARGETS = """\

@@ -34,6 +34,7 @@ from portal import crypto
 from portal.domain import agreements as agreement_rules
 from portal.domain import commitments, field_values, signed_content, signing
 from portal.domain.accounts import hash_password
+from portal.domain.dashboard import HELP_SHOWN, PAGE_SIZE
 from portal.domain.lifecycle import _conclusion_aad
 from portal.domain.meetings import _summary_aad
 from portal.domain.progress import _comment_aad
@@ -81,6 +82,14 @@ SHIPPED = ("ccmc", "whprms")  # program 0 (the benchmarked one) uses CCMC: it ha
 AUTOSAVED_FIELDS = {"ccmc": "meeting_place_time", "whprms": "meeting_schedule"}
 SUPERVISED_EVERY = 10   # the program's supervisor follows pairs 1, 11, 21, ...
 HELP_EVERY = 37
+
+
+def _every(usual: int, program_pairs: int, wanted: int) -> int:
+    """How often a pair is marked (followed by the supervisor, asking for help) so that the benchmarked program
+    has at least `wanted` of them at every preset: its pages then show as much at 100 pairs as at 20,000 (a
+    supervisor's full page of 25 rows, the dashboard's full list of open requests), and the flat-growth check
+    compares like with like."""
+    return max(1, min(usual, program_pairs // wanted))
 WORDS = ("agree", "practice", "meeting", "caseload", "review", "feedback", "schedule", "goal", "plan", "notes",
          "committee", "report", "patients", "conference", "safety", "progress", "confidence", "network",
          "certification", "exam", "mentor", "mentee", "questions", "evening", "weekly", "draft", "budget")
@@ -492,6 +501,10 @@ class Seeder:
         program0 = setups[0]
         supervised_pair_id = pdf_pair = None
         mentors: dict[tuple[int, int], int] = {}
+        supervised_every = {setup.program.id: SUPERVISED_EVERY for setup in setups}
+        help_every = {setup.program.id: HELP_EVERY for setup in setups}
+        supervised_every[program0.program.id] = _every(SUPERVISED_EVERY, per_program[0], PAGE_SIZE + 1)
+        help_every[program0.program.id] = _every(HELP_EVERY, per_program[0], HELP_SHOWN + 1)
         for offset in range(0, len(batch), PAIRS_PER_BATCH):
             self._user_rows = []
             chunk = []
@@ -507,7 +520,7 @@ class Seeder:
                 pair_id = self.rows.new_id(Pair)
                 pair = self.rows.add(Pair, id=pair_id, program_id=setup.program.id, mentor_id=mentor_id,
                                      mentee_id=mentee_id, created_at=self.now - timedelta(days=120))
-                if n % SUPERVISED_EVERY == 1:
+                if n % supervised_every[setup.program.id] == 1 % supervised_every[setup.program.id]:
                     self.rows.add(PairSupervisor, id=self.rows.new_id(PairSupervisor), pair_id=pair_id,
                                   user_id=setup.supervisor.id)
                 kind = self._kind(n, setup_index[setup.program.id])
@@ -526,7 +539,7 @@ class Seeder:
                 notes_left -= 0 if n == 0 else note_count
                 pairs_left -= 1
                 self._notes(pair, note_count)
-                if n % HELP_EVERY == 5:
+                if n % help_every[setup.program.id] == 5 % help_every[setup.program.id]:
                     self.rows.add(HelpRequest, id=self.rows.new_id(HelpRequest), pair_id=pair_id,
                                   agreement_id=None, requested_by_id=mentee_id, at=self.now - timedelta(days=1),
                                   message="Could someone help us find a new meeting slot?", resolved_at=None,
