@@ -190,38 +190,18 @@ class Dashboard:
 # parameters for the values, and sent as plain SQL through portal.rawsql: building them per request, and the
 # ORM's execution and loading, cost far more than the database's work.
 
-class _Greatest(FunctionElement):
-    """PostgreSQL's GREATEST; SQLite's multi-argument max() is the same function under another name."""
-    type = DateTime()
-    name = "greatest"
-    inherit_cache = True
+def _extreme(name: str, sqlite_name: str, result_type):
+    """PostgreSQL's GREATEST or LEAST: on SQLite the multi-argument max() or min(), the same function under
+    another name."""
+    element = type(f"_{name.capitalize()}", (FunctionElement,),
+                   {"type": result_type, "name": name, "inherit_cache": True})
+    compiles(element)(lambda e, compiler, **kw: f"{name}({compiler.process(e.clauses, **kw)})")
+    compiles(element, "sqlite")(lambda e, compiler, **kw: f"{sqlite_name}({compiler.process(e.clauses, **kw)})")
+    return element
 
 
-@compiles(_Greatest)
-def _greatest(element, compiler, **kw) -> str:
-    return f"greatest({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Greatest, "sqlite")
-def _greatest_sqlite(element, compiler, **kw) -> str:
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
-class _Least(FunctionElement):
-    """PostgreSQL's LEAST; SQLite's multi-argument min()."""
-    type = Integer()
-    name = "least"
-    inherit_cache = True
-
-
-@compiles(_Least)
-def _least(element, compiler, **kw) -> str:
-    return f"least({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Least, "sqlite")
-def _least_sqlite(element, compiler, **kw) -> str:
-    return f"min({compiler.process(element.clauses, **kw)})"
+_Greatest = _extreme("greatest", "max", DateTime())
+_Least = _extreme("least", "min", Integer())
 
 
 def signature_count():
