@@ -20,7 +20,7 @@ the others through SQLAlchemy's before_cursor_execute event.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 from flask import has_app_context
 from sqlalchemy import event
@@ -281,8 +281,3 @@ def objects(model: type, query: Query, params: Mapping[str, Any] | None = None) 
 def columns_of(model: type) -> tuple:
     """Every column attribute of `model`, in table order (for a plain read that `adopt` turns into an object)."""
     return tuple(getattr(model, column.key) for column in model.__table__.columns)
-
-
-def as_dicts(names: Iterable[str], found: list[tuple]) -> list[dict[str, Any]]:
-    names = tuple(names)
-    return [dict(zip(names, row)) for row in found]
