@@ -46,6 +46,7 @@ from portal.models import (
     ReviewRequest, SignedVersion, User,
 )
 from portal.models.notes import note_aad
+from portal.models.programs import sort_name
 from portal.timeutil import utcnow
 
 PASSWORD = "bench-password-2026"
@@ -519,7 +520,9 @@ class Seeder:
             for setup, n, mentor_id, mentee_id in chunk:
                 pair_id = self.rows.new_id(Pair)
                 pair = self.rows.add(Pair, id=pair_id, program_id=setup.program.id, mentor_id=mentor_id,
-                                     mentee_id=mentee_id, created_at=self.now - timedelta(days=120))
+                                     mentee_id=mentee_id, created_at=self.now - timedelta(days=120),
+                                     mentor_sort_name=sort_name(self.users[mentor_id][0]),
+                                     mentee_sort_name=sort_name(self.users[mentee_id][0]))
                 if n % supervised_every[setup.program.id] == 1 % supervised_every[setup.program.id]:
                     self.rows.add(PairSupervisor, id=self.rows.new_id(PairSupervisor), pair_id=pair_id,
                                   user_id=setup.supervisor.id)

@@ -243,7 +243,8 @@ _ALERTS = {
                                func.coalesce(_LAST_SIGNED, Agreement.updated_at) < _SIGNING_CUTOFF),
     "help_asked": exists().where(HelpRequest.pair_id == Pair.id, HelpRequest.resolved_at.is_(None)),
 }
-_ORDER = {"mentor": func.lower(_MENTOR.name), "mentee": func.lower(_MENTEE.name), "state": Agreement.state,
+# Names sort on the pair's own copy of them, which an index on the program keeps in order.
+_ORDER = {"mentor": Pair.mentor_sort_name, "mentee": Pair.mentee_sort_name, "state": Agreement.state,
           "term_end": Agreement.term_end, "activity": _LAST_ACTIVITY, "meetings": _HELD}
 
 
@@ -284,7 +285,7 @@ def _filtered(stmt, state: bool, alert: str, q: bool):
 
 def _joins(state: bool, alert: str, q: bool, sort: str | None) -> dict[str, bool]:
     """Which joins the filters (and the sort, when given) need."""
-    return {"mentor": q or sort == "mentor", "mentee": q or sort == "mentee",
+    return {"mentor": q, "mentee": q,
             "agreement": state or bool(alert) or sort not in (None, "mentor", "mentee")}
 
 

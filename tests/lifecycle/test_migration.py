@@ -44,3 +44,21 @@ def test_upgrading_keeps_every_agreement_and_its_values(tmp_path):
         assert connection.execute("select term_end from agreement").fetchone()[0] == "2026-04-29"
         assert connection.execute("select stall_days from program").fetchone()[0] == 30
         assert connection.execute("pragma foreign_key_check").fetchall() == []
+
+
+def test_upgrading_gives_existing_pairs_their_names_to_sort_by(tmp_path):
+    """Do pairs made before 0008 get their mentor's and mentee's names to sort by, folded as new pairs get
+    them (non-ASCII capitals included)?"""
+    path = tmp_path / "existing.sqlite3"
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade(revision="0007_performance_indexes")
+        db.engine.dispose()
+        with sqlite3.connect(path) as connection:
+            people_and_pair = SEED.split("insert into agreement_template")[0]
+            connection.executescript(people_and_pair.replace("'A'", "'Émile Abel'").replace("'B'", "'BEA Crane'"))
+        upgrade()
+        db.engine.dispose()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("select mentor_sort_name, mentee_sort_name from pair").fetchone() == (
+            "émile abel", "bea crane")
