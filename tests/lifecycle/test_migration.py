@@ -24,21 +24,32 @@ insert into field_change(id,agreement_id,field_key,version,new_json,at) values (
 """
 
 
-def test_upgrading_keeps_every_agreement_and_its_values(tmp_path):
-    """Upgrading a 0002 database to 0006 (and back, and up again) keeps agreements, values and history, and
-    gives existing agreements their term end? (A table rebuild with foreign keys on once emptied them.)"""
+def upgraded(tmp_path, revision: str, seed: str, then=None) -> sqlite3.Connection:
+    """A database migrated to `revision`, filled with `seed` (SQL), then upgraded to the newest revision (and
+    `then(app)` run, in the app's context); a connection to it for the test to read."""
     path = tmp_path / "existing.sqlite3"
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
     with app.app_context():
-        upgrade(revision="0002_agreements")
+        upgrade(revision=revision)
         db.engine.dispose()
         with sqlite3.connect(path) as connection:
-            connection.executescript(SEED)
+            connection.executescript(seed)
         upgrade()
-        downgrade(revision="0002_agreements")
-        upgrade()
+        if then is not None:
+            then(app)
         db.engine.dispose()
-    with sqlite3.connect(path) as connection:
+    return sqlite3.connect(path)
+
+
+def _down_and_up_again(_app) -> None:
+    downgrade(revision="0002_agreements")
+    upgrade()
+
+
+def test_upgrading_keeps_every_agreement_and_its_values(tmp_path):
+    """Upgrading a 0002 database to 0006 (and back, and up again) keeps agreements, values and history, and
+    gives existing agreements their term end? (A table rebuild with foreign keys on once emptied them.)"""
+    with upgraded(tmp_path, "0002_agreements", SEED, then=_down_and_up_again) as connection:
         assert connection.execute("select count(*) from field_value").fetchone()[0] == 1
         assert connection.execute("select count(*) from field_change").fetchone()[0] == 1
         assert connection.execute("select term_end from agreement").fetchone()[0] == "2026-04-29"
@@ -49,16 +60,8 @@ def test_upgrading_keeps_every_agreement_and_its_values(tmp_path):
 def test_upgrading_gives_existing_pairs_their_names_to_sort_by(tmp_path):
     """Do pairs made before 0008 get their mentor's and mentee's names to sort by, folded as new pairs get
     them (non-ASCII capitals included)?"""
-    path = tmp_path / "existing.sqlite3"
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-    with app.app_context():
-        upgrade(revision="0007_performance_indexes")
-        db.engine.dispose()
-        with sqlite3.connect(path) as connection:
-            people_and_pair = SEED.split("insert into agreement_template")[0]
-            connection.executescript(people_and_pair.replace("'A'", "'Émile Abel'").replace("'B'", "'BEA Crane'"))
-        upgrade()
-        db.engine.dispose()
-    with sqlite3.connect(path) as connection:
+    people_and_pair = SEED.split("insert into agreement_template")[0]
+    seed = people_and_pair.replace("'A'", "'Émile Abel'").replace("'B'", "'BEA Crane'")
+    with upgraded(tmp_path, "0007_performance_indexes", seed) as connection:
         assert connection.execute("select mentor_sort_name, mentee_sort_name from pair").fetchone() == (
             "émile abel", "bea crane")
