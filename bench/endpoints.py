@@ -248,5 +248,22 @@ def build(key: str, app, fixtures: Fixtures, sign_in_as, editors: int = 1) -> En
     raise KeyError(key)
 
 
+FLOOR_KEYS = ("floor_signed_out", "floor_signed_in")
+
+
+def floor_endpoint(key: str, fixtures: Fixtures, sign_in_as) -> Endpoint:
+    """An empty view of the portal's floor app (bench/floor.py), for anyone or for the editor's mentor: what
+    any page costs before its view does anything."""
+    from bench import floor
+    if key == "floor_signed_out":
+        return Endpoint(key, "portal's floor: empty view, signed out",
+                        [Request("GET", floor.SIGNED_OUT_PATH, _headers(None))])
+    if key == "floor_signed_in":
+        who = sign_in_as(fixtures.editors[0]["mentor_email"])
+        return Endpoint(key, "portal's floor: empty view, signed in",
+                        [Request("GET", floor.SIGNED_IN_PATH, _headers(who))])
+    raise KeyError(key)
+
+
 def bare_endpoint() -> Endpoint:
     return Endpoint("bare", "bare Flask endpoint (reference)", [Request("GET", "/", _headers(None))])

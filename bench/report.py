@@ -8,7 +8,7 @@ import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 
-from bench.endpoints import ENDPOINT_KEYS
+from bench.endpoints import ENDPOINT_KEYS, FLOOR_KEYS
 
 THROUGHPUT_TARGETS = {"poll_unchanged": 0.60, "editor": 0.30, "autosave": 0.25, "dashboard_first": 0.25,
                       "dashboard_last": 0.25}
@@ -157,7 +157,7 @@ def endpoint_table(result: dict) -> str:
     bare_rps = bare_http(result) if http else None
     bare_ms = bare_in_process(result)
     rows = []
-    for key in ("bare",) + ENDPOINT_KEYS:
+    for key in ("bare",) + FLOOR_KEYS + ENDPOINT_KEYS:
         if key == "bare":
             ip = {"median_ms": bare_ms, "sql_per_request": 0, "response_bytes": measured["bare_before"]["response_bytes"]}
             label = "bare Flask endpoint (mean of before/after)"
@@ -285,6 +285,12 @@ METHOD = """\
   change behind the mentor's latest. Any answer with another status than expected (e.g. a redirect to the
   sign-in page, a 409 conflict) is counted and shown. The bare endpoint runs under the same gunicorn settings
   in the same run, before and after the pages; *share of bare* is page req/s / mean bare req/s.
+- **The portal's floor.** `bench/floor.py` is the portal app exactly as `wsgi.py` builds it, plus two empty
+  views (one for anyone, one for a signed-in person) that read and render nothing: what any page costs
+  before its view does anything (Flask's request handling, the session cookie, the route rule, the person's
+  row, the security headers). It is measured like the pages, in-process and over HTTP under the same
+  gunicorn settings, right after the bare endpoint. A page cannot reach a larger share of bare than its
+  floor: the difference between the bare endpoint and the floor is the stack's, the rest is the page's.
 - **Capacity.** The "nothing changed" poll with 1 to 64 connections (wrk is closed-loop: each connection
   sends its next poll as soon as the answer arrives). The highest throughput whose median stays under 20 ms,
   times the 2 s poll interval, is the number of open editors the machine carries: real editors arrive

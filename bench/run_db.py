@@ -49,6 +49,7 @@ def analyze(app) -> None:
 def in_process_all(app, fixtures, calls: int, time_cap: float, keys) -> dict:
     from bench import endpoints, inprocess
     from bench.bare import app as bare_app
+    from bench.floor import create_floor_app
     from portal.extensions import db
 
     with app.app_context():
@@ -62,6 +63,12 @@ def in_process_all(app, fixtures, calls: int, time_cap: float, keys) -> dict:
     results: dict = {"bare_before": asdict(inprocess.measure(bare_app, endpoints.bare_endpoint(), calls, time_cap))}
     weights = {}
     try:
+        floor_app = create_floor_app()
+        for key in endpoints.FLOOR_KEYS:
+            endpoint = endpoints.floor_endpoint(key, fixtures, sign_in_as)
+            results[key] = asdict(inprocess.measure(floor_app, endpoint, calls, time_cap, counter))
+            results[key]["label"] = endpoint.label
+            log(f"in-process {key}: median {results[key]['median_ms']:.3f} ms")
         for key in keys:
             endpoint = endpoints.build(key, app, fixtures, sign_in_as)
             results[key] = asdict(inprocess.measure(app, endpoint, calls, time_cap, counter))
@@ -92,11 +99,13 @@ def pdf_pages(app, fixtures) -> int:
 
 
 def http_all(app, fixtures, work_env: dict, seconds: float, workers: int, keys, capacity_seconds: float) -> dict:
-    from bench import endpoints, load
+    from bench import endpoints, floor, load
 
     results: dict = {"workers": workers, "worker_class": "sync", "wrk": load.wrk_version(), "endpoints": {}}
     with load.gunicorn("wsgi:app", work_env, workers, "portal", "/auth/sign-in") as portal, \
-            load.gunicorn("bench.bare:app", work_env, workers, "bare") as bare:
+            load.gunicorn("bench.bare:app", work_env, workers, "bare") as bare, \
+            load.gunicorn("bench.floor:create_floor_app()", work_env, workers, "floor",
+                          floor.SIGNED_OUT_PATH) as floor_server:
         transport = endpoints.HttpTransport(load.HOST, portal.port)
 
         def sign_in_as(email):
@@ -107,6 +116,13 @@ def http_all(app, fixtures, work_env: dict, seconds: float, workers: int, keys, 
         load.run_wrk(bare, bare_endpoint, WARM_UP_SECONDS, LOAD_CONNECTIONS)
         results["bare_before"] = asdict(load.run_wrk(bare, bare_endpoint, seconds, LOAD_CONNECTIONS))
         log(f"http bare: {results['bare_before']['rps']:.0f} req/s")
+        for key in endpoints.FLOOR_KEYS:
+            endpoint = endpoints.floor_endpoint(key, fixtures, sign_in_as)
+            load.run_wrk(floor_server, endpoint, WARM_UP_SECONDS, LOAD_CONNECTIONS)
+            result = asdict(load.run_wrk(floor_server, endpoint, seconds, LOAD_CONNECTIONS))
+            result["label"] = endpoint.label
+            results["endpoints"][key] = result
+            log(f"http {key}: {result['rps']:.0f} req/s, median {result['p50_ms']:.1f} ms")
         for key in keys:
             endpoint = endpoints.build(key, app, fixtures, sign_in_as, editors=editors)
             connections = PDF_CONNECTIONS if key == "pdf" else LOAD_CONNECTIONS

@@ -3,26 +3,33 @@ in-process measurer on a few endpoints, against a SQLite file of its own (whatev
 No timing is asserted here: speed goals belong to the benchmark's report, not to unit tests."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask_migrate import upgrade
 
 from bench import endpoints, inprocess
+from bench.floor import create_floor_app
 from bench.seed import PRESETS, seed
 from portal import create_app
 from portal.domain import signing
 from portal.extensions import db
-from portal.models import Agreement, Note
+from portal.models import Agreement, Note, User
+
+
+def _bench_config(path) -> dict:
+    return {
+        "TESTING": True, "SECRET_KEY": "bench-test-secret", "DATA_KEYS": "bench1:" + "B" * 43 + "=",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "MAIL_SERVER": None, "MAIL_FILE": str(path.with_name("outbox.log")), "WTF_CSRF_ENABLED": True,
+    }
 
 
 @pytest.fixture(scope="module")
 def bench_app(tmp_path_factory):
     """An app on its own SQLite file, migrated and seeded with the tiny preset."""
     path = tmp_path_factory.mktemp("bench") / "bench.sqlite3"
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "bench-test-secret", "DATA_KEYS": "bench1:" + "B" * 43 + "=",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "MAIL_SERVER": None, "MAIL_FILE": str(path.with_name("outbox.log")), "WTF_CSRF_ENABLED": True,
-    })
+    app = create_app(_bench_config(path))
     with app.app_context():
         upgrade()
         fixtures = seed(PRESETS["tiny"])
@@ -82,3 +89,32 @@ def test_in_process_measurer_counts_statements_and_really_saves(bench_app):
         assert weight["total_bytes"] > weight["page_bytes"]
     finally:
         counter.close()
+
+
+def test_the_floor_app_answers_its_empty_views_only_as_the_portal_would(bench_app):
+    """Does the portal's floor (the portal plus two empty views) take the portal's session, answer the signed-in
+    view for the signed-in person and send everyone else to sign in, like any page of the portal?"""
+    app, fixtures, _engine = bench_app
+    floor_app = create_floor_app(_bench_config(Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):])))
+    transport = endpoints.InProcessTransport(app)
+    sign_in_as = lambda email: endpoints.sign_in(transport, email, fixtures.password)  # noqa: E731
+    floor_transport = endpoints.InProcessTransport(floor_app)
+    try:
+        signed_out = endpoints.floor_endpoint("floor_signed_out", fixtures, sign_in_as)
+        result = inprocess.measure(floor_app, signed_out, calls=30)
+        assert result.status == 200 and result.response_bytes == len(b"floor")
+
+        signed_in = endpoints.floor_endpoint("floor_signed_in", fixtures, sign_in_as)
+        request = signed_in.requests[0]
+        status, _cookies, body = floor_transport.send(request.method, request.path, request.headers)
+        with app.app_context():
+            mentor = db.session.scalar(db.select(User).where(User.email == fixtures.editors[0]["mentor_email"]))
+            assert (status, body) == (200, f"floor {mentor.id}".encode())
+            db.session.remove()
+
+        anonymous = floor_app.test_client().get(request.path)
+        assert anonymous.status_code in (302, 303) and anonymous.location.startswith("/auth/sign-in")
+    finally:
+        with floor_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
