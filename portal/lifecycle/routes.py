@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from portal import audit, policy
 from portal.agreements.routes import render_pair_page
-from portal.domain import calendar, commitments, lifecycle, meetings, progress, retention
+from portal.domain import agreement_quotes, calendar, commitments, lifecycle, meetings, progress, retention
 from portal.domain.agreements import AgreementStateError, read_fields, values_of
 from portal.domain.pair_life import pair_life
 from portal.domain.template_store import definition_of
@@ -161,6 +161,7 @@ def withdraw_review(agreement_id: int):
 def _review_page(agreement, status: int = 200, errors: dict | None = None, typed=None):
     definition, values = _definition_and_values(agreement)
     return render("lifecycle/review.html", agreement=agreement, errors=errors or {}, typed=typed,
+                  quote=agreement_quotes.quote(definition, "review"),
                   items=commitments.goal_items(definition, values),
                   reviews=lifecycle.reviews_of(agreement, include_conclusions=True),
                   missing=lifecycle.missing_reviews(agreement, definition, values),
@@ -223,6 +224,7 @@ def end(agreement_id: int):
                   "for both of you.", "success")
             return redirect_to(_pair_url(agreement))
     return render("lifecycle/end.html", agreement=agreement, partner=partner, reasons=lifecycle.CLOSURE_REASONS,
+                  quote=agreement_quotes.quote(definition_of(agreement.template_version), "end"),
                   errors=errors, chosen=request.form.get("reason", ""), status=422 if errors else 200)
 
 
@@ -253,6 +255,7 @@ def renew(agreement_id: int):
     plans = [lifecycle.carry_plan(agreement, version) for version in lifecycle.renewal_versions(agreement)] \
         if agreement.state == "in_review" else []
     return render("lifecycle/renew.html", agreement=agreement, plans=plans, default=default, errors=errors,
+                  quote=agreement_quotes.quote(definition_of(agreement.template_version), "renew"),
                   typed=typed, status=422 if errors else 200)
 
 
@@ -276,9 +279,9 @@ def confirm_goals(agreement_id: int):
 def ask_for_help(pair_id: int):
     """Ask the program for outside intervention. Only the message written here goes to the program."""
     pair = policy.pair_for_member(current_user, pair_id)
+    current = pair.agreements[-1] if pair.agreements else None
     errors = {}
     if request.method == "POST":
-        current = pair.agreements[-1] if pair.agreements else None
         try:
             lifecycle.ask_for_help(pair, current, current_user, request.form.get("message", ""))
         except lifecycle.LifecycleInputError as error:
@@ -290,6 +293,7 @@ def ask_for_help(pair_id: int):
                   "contact you.", "success")
             return redirect_to(_pair_url(pair))
     return render("lifecycle/help.html", pair=pair, errors=errors, message=request.form.get("message", ""),
+                  quote=agreement_quotes.quote(definition_of(current.template_version) if current else None, "help"),
                   status=422 if errors else 200)
 
 
