@@ -181,6 +181,16 @@ def outcome_input(item: commitments.GoalItem) -> str:
     return f"outcome-{item.ref}"
 
 
+def reviewed_agreement_ids(agreements: list[Agreement]) -> set[int]:
+    """Which of these agreements have at least one member's review (one query, none for agreements that never
+    reached the review)."""
+    ids = [agreement.id for agreement in agreements if agreement.state in ("in_review", "closed")]
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(ReviewEntry.agreement_id).where(ReviewEntry.agreement_id.in_(ids))
+                                  .distinct()))
+
+
 def reviews_of(agreement: Agreement, include_conclusions: bool) -> dict[int, ReviewView]:
     """Each member's review by user id. Conclusions are decrypted only for members."""
     views = {}
@@ -348,10 +358,12 @@ class RenewalChoice:
     term_months: int
 
 
-def default_renewal(agreement: Agreement) -> RenewalChoice:
-    """A new term starting the day after the old one ends, of the same length, on the same version."""
-    return RenewalChoice(agreement.template_version_id, agreement.term_end + timedelta(days=1),
-                         agreement.term_months)
+def default_renewal(agreement: Agreement, today: date | None = None) -> RenewalChoice:
+    """A new term of the same length, on the same version, starting the day after the old one ends, or today
+    when the pair reviewed before the end of its term (renewing closes the old agreement now, so waiting for
+    its end date would leave the pair without an agreement until then)."""
+    term_start = min(agreement.term_end + timedelta(days=1), today or utctoday())
+    return RenewalChoice(agreement.template_version_id, term_start, agreement.term_months)
 
 
 def _plain_number(raw: str) -> bool:

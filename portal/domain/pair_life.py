@@ -43,6 +43,7 @@ class PairLife:
     review_requests: set[int] = field(default_factory=set)
     reviews: dict[int, lifecycle.ReviewView] = field(default_factory=dict)
     missing_reviews: list[User] = field(default_factory=list)
+    reviewed_ids: set[int] = field(default_factory=set)  # members: the agreements whose reviews they can reread
     open_help: list = field(default_factory=list)
     sees_closure_reason: bool = False
     # A refused form, shown again with what was typed and a message next to each field.
@@ -138,6 +139,7 @@ def pair_life(pair: Pair, viewer: User, relation: str, today: date | None = None
         life.check_in = progress_rules.check_in_status(current, definition, life.values, life.today)
         life.review_requests = lifecycle.review_requests(current)
         life.open_help = lifecycle.open_help_requests(pair)
+        life.reviewed_ids = lifecycle.reviewed_agreement_ids(chain)
     if current.state in ("in_review", "closed"):
         life.reviews = lifecycle.reviews_of(current, include_conclusions=is_member)
         life.missing_reviews = lifecycle.missing_reviews(current, definition, life.values)

@@ -74,6 +74,7 @@ def test_renewal_makes_a_prefilled_successor_with_a_new_term(app):
     assert "new agreement" in mail.body
     pair_page = world.client("mentee").get(f"/pairs/{world.pair.id}").get_data(as_text=True)
     assert "Continues the agreement of" in pair_page and "First agreement" in pair_page
+    assert f'href="/agreements/{old.id}/review">Reviews and learning conclusions' in pair_page
     old_page = world.client("mentee").get(f"/agreements/{old.id}").get_data(as_text=True)
     assert "Open the agreement that continues it" in old_page
 
@@ -185,3 +186,26 @@ def test_renewal_default_term_uses_month_ends(app):
     assert world.agreement.term_end == date(2025, 4, 29)  # 31 Jan + 3 months = 30 Apr (clamped), minus a day
     page = world.client("mentor").get(f"/agreements/{world.agreement.id}/renew").get_data(as_text=True)
     assert 'value="2025-04-30"' in page
+
+
+def test_renewing_after_an_early_review_starts_the_new_term_today(app):
+    """When the pair reviewed a month before its term ends, does the renewal form propose today (renewing
+    closes the old agreement now) and say why, rather than a start months away?"""
+    world = build_world(app, term_start=utctoday() - timedelta(days=30))
+    a = world.agreement
+    for who in ("mentor", "mentee"):
+        world.client(who).post(f"/agreements/{a.id}/review/start")
+    definition = definition_of(a.template_version)
+    items = goal_items(definition, values_of(read_fields(a, definition, include_pair_only=False)))
+    review = {f"outcome-{item.ref}": "partly" for item in items} | {"conclusion": "Done sooner."}
+    for who in ("mentor", "mentee"):
+        assert world.client(who).post(f"/agreements/{a.id}/review", data=review).status_code == 303
+    world.refresh()
+    assert world.agreement.state == "in_review" and world.agreement.term_end > utctoday()
+    page = world.client("mentor").get(f"/agreements/{a.id}/renew").get_data(as_text=True)
+    assert f'value="{utctoday().isoformat()}"' in page
+    assert "By default today: you reviewed before this term ends" in page
+    world.client("mentor").post(f"/agreements/{a.id}/renew", data={
+        "version_id": str(a.template_version_id), "term_start": utctoday().isoformat(),
+        "term_months": str(a.term_months)})
+    assert successor_of(world).term_start == utctoday()

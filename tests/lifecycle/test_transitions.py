@@ -125,6 +125,25 @@ def test_each_member_reviews_and_then_it_completes(app):
     assert '"kind": "completed"' in audit.detail
 
 
+def test_after_closing_the_members_can_still_reach_their_reviews(app):
+    """Once the mentorship is completed, do the pair page and the closed agreement lead both members back to
+    their reviews and learning conclusions, while the supervisor is offered no such link?"""
+    world = review_started(app)
+    a = world.agreement
+    world.client("mentor").post(f"/agreements/{a.id}/review", data=FULL_REVIEW)
+    world.client("mentee").post(f"/agreements/{a.id}/review", data={**FULL_REVIEW, "conclusion": "Patience."})
+    assert world.client("mentee").post(f"/agreements/{a.id}/complete").status_code == 303
+    review_url = f'href="/agreements/{a.id}/review"'
+    for member in ("mentor", "mentee"):
+        for url in (f"/pairs/{world.pair.id}", f"/agreements/{a.id}"):
+            assert review_url in world.client(member).get(url).get_data(as_text=True), (member, url)
+        reviews = world.client(member).get(f"/agreements/{a.id}/review").get_data(as_text=True)
+        assert "I learned to ask for help early." in reviews and "Patience." in reviews
+    followed = world.client("supervisor").get(f"/pairs/{world.pair.id}")
+    assert followed.status_code == 200 and review_url not in followed.get_data(as_text=True)
+    assert world.client("supervisor").get(f"/agreements/{a.id}/review").status_code == 404
+
+
 def test_either_member_ends_early_without_blame_and_only_the_category_reaches_the_program(world):
     """Does ending early close the agreement, tell the partner by page and e-mail, and show the reason
     category to the program admin, not to the supervisor?"""
