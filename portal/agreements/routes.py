@@ -76,8 +76,8 @@ def save_all(agreement_id: int):
     conflicts = sum(1 for outcome in troubled.values() if outcome.conflict)
     return render("agreements/page.html", page=page, status=409 if conflicts else 422,
                   notice=(f"Saved {saved} change{'' if saved == 1 else 's'}. "
-                          f"{len(troubled)} field{'' if len(troubled) == 1 else 's'} need your attention below: "
-                          "nothing you typed was lost."))
+                          + (f"{len(troubled)} fields need" if len(troubled) > 1 else "1 field needs")
+                          + " your attention below: nothing you typed was lost."))
 
 
 def _apply_outcome(fields: dict[str, FieldState], key: str, outcome: rules.FieldOutcome) -> FieldState:

@@ -454,7 +454,7 @@ def add_section(version: TemplateVersion, actor: User | None, *, title: str, int
     taken = _keys_in(data)
     key = key.strip()
     if key and key in taken:
-        raise DraftEditError({"key": [f"key '{key}' is already used in this template; choose another "
+        raise DraftEditError({"key": [f"The key '{key}' is already used in this template; choose another "
                                       "(sections and fields share one key space)"]})
     key = key or derive_key(title, taken, fallback="section")
     data["sections"].append({"key": key, "title": title, "intro": intro, "fields": []})
@@ -521,7 +521,7 @@ def add_field(version: TemplateVersion, actor: User | None, section_key: str, fi
     taken = _keys_in(data)
     key = key.strip()
     if key and key in taken:
-        raise DraftEditError({"key": [f"key '{key}' is already used in this template; choose another "
+        raise DraftEditError({"key": [f"The key '{key}' is already used in this template; choose another "
                                       "(sections and fields share one key space)"]})
     key = key or derive_key(str(attributes.get("label") or ""), taken, fallback=field_type)
     fields = data["sections"][section_index]["fields"]

@@ -221,7 +221,7 @@ def propose_share(pair_id: int, note_id: int):
             db.session.commit()
             other = notes.other_member(note.pair, current_user)
             return _done(note, f"Proposed. Nothing is shared with {share.recipient_label} until {other.name} "
-                               "approves; they have been told by e-mail.")
+                               f"approves; {other.name} has been told by e-mail.")
     if form.expires_on.errors and form.expires_on.raw_data and form.expires_on.data is None:
         form.expires_on.errors = ["Enter a date such as 2030-12-31, or leave it empty."]
     return _note_page(note, "share", status=422, share_form=form)

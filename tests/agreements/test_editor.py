@@ -254,7 +254,7 @@ def test_without_javascript_the_whole_form_saves_and_keeps_what_it_could_not(pai
     response = clients["mentor"].post(f"/agreements/{agreement.id}", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Saved 2 changes" in page and "nothing you typed was lost" in page
+    assert "Saved 2 changes. 1 field needs your attention below: nothing you typed was lost." in page
     assert 'value="99"' in page and "from 1 to 12 months" in page
     assert stored(agreement, "motto") == "Plain form" and stored(agreement, "term_months") == 3
     ok = clients["mentor"].post(f"/agreements/{agreement.id}",

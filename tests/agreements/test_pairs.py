@@ -134,6 +134,9 @@ def test_csv_import_creates_every_pair_after_confirmation(app):
                 "a2@example.org,b2@example.org,,\n")
     preview = upload(client, program, csv_text)
     assert preview.status_code == 200 and "Import 2 pairs" in preview.get_data(as_text=True)
+    assert "All 2 rows can be imported." in preview.get_data(as_text=True)
+    single = upload(client, program, csv_text.rsplit("a2@", 1)[0])
+    assert "The row can be imported." in single.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Pair.id))) == 0
     response = client.post(f"/programs/{program.id}/pairs/import/confirm", data={"csv_text": csv_text})
     assert response.status_code == 303

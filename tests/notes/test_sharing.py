@@ -56,6 +56,8 @@ def test_a_shared_note_opens_only_after_the_other_member_approves(app, pairing, 
     make_note(pairing.pair, pairing.mentor, "A different, unshared note.")
     response = propose(pairing, note, "Rita@Example.org")
     assert response.status_code == 303
+    assert ("until Nina Mentee approves; Nina Mentee has been told by e-mail."
+            in page_of(pairing.mentor_client.get(response.headers["Location"])))
     share = db.session.scalar(db.select(NoteShare))
     assert share.state == "proposed" and share.recipient_email == "rita@example.org"
     reader_client = signed_in_client(app, reader)
