@@ -194,8 +194,16 @@ def make_meeting(agreement, by, held_on=None, mode="face_to_face", minutes=60, s
 
 
 def make_help_request(pair, by, message=""):
+    """A request for help, asked while the mentorship was open (it may have closed since: the portal refuses
+    new requests on a closed mentorship, and keeps the earlier ones until the program handles them)."""
     from portal.domain.lifecycle import ask_for_help
-    request_ = ask_for_help(pair, pair.agreements[-1] if pair.agreements else None, by, message)
+    from portal.models import HelpRequest
+    current = pair.agreements[-1] if pair.agreements else None
+    if current is not None and current.state == "closed":
+        request_ = HelpRequest(pair_id=pair.id, agreement_id=current.id, requested_by_id=by.id, message=message)
+        db.session.add(request_)
+    else:
+        request_ = ask_for_help(pair, current, by, message)
     db.session.commit()
     return request_
 

@@ -490,7 +490,11 @@ def confirm_goals(agreement: Agreement, actor: User) -> None:
 
 def ask_for_help(pair: Pair, agreement: Agreement | None, actor: User, message: str) -> HelpRequest:
     """Tell the program that a member asks for outside intervention. Only what the member wrote to the
-    program (on a form that says it is not confidential) goes with it."""
+    program (on a form that says it is not confidential) goes with it. Not once the mentorship is closed:
+    there is nothing left for the program to step in on."""
+    if agreement is not None and agreement.state == "closed":
+        raise AgreementStateError(f"This mentorship is closed, so there is nothing for the program to step in "
+                                  f"on. To reach {pair.program.name}, write to {pair.program.return_email}.")
     errors: dict[str, str] = {}
     message = clean_text(message, HELP_MESSAGE_MAX, "Your message to the program", errors, "message")
     if errors:

@@ -89,6 +89,10 @@ class PairLife:
         return self.is_member and self.state in lifecycle.CLOSABLE_EARLY_STATES
 
     @property
+    def can_ask_for_help(self) -> bool:
+        return self.is_member and self.state != "closed"
+
+    @property
     def reviews_done(self) -> bool:
         return self.state == "in_review" and not self.missing_reviews
 

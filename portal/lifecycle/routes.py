@@ -287,12 +287,15 @@ def ask_for_help(pair_id: int):
         except lifecycle.LifecycleInputError as error:
             db.session.rollback()
             errors = error.errors
+        except AgreementStateError as error:
+            return _refused(error, _pair_url(pair))
         else:
             db.session.commit()
             flash(f"{pair.program.name} has been told that you ask for help; someone from the program will "
                   "contact you.", "success")
             return redirect_to(_pair_url(pair))
     return render("lifecycle/help.html", pair=pair, errors=errors, message=request.form.get("message", ""),
+                  closed=current is not None and current.state == "closed",
                   quote=agreement_quotes.quote(definition_of(current.template_version) if current else None, "help"),
                   status=422 if errors else 200)
 

@@ -66,3 +66,19 @@ def test_only_the_program_admin_resolves_and_only_their_program(app, world):
     assert client.post(f"/programs/{other_program.id}/help/{request.id}/resolve").status_code == 404
     assert world.client("supervisor").post(f"/programs/{world.program.id}/help/{request.id}/resolve").status_code == 404
     assert db.session.get(HelpRequest, request.id).resolved_at is None
+
+
+def test_a_closed_mentorship_points_to_the_programs_address_instead(world):
+    """Once the mentorship has ended, is help no longer offered on the pair page, does the help page give the
+    program's address instead of a form, and is a posted request refused without reaching the program?"""
+    assert world.client("mentee").post(f"/agreements/{world.agreement.id}/end", data={"reason": ""}).status_code == 303
+    pair_page = world.client("mentee").get(f"/pairs/{world.pair.id}").get_data(as_text=True)
+    assert f'href="/pairs/{world.pair.id}/help"' not in pair_page
+    page = world.client("mentee").get(f"/pairs/{world.pair.id}/help").get_data(as_text=True)
+    assert "This mentorship is closed" in page and 'href="mailto:office@program.example"' in page
+    assert '<button type="submit" class="primary">Ask for help</button>' not in page
+    response = world.client("mentee").post(f"/pairs/{world.pair.id}/help", data={"message": "Late"},
+                                           follow_redirects=True)
+    assert "write to office@program.example" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(HelpRequest.id))) == 0
+    assert outbox("help_requested") == []
