@@ -416,6 +416,20 @@ def _save(version: TemplateVersion, data: dict, actor: User | None, change: str,
     return definition
 
 
+def _refuse_taken_key(key: str, data: dict, where: Callable[[dict], str], attributes: Iterable[str]) -> None:
+    """Refuse a key already used, together with every other problem of what was typed (checked with a free key
+    in its place), so that the person sees them all at once rather than one per attempt."""
+    by_attribute, general = {}, []
+    try:
+        parse_definition(data)
+    except TemplateFormatError as error:
+        problems = _edit_problems(error, where(data), attributes)
+        by_attribute, general = problems.by_attribute, problems.general
+    by_attribute["key"] = [f"The key '{key}' is already used in this template; choose another (sections and "
+                           "fields share one key space)", *by_attribute.get("key", [])]
+    raise DraftEditError(by_attribute, general)
+
+
 def _draft_data(version: TemplateVersion) -> dict:
     _lock(version)
     _refuse_unless_draft(version)
@@ -452,13 +466,14 @@ def add_section(version: TemplateVersion, actor: User | None, *, title: str, int
     """Append a section; its key is derived from the title unless given. Returns the key."""
     data = _draft_data(version)
     taken = _keys_in(data)
-    key = key.strip()
-    if key and key in taken:
-        raise DraftEditError({"key": [f"The key '{key}' is already used in this template; choose another "
-                                      "(sections and fields share one key space)"]})
+    key, taken_key = key.strip(), None
+    if key in taken:
+        taken_key, key = key, ""
     key = key or derive_key(title, taken, fallback="section")
     data["sections"].append({"key": key, "title": title, "intro": intro, "fields": []})
     index = len(data["sections"]) - 1
+    if taken_key:
+        _refuse_taken_key(taken_key, data, lambda d: _where_section(d, index), ("key", "title", "intro"))
     _save(version, data, actor, "section_added", lambda d: _where_section(d, index), ("key", "title", "intro"),
           key=key)
     return key
@@ -519,14 +534,16 @@ def add_field(version: TemplateVersion, actor: User | None, section_key: str, fi
     data = _draft_data(version)
     section_index = _section_index(data, section_key)
     taken = _keys_in(data)
-    key = key.strip()
-    if key and key in taken:
-        raise DraftEditError({"key": [f"The key '{key}' is already used in this template; choose another "
-                                      "(sections and fields share one key space)"]})
+    key, taken_key = key.strip(), None
+    if key in taken:
+        taken_key, key = key, ""
     key = key or derive_key(str(attributes.get("label") or ""), taken, fallback=field_type)
     fields = data["sections"][section_index]["fields"]
     fields.append(_field_data(field_type, key, attributes))
     field_index = len(fields) - 1
+    if taken_key:
+        _refuse_taken_key(taken_key, data, lambda d: _where_field(d, section_index, field_index),
+                          ("key", *field_attribute_names(field_type)))
     _save(version, data, actor, "field_added", lambda d: _where_field(d, section_index, field_index),
           ("key", *field_attribute_names(field_type)), key=key, type=field_type)
     return key

@@ -164,6 +164,19 @@ def test_an_explicit_key_is_checked(builder):
     assert builder.draft_json() == stored
 
 
+def test_a_taken_key_is_reported_with_every_other_problem_at_once(builder):
+    """A number field with a key already used and a lowest value above the highest: are both problems shown
+    on the first attempt, each next to its input, with nothing saved?"""
+    stored = builder.draft_json()
+    response = post_new_field(builder, "number", {"field-label": "Sessions", "field-key": "goals",
+                                                  "field-min": "10", "field-max": "2"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "The key &#39;goals&#39; is already used in this template" in error_of(page, "field-key")
+    assert "is more than" in error_of(page, "field-min") + error_of(page, "field-max")
+    assert builder.draft_json() == stored
+
+
 def test_keys_are_made_from_labels(builder):
     """Does a field without a typed key get a readable, unused key made from its label?"""
     post_new_field(builder, "short_text", {"field-label": "1. Goal"})
