@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -26,7 +27,7 @@ from sqlalchemy.orm import selectinload
 import portal.models as models
 from portal import audit
 from portal.domain.template_format import (
-    FIELD_TYPES, MAX_FILE_BYTES, NON_VALUE_FIELD_TYPES, OPTION_NAMES, OTHER, TemplateDefinition,
+    FIELD_TYPES, MAX_FILE_BYTES, MAX_TITLE_LENGTH, NON_VALUE_FIELD_TYPES, OPTION_NAMES, OTHER, TemplateDefinition,
     TemplateFormatError, definition_to_dict, dump_template_file, field_location, load_template_file,
     parse_definition, section_location,
 )
@@ -86,8 +87,38 @@ def shipped_definition(name: str) -> TemplateDefinition:
     return load_template_file(raw)
 
 
+def _names_in_use(program: Program, except_template_id: int | None = None) -> set[str]:
+    """The program's template names, folded: two templates called alike could not be told apart in a list."""
+    query = select(AgreementTemplate.name).where(AgreementTemplate.program_id == program.id)
+    if except_template_id is not None:
+        query = query.where(AgreementTemplate.id != except_template_id)
+    return {name.casefold() for name in db.session.scalars(query)}
+
+
+def _name_taken_problem(name: str) -> str:
+    return f"This program already has a template called '{name}'; choose another name."
+
+
+def free_name(program: Program, name: str) -> str:
+    """`name`, or `name (2)`, `name (3)` ... the first one no other template of the program has."""
+    taken = _names_in_use(program)
+    if name.casefold() not in taken:
+        return name
+    number = 2
+    while True:
+        suffix = f" ({number})"
+        candidate = name[:MAX_TITLE_LENGTH - len(suffix)].rstrip() + suffix
+        if candidate.casefold() not in taken:
+            return candidate
+        number += 1
+
+
 def create_template(program: Program, definition: TemplateDefinition, actor: User | None) -> TemplateVersion:
-    """A new template in this program with its first (draft) version."""
+    """A new template in this program with its first (draft) version. A name another template of the program
+    already has gets a number, `name (2)` (a file imported twice, a ready-made template added again)."""
+    name = free_name(program, definition.name)
+    if name != definition.name:
+        definition = dataclasses.replace(definition, name=name)
     template = AgreementTemplate(program_id=program.id, name=definition.name)
     version = TemplateVersion(template=template, number=1, state="draft",
                               definition_json=encode_definition(definition),
@@ -451,6 +482,8 @@ def create_blank_template(program: Program, name: str, actor: User | None) -> Te
         # The title is the name here: its problems repeat the name's, which are shown already.
         problems.general = [m for m in problems.general if not m.startswith("title ")]
         raise problems from None
+    if definition.name.casefold() in _names_in_use(program):
+        raise DraftEditError({"name": [_name_taken_problem(definition.name)]})
     return create_template(program, definition, actor)
 
 
@@ -458,6 +491,8 @@ def update_template_text(version: TemplateVersion, actor: User | None, *, name: 
                          intro: str) -> TemplateDefinition:
     data = _draft_data(version)
     data.update(name=name, title=title, intro=intro)
+    if name.strip().casefold() in _names_in_use(version.template.program, except_template_id=version.template_id):
+        raise DraftEditError({"name": [_name_taken_problem(name.strip())]})
     return _save(version, data, actor, "template_text", attributes=("name", "title", "intro"))
 
 

@@ -31,6 +31,27 @@ def test_an_empty_title_is_refused_next_to_it(builder):
     assert builder.draft_json() == stored
 
 
+def test_two_templates_of_a_program_cannot_share_a_name(builder):
+    """Are a new empty template, and a renamed draft, refused a name another template of the program has
+    (whatever its case), next to the name, with nothing saved?"""
+    taken = builder.draft().name
+    response = builder.client.post(f"/programs/{builder.program.id}/templates", data={"new-name": taken.upper()})
+    assert response.status_code == 422
+    assert "already has a template called" in error_of(response.get_data(as_text=True), "new-name")
+    other = builder.client.post(f"/programs/{builder.program.id}/templates", data={"new-name": "Peer mentoring"})
+    assert other.status_code == 303
+    other_text = other.headers["Location"] + "/text"
+    stored = builder.draft_json()
+    response = builder.client.post(other_text, data={"template-name": taken, "template-title": "T",
+                                                     "template-intro": ""})
+    assert response.status_code == 422
+    assert "already has a template called" in error_of(response.get_data(as_text=True), "template-name")
+    assert builder.draft_json() == stored
+    kept = builder.client.post(builder.version_url(suffix="/text"), data={
+        "template-name": taken, "template-title": "Same name, new title", "template-intro": ""})
+    assert kept.status_code == 303  # a draft keeps its own name
+
+
 def test_sections_are_added_edited_moved_and_removed(builder):
     """Can the admin add a section, rename it, move it up and remove it again?"""
     response = builder.client.post(builder.version_url(suffix="/sections"), data={
