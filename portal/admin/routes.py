@@ -102,7 +102,8 @@ def user_list():
     if query:
         stmt = stmt.where(User.email.contains(query.lower()) | User.name.icontains(query))
     users = db.session.scalars(stmt.limit(200)).all()
-    return render("admin/users.html", users=users, query=query, confirm_form=ConfirmForm())
+    return render("admin/users.html", users=users, query=query, confirm_form=ConfirmForm(),
+                  role_labels=accounts.role_labels(users))
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])

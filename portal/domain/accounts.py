@@ -144,6 +144,31 @@ def load_user_from_session(session_id: str) -> User | None:
     return user
 
 
+def role_labels(users: list[User]) -> dict[int, list[str]]:
+    """Everything each of these people is, by user id, for the accounts page: site admin, their program roles
+    ("program admin (CCMC)") and their place in pairs ("mentor (WHPRMS)", "mentee of 2 pairs (CCMC)"). Their
+    roles must be loaded with their programs; the pairs are read in one query, whatever the number of people."""
+    from portal.models import Pair, Program
+    labels: dict[int, list[str]] = {
+        user.id: (["site admin"] if user.is_site_admin else []) + [
+            f"{'program admin' if role.role == 'admin' else role.role} ({role.program.code})" for role in user.roles]
+        for user in users}
+    ids = list(labels)
+    if not ids:
+        return labels
+    counts: dict[tuple[int, str, str], int] = {}
+    for mentor_id, mentee_id, code in db.session.execute(
+            select(Pair.mentor_id, Pair.mentee_id, Program.code).join(Program, Program.id == Pair.program_id)
+            .where(Pair.mentor_id.in_(ids) | Pair.mentee_id.in_(ids))
+            .order_by(Program.code)):
+        for user_id, role in ((mentor_id, "mentor"), (mentee_id, "mentee")):
+            counts[(user_id, role, code)] = counts.get((user_id, role, code), 0) + 1
+    for (user_id, role, code), count in counts.items():
+        if user_id in labels:
+            labels[user_id].append(f"{role} ({code})" if count == 1 else f"{role} of {count} pairs ({code})")
+    return labels
+
+
 # --- one-time links -----------------------------------------------------------------------------------------
 
 def _token_hash(raw: str) -> str:

@@ -154,3 +154,31 @@ def test_account_search(app):
     make_user(name="Other Person")
     page = client.get("/admin/users?q=zeld").get_data(as_text=True)
     assert "Zelda Findable" in page and "Other Person" not in page
+
+
+def test_the_accounts_page_says_what_each_person_is(app):
+    """Does the site admin's list of accounts name every role: site admin, program roles, and mentor or mentee
+    (with the program, and how many pairs when more than one)?"""
+    from tests.factories import make_pair
+    client = site_admin_client(app)
+    whprms, ccmc = make_program(code="WHPRMS"), make_program(code="CCMC")
+    mentor = make_user(name="Maria Mentor", email="maria@example.org")
+    mentees = [make_user(name=f"Mentee {n}", email=f"mentee{n}@example.org") for n in range(3)]
+    supervisor = make_user(name="Sam Supervisor", email="sam@example.org")
+    make_role(supervisor, ccmc, "supervisor")
+    make_pair(whprms, mentor, mentees[0])
+    make_pair(whprms, mentor, mentees[1])
+    make_pair(ccmc, mentees[2], mentees[0])  # a mentee in one program can mentor in another
+    nobody = make_user(name="Nobody Yet", email="nobody@example.org")
+    db.session.commit()
+
+    def roles_of(page: str, email: str) -> str:
+        row = page.split(f"<td>{email}</td>", 1)[1].split("</tr>", 1)[0]
+        return row.split("<td>", 2)[1].split("</td>", 1)[0]
+
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert roles_of(page, "maria@example.org") == "mentor of 2 pairs (WHPRMS)"
+    assert roles_of(page, "mentee0@example.org") == "mentee (CCMC), mentee (WHPRMS)"
+    assert roles_of(page, "mentee2@example.org") == "mentor (CCMC)"
+    assert roles_of(page, "sam@example.org") == "supervisor (CCMC)"
+    assert "none" in roles_of(page, nobody.email)
