@@ -10,12 +10,12 @@ exported and published at any moment.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
