@@ -75,7 +75,7 @@ def save_all(agreement_id: int):
         _apply_outcome(page.fields, key, outcome)
     conflicts = sum(1 for outcome in troubled.values() if outcome.conflict)
     return render("agreements/page.html", page=page, status=409 if conflicts else 422,
-                  notice=(f"Saved {saved} change{'' if saved == 1 else 's'}. "
+                  notice=((f"Saved {saved} change{'' if saved == 1 else 's'}. " if saved else "Nothing was saved. ")
                           + (f"{len(troubled)} fields need" if len(troubled) > 1 else "1 field needs")
                           + " your attention below: nothing you typed was lost."))
 

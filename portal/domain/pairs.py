@@ -65,8 +65,10 @@ def request_problems(program: Program, request: PairRequest, versions: dict[int,
     problems = []
     mentor, mentee = accounts.normalize_email(request.mentor_email), accounts.normalize_email(request.mentee_email)
     for role, email in (("mentor", mentor), ("mentee", mentee)):
-        if not accounts.is_valid_email(email):
-            problems.append(f"The {role}'s e-mail address \u201c{email or '(empty)'}\u201d is not valid.")
+        if not email:
+            problems.append(f"The {role}'s e-mail address is missing.")
+        elif not accounts.is_valid_email(email):
+            problems.append(f"The {role}'s e-mail address \u201c{email}\u201d is not valid.")
         else:
             person = accounts.user_by_email(email)
             if person is not None and person.is_deactivated:
@@ -222,7 +224,7 @@ def _preview_row(program, number, values, versions, by_name, seen) -> ImportRow:
     if key in seen:
         problems.append("The same pair appears earlier in this file.")
     seen.add(key)
-    summary = (f"{request.mentor_name or key[0]} mentors {request.mentee_name or key[1]}"
+    summary = (f"{request.mentor_name or key[0] or '(no mentor)'} mentors {request.mentee_name or key[1] or '(no mentee)'}"
                + (f", supervised by {', '.join(supervisors)}" if supervisors else ""))
     new_people = [email for email in key if accounts.is_valid_email(email) and accounts.user_by_email(email) is None]
     if new_people:

@@ -255,6 +255,8 @@ def test_without_javascript_the_whole_form_saves_and_keeps_what_it_could_not(pai
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Saved 2 changes. 1 field needs your attention below: nothing you typed was lost." in page
+    only_bad = clients["mentor"].post(f"/agreements/{agreement.id}", data={"f-term_months": "99", "v-term_months": "0"})
+    assert "Nothing was saved. 1 field needs your attention below" in only_bad.get_data(as_text=True)
     assert 'value="99"' in page and "from 1 to 12 months" in page
     assert stored(agreement, "motto") == "Plain form" and stored(agreement, "term_months") == 3
     ok = clients["mentor"].post(f"/agreements/{agreement.id}",

@@ -122,6 +122,9 @@ def test_csv_preview_shows_every_row_and_writes_nothing(app):
     assert "5 of 6 rows have problems" in page and "Import 6 pairs" not in page
     assert db.session.scalar(db.select(db.func.count(Pair.id))) == 1
     assert outbox() == []
+    single = upload(client, program, "mentor_email,mentee_email\nnew.mentor@example.org,\n").get_data(as_text=True)
+    assert "The row has problems." in single and "The mentee&#39;s e-mail address is missing." in single
+    assert "new.mentor@example.org mentors (no mentee)" in single
 
 
 def test_csv_import_creates_every_pair_after_confirmation(app):
