@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal import audit, ratelimit, rawsql
 from portal.extensions import db
 from portal.mail import queue_mail
-from portal.models import AccountToken, User
+from portal.models import AccountToken, Pair, Program, User
 from portal.timeutil import utcnow
 
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -148,7 +148,6 @@ def role_labels(users: list[User]) -> dict[int, list[str]]:
     """Everything each of these people is, by user id, for the accounts page: site admin, their program roles
     ("program admin (CCMC)") and their place in pairs ("mentor (WHPRMS)", "mentee of 2 pairs (CCMC)"). Their
     roles must be loaded with their programs; the pairs are read in one query, whatever the number of people."""
-    from portal.models import Pair, Program
     labels: dict[int, list[str]] = {
         user.id: (["site admin"] if user.is_site_admin else []) + [
             f"{'program admin' if role.role == 'admin' else role.role} ({role.program.code})" for role in user.roles]

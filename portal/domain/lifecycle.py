@@ -488,11 +488,17 @@ def confirm_goals(agreement: Agreement, actor: User) -> None:
 
 # --- outside help -------------------------------------------------------------------------------------------
 
+def help_is_open(agreement: Agreement | None) -> bool:
+    """May the pair still ask the program for outside intervention? Not once its mentorship is closed: there
+    is nothing left for the program to step in on (a pair without an agreement yet may ask)."""
+    return agreement is None or agreement.state != "closed"
+
+
 def ask_for_help(pair: Pair, agreement: Agreement | None, actor: User, message: str) -> HelpRequest:
     """Tell the program that a member asks for outside intervention. Only what the member wrote to the
-    program (on a form that says it is not confidential) goes with it. Not once the mentorship is closed:
-    there is nothing left for the program to step in on."""
-    if agreement is not None and agreement.state == "closed":
+    program (on a form that says it is not confidential) goes with it. Refused once the mentorship is closed
+    (`help_is_open`)."""
+    if not help_is_open(agreement):
         raise AgreementStateError(f"This mentorship is closed, so there is nothing for the program to step in "
                                   f"on. To reach {pair.program.name}, write to {pair.program.return_email}.")
     errors: dict[str, str] = {}

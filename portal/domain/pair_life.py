@@ -90,7 +90,7 @@ class PairLife:
 
     @property
     def can_ask_for_help(self) -> bool:
-        return self.is_member and self.state != "closed"
+        return self.is_member and lifecycle.help_is_open(self.current)
 
     @property
     def reviews_done(self) -> bool:

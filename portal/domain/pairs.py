@@ -224,7 +224,9 @@ def _preview_row(program, number, values, versions, by_name, seen) -> ImportRow:
     if key in seen:
         problems.append("The same pair appears earlier in this file.")
     seen.add(key)
-    summary = (f"{request.mentor_name or key[0] or '(no mentor)'} mentors {request.mentee_name or key[1] or '(no mentee)'}"
+    mentor_shown = request.mentor_name or key[0] or "(no mentor)"
+    mentee_shown = request.mentee_name or key[1] or "(no mentee)"
+    summary = (f"{mentor_shown} mentors {mentee_shown}"
                + (f", supervised by {', '.join(supervisors)}" if supervisors else ""))
     new_people = [email for email in key if accounts.is_valid_email(email) and accounts.user_by_email(email) is None]
     if new_people:

@@ -295,7 +295,7 @@ def ask_for_help(pair_id: int):
                   "contact you.", "success")
             return redirect_to(_pair_url(pair))
     return render("lifecycle/help.html", pair=pair, errors=errors, message=request.form.get("message", ""),
-                  closed=current is not None and current.state == "closed",
+                  closed=not lifecycle.help_is_open(current),
                   quote=agreement_quotes.quote(definition_of(current.template_version) if current else None, "help"),
                   status=422 if errors else 200)
 
