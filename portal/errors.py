@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Flask, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import inspect
 from werkzeug.exceptions import HTTPException
 
 from portal import audit
-from portal.db_setup import write_transaction
 from portal.extensions import db
 from portal.policy import AccessDenied, NotSignedIn
 from portal.web import is_htmx_fragment_request, safe_next
@@ -41,6 +41,13 @@ def sign_in_redirect():
     return redirect(target, code=303)
 
 
+def _signed_in_id() -> int | None:
+    """The signed-in person's id, from the identity the session already holds (no query: after a rollback
+    their row is expired, and reloading it would start another transaction)."""
+    state = inspect(current_user._get_current_object(), raiseerr=False)
+    return state.identity[0] if state is not None and state.identity else None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(NotSignedIn)
     def _not_signed_in(_error):
@@ -49,13 +56,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(AccessDenied)
     def _denied(_error):
         # Whatever the request did so far is discarded; the refusal itself is recorded (ids and path only:
-        # never the query string or the body).
+        # never the query string or the body), in a transaction of its own that begins as a writer: on a GET
+        # the request's transaction is a reader, and SQLite refuses a reader that turns writer at once when
+        # another worker is writing (the "database is locked" 500s of simultaneous refusals).
         db.session.rollback()
-        actor = current_user.get_id().partition(":")[0] if current_user.is_authenticated else None
-        with write_transaction():
-            audit.record("access.denied", actor=int(actor) if actor else None, endpoint=request.endpoint,
-                         method=request.method, path=request.path)
-            db.session.commit()
+        audit.record_apart("access.denied", actor=_signed_in_id(), endpoint=request.endpoint,
+                           method=request.method, path=request.path)
         return error_response(404)
 
     @app.errorhandler(CSRFError)

@@ -1,9 +1,13 @@
 """The audit log: what is recorded, the hash chain that shows tampering, and who can read it."""
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.db_setup import write_transaction
 from portal.extensions import db
 from portal.models import AuditEvent
 from tests.factories import PASSWORD, make_program, make_user, sign_in
@@ -73,3 +77,29 @@ def test_nobody_but_site_admins_reads_the_whole_log(app, client):
     """Is the whole log closed to everyone who is not a site admin?"""
     sign_in(client, make_user())
     assert client.get("/admin/audit").status_code == 404
+
+
+def test_a_refusal_waits_its_turn_while_another_worker_writes(app, client):
+    """Is a refused page still a 404 with its audit entry, in an unbroken chain, when another worker is in
+    the middle of writing to the log at that moment?"""
+    refused_path = f"/programs/{make_program().id}"
+    sign_in(client, make_user())
+    writing, done = threading.Event(), threading.Event()
+
+    def another_worker():
+        with app.app_context(), write_transaction(), Session(db.engine) as session:
+            audit.record("test.other_worker", session=session)  # holds the write lock / the chain's lock
+            writing.set()
+            done.wait(timeout=0.5)  # long enough for the refusal below to arrive while this one writes
+            session.commit()
+
+    worker = threading.Thread(target=another_worker)
+    worker.start()
+    assert writing.wait(timeout=30)
+    try:
+        assert client.get(refused_path).status_code == 404
+    finally:
+        done.set()
+        worker.join(timeout=30)
+    assert actions()[-2:] == ["test.other_worker", "access.denied"]
+    assert audit.verify_chain().intact

@@ -307,10 +307,8 @@ def export(pair_id: int):
     pair = policy.pair_for_member(current_user, pair_id)
     body = retention.export_json(pair)
     # A GET runs in a deferred SQLite transaction, which may not turn from reading into writing (WAL answers
-    # SQLITE_BUSY at once): end the reading transaction, then record the download in a transaction of its own.
-    db.session.commit()
-    audit.record("pair.exported", actor=current_user, program_id=pair.program_id, pair_id=pair.id)
-    db.session.commit()
+    # SQLITE_BUSY at once): the download is recorded in a transaction of its own that begins as a writer.
+    audit.record_apart("pair.exported", actor=current_user.id, program_id=pair.program_id, pair_id=pair.id)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="mentorship-{pair.id}.json"'
     return response
