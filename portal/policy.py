@@ -255,6 +255,13 @@ def may_see_pair_only(user: User, pair: Pair) -> bool:
     return user.is_authenticated and user.id in pair.member_ids()
 
 
+def may_carry_value(from_pair_only: bool, to_pair_only: bool) -> bool:
+    """May a stored value move into another field (renewal, a move to another template version, any copy of
+    values between versions)? Its confidentiality never loosens by itself: a pair-only value goes only into a
+    field that is pair-only too. Loosening needs both members' explicit, separate consent, which no copy has."""
+    return to_pair_only or not from_pair_only
+
+
 def may_see_closure_reason(user: User, pair: Pair) -> bool:
     """Why a pair ended early (a category, never text) is for the pair and its program admins; supervisors
     follow progress and see only that it ended."""

@@ -12,7 +12,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 
-from portal.domain.template_format import FIELD_TYPES, OPTION_NAMES, PLACEHOLDERS, Field
+from portal.domain.template_format import (
+    FIELD_TYPES, OPTION_NAMES, PLACEHOLDERS, PROGRAM_NEEDED_FIELDS, Field, pair_only_refusal,
+)
 from portal.domain.template_store import SHIPPED_TEMPLATES, DraftEditError, derive_key
 
 FIELD_TYPE_NAMES = {
@@ -335,8 +337,25 @@ assert set(FIELD_FORMS) == set(FIELD_TYPES)
 INPUT_OF_ATTRIBUTE = {"options": "options_text", "modes": "modes_text"}
 
 
-def field_form(field_type: str, **kwargs) -> FieldForm:
-    return FIELD_FORMS[field_type](prefix="field", **kwargs)
+def field_form(field_type: str, key: str = "", **kwargs) -> FieldForm:
+    """The editor's form for a field of this type: an existing one (`key`) or a new one (no key yet).
+
+    A field the program needs (the term) cannot be pair-only: its checkbox is disabled and says why. A new
+    field of such a type is told which key that is; parse_definition refuses the flag whatever is posted."""
+    form = FIELD_FORMS[field_type](prefix="field", **kwargs)
+    if form.pair_only is None:
+        return form
+    refusal = pair_only_refusal(key, field_type) if key else None
+    if refusal is not None:
+        form.pair_only.render_kw = {"disabled": True}
+        form.pair_only.description = f"Not possible for this field, because {refusal}."
+    elif not key:
+        needed = [needed_key for needed_key, needed_type in PROGRAM_NEEDED_FIELDS if needed_type == field_type]
+        if needed:
+            form.pair_only.description = (
+                "Not possible for " + ", ".join(f"the key '{k}'" for k in needed) + ", because "
+                + PROGRAM_NEEDED_FIELDS[(needed[0], field_type)] + ".")
+    return form
 
 
 # --- problems next to their inputs ------------------------------------------------------------------------------

@@ -225,7 +225,7 @@ def _editing_from_query(version: TemplateVersion) -> Editing | None:
     if kind == "field" and definition.field(key):
         field = definition.field(key)
         return Editing("field", key, field.type,
-                       form=field_form(field.type, data=FIELD_FORMS[field.type].data_of(field)))
+                       form=field_form(field.type, key, data=FIELD_FORMS[field.type].data_of(field)))
     section_key, field_type = request.args.get("add", ""), request.args.get("type", "")
     if definition.section(section_key) and field_type in FIELD_FORMS:
         return Editing("new_field", section_key, field_type,
@@ -477,7 +477,7 @@ def edit_field(program_id: int, version_id: int, field_key: str):
     program, version = _version(program_id, version_id)
     store.ensure_draft(version)
     field_type = store.field_type_in_draft(version, field_key)
-    form = field_form(field_type)
+    form = field_form(field_type, field_key)
     problems: list[str] = []
     if form.validate_on_submit():
         try:

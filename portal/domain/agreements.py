@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import crypto, rawsql
 from portal.domain import field_values
-from portal.domain.template_format import Field, TemplateDefinition
+from portal.domain.template_format import TERM_FIELD_KEY, Field, TemplateDefinition
 from portal.domain.template_store import definition_of
 from portal.extensions import db
 from portal.models import (
@@ -26,8 +26,8 @@ from portal.models import (
 from portal.timeutil import utcnow
 
 EDITABLE_STATES = ("draft", "signing")
-# A number field with this key is the agreement's term in months (docs/template-format.md).
-TERM_FIELD_KEY = "term_months"
+# TERM_FIELD_KEY (imported above, used from here by other modules): a number field with this key is the
+# agreement's term in months (docs/template-format.md); it can never be pair-only (PROGRAM_NEEDED_FIELDS).
 PRESENCE_SECONDS = 30  # an editor that has not checked in for this long is no longer "on the page"
 
 
@@ -366,7 +366,8 @@ def history(agreement: Agreement, definition: TemplateDefinition, field_key: str
         if field is None:
             continue
         try:
-            if field.pair_only:
+            # By what was stored: a term saved while its stored version still marked it pair-only is encrypted.
+            if field.pair_only or change.old_ct is not None or change.new_ct is not None:
                 old = None if change.old_ct is None else json.loads(crypto.decrypt(
                     change.old_ct, _change_aad(change.id, agreement.pair_id, "old")))
                 new = None if change.new_ct is None else json.loads(crypto.decrypt(

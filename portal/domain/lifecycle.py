@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from flask import current_app
 from sqlalchemy import delete, select
 
-from portal import audit, crypto
+from portal import audit, crypto, policy
 from portal.domain import commitments, field_values
 from portal.domain.agreements import (
     TERM_FIELD_KEY, AgreementStateError, _bump_change_seq, read_fields, record_event, start_agreement, values_of,
@@ -51,6 +51,8 @@ OUTCOME_LABELS = {"achieved": "Achieved", "partly": "Partly achieved", "not_achi
 CONCLUSION_MAX = 4000
 HELP_MESSAGE_MAX = 2000
 RENEWAL_TERM_MAX = 60
+NOT_CARRIED_CONFIDENTIAL = ("was confidential to the two of you; the new version shares this answer with the "
+                            "program, so it was not copied")
 REVIEWABLE_STATES = ("active",)
 CLOSABLE_EARLY_STATES = ("active", "in_review")
 
@@ -328,7 +330,9 @@ def renewal_versions(agreement: Agreement) -> list[TemplateVersion]:
 
 def carry_plan(agreement: Agreement, version: TemplateVersion) -> CarryPlan:
     """Carry every filled-in value to the field of the same key and type in `version`; list the rest.
-    Only members call this: pair-only values are carried too (into the pair's own new agreement)."""
+    Only members call this: pair-only values are carried too (into the pair's own new agreement), but only
+    into a field that is pair-only as well (`policy.may_carry_value`): a version that shares the field with
+    the program does not get the answer, and the pair is told why."""
     old_definition, new_definition = definition_of(agreement.template_version), definition_of(version)
     old_values = values_of(read_fields(agreement, old_definition, include_pair_only=True))
     plan = CarryPlan(version, {}, is_newer=version.id != agreement.template_version_id)
@@ -343,6 +347,9 @@ def carry_plan(agreement: Agreement, version: TemplateVersion) -> CarryPlan:
             continue
         if new_field.type != old_field.type:
             plan.not_carried.append(f"{label} (now asked differently; fill it in again)")
+            continue
+        if not policy.may_carry_value(old_field.pair_only, new_field.pair_only):
+            plan.not_carried.append(f"{label} ({NOT_CARRIED_CONFIDENTIAL})")
             continue
         try:
             plan.carried[new_field.key] = field_values.validate(new_field, value)

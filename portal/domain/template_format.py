@@ -34,6 +34,17 @@ SIGNER_ROLES = ("mentor", "mentee")
 # may be called that.
 OTHER = "other"
 
+# A number field with this key is the agreement's term in months (see "The term" in docs/template-format.md).
+TERM_FIELD_KEY = "term_months"
+# Fields whose answer the portal copies into what the program reads, by (key, type), with why. "Confidential to
+# the pair" is refused on them: the pair would be told "only the two of you see this" about an answer that
+# supervisors and the program read (portal.policy.may_carry_value keeps other answers from loosening).
+PROGRAM_NEEDED_FIELDS: dict[tuple[str, str], str] = {
+    (TERM_FIELD_KEY, "number"): (
+        "the program needs this answer: it is the agreement's term, which sets the term dates, the reminders and "
+        "the review date, and which supervisors and the program read (pair page, agreement page, dashboard, the "
+        "program's copy), so it cannot be confidential to the pair"),
+}
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")  # always used with fullmatch: "$" would accept "key\n"
 # NUL cannot be stored in a PostgreSQL text column, lone surrogates cannot be written as UTF-8, and the other
 # control characters are invisible in a form: refuse them all (tab and line breaks are fine).
@@ -234,16 +245,29 @@ def pair_only_keys(defn: TemplateDefinition) -> frozenset[str]:
 
 # --- parsing and validation ----------------------------------------------------------------------------------
 
-def parse_definition(data: Any) -> TemplateDefinition:
+def parse_definition(data: Any, *, stored: bool = False) -> TemplateDefinition:
     """Validate a decoded JSON template and return it with every default filled in.
 
     Raises TemplateFormatError listing every problem found, each naming where it is.
     """
-    parser = _Parser()
+    parser = _Parser(stored)
     definition = parser.template(data)
     if parser.problems or definition is None:
         raise TemplateFormatError(parser.problems or ["Template: not a valid template"], parser.located)
     return definition
+
+
+def parse_stored_definition(data: Any) -> TemplateDefinition:
+    """`parse_definition` for a definition the database already holds. A version saved before a field the
+    program needs could no longer be pair-only may still say so; published versions never change (agreements
+    and signatures are bound to their exact text), so the flag is read as off rather than refused: the portal
+    must not tell the pair "only the two of you see this" about an answer the program reads."""
+    return parse_definition(data, stored=True)
+
+
+def pair_only_refusal(key: str | None, field_type: str | None) -> str | None:
+    """Why a field of this key and type cannot be confidential to the pair (None: it can, if it holds a value)."""
+    return PROGRAM_NEEDED_FIELDS.get((key, field_type))
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -291,7 +315,8 @@ def field_location(section_where: str, number: int, data: Any) -> str:
 class _Parser:
     """Collects every problem of one definition instead of stopping at the first."""
 
-    def __init__(self) -> None:
+    def __init__(self, stored: bool = False) -> None:
+        self.stored = stored  # reading what the database holds: see parse_stored_definition
         self.problems: list[str] = []
         self.located: list[tuple[str, str]] = []
         self.key_owners: dict[str, str] = {}  # key -> location of the section or field that uses it
@@ -466,6 +491,12 @@ class _Parser:
                                     "is one already)")
             else:
                 self.signatures_location = where
+        refusal = pair_only_refusal(key, field_type) if pair_only else None
+        if refusal is not None:
+            if self.stored:
+                pair_only = False  # stored before the rule: read as shared, never claimed confidential
+            else:
+                self.problem(where, f"pair_only must be false: {refusal}")
         if field_type in VALUE_FIELD_TYPES:
             if label is not None and not label.strip():
                 self.problem(where, f"label is empty: {_a(field_type)} field needs a label that says what the "

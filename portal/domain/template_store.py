@@ -29,7 +29,7 @@ from portal import audit
 from portal.domain.template_format import (
     FIELD_TYPES, MAX_FILE_BYTES, MAX_TITLE_LENGTH, NON_VALUE_FIELD_TYPES, OPTION_NAMES, OTHER, TemplateDefinition,
     TemplateFormatError, definition_to_dict, dump_template_file, field_location, load_template_file,
-    parse_definition, section_location,
+    parse_definition, parse_stored_definition, section_location,
 )
 from portal.extensions import db
 from portal.models import AgreementTemplate, Program, TemplateVersion, User
@@ -62,7 +62,7 @@ class DraftEditError(ValueError):
 
 @lru_cache(maxsize=512)
 def _published_definition(version_id: int, definition_json: str) -> TemplateDefinition:
-    return parse_definition(json.loads(definition_json))
+    return parse_stored_definition(json.loads(definition_json))
 
 
 def definition_of(version: TemplateVersion) -> TemplateDefinition:
@@ -73,7 +73,7 @@ def definition_of(version: TemplateVersion) -> TemplateDefinition:
 def definition_from(version_id: int, state: str, definition_json: str) -> TemplateDefinition:
     """`definition_of` for a version read as plain columns (id, state, definition_json)."""
     if state == "draft":
-        return parse_definition(json.loads(definition_json))
+        return parse_stored_definition(json.loads(definition_json))
     return _published_definition(version_id, definition_json)
 
 
@@ -188,7 +188,13 @@ def publish(version: TemplateVersion, actor: User | None) -> TemplateVersion:
     if version.state != "draft":
         raise TemplateStateError(f"{_version_label(version)} is already {version.state}; only a draft can be "
                                  "published.")
-    definition = parse_definition(json.loads(version.definition_json))  # refuse to publish anything invalid
+    raw = json.loads(version.definition_json)
+    definition = parse_stored_definition(raw)  # refuse to publish anything invalid
+    try:
+        parse_definition(raw)
+    except TemplateFormatError:
+        # Saved before a flag was refused (the term marked pair-only): published as the builder shows it.
+        version.definition_json = encode_definition(definition)
     version.state = "published"
     version.published_at = utcnow()
     version.template.name = definition.name

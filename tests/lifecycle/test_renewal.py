@@ -12,7 +12,7 @@ from portal.domain.lifecycle import goals_confirmed
 from portal.domain.template_format import definition_to_dict, parse_definition
 from portal.domain.template_store import definition_of, new_draft_version, publish
 from portal.extensions import db
-from portal.models import Agreement, GoalConfirmation
+from portal.models import Agreement, FieldValue, GoalConfirmation
 from portal.timeutil import utctoday
 from tests.factories import outbox
 from tests.lifecycle.conftest import build_world
@@ -209,3 +209,42 @@ def test_renewing_after_an_early_review_starts_the_new_term_today(app):
         "version_id": str(a.template_version_id), "term_start": utctoday().isoformat(),
         "term_months": str(a.term_months)})
     assert successor_of(world).term_start == utctoday()
+
+
+def test_renewal_keeps_a_pair_only_answer_pair_only(app):
+    """Does renewal keep a pair-only answer pair-only? When the program's newest version shares a field that
+    was confidential to the pair, is the answer left out (not copied, not stored in plain text, not shown to
+    the supervisor or the program) and listed as not carried over, with the reason, on the renewal page and
+    on the new draft?"""
+    secret = "CANARY-renewal-my-previous-employer"
+    world = reviewed(app, shipped="ccmc", answers={
+        "goals": ["Pass the CCM exam"], "meeting_period": {"option": "weekly", "other_text": ""},
+        "off_limits_topics": [secret]})
+    old = world.agreement
+    data = definition_to_dict(definition_of(world.version))
+    for section in data["sections"]:
+        for field in section["fields"]:
+            if field["key"] == "off_limits_topics":
+                field["pair_only"] = False  # version 2 shares the list with the program
+    version_2 = publish(new_draft_version(world.version.template, None, parse_definition(data)), None)
+    db.session.commit()
+    reason = ("was confidential to the two of you; the new version shares this answer with the program, "
+              "so it was not copied")
+    page = world.client("mentor").get(f"/agreements/{old.id}/renew").get_data(as_text=True)
+    assert reason in page and "Issues that are off limits for discussion include" in page
+    response = world.client("mentor").post(f"/agreements/{old.id}/renew", data={
+        "version_id": str(version_2.id), "term_start": (old.term_end + timedelta(days=1)).isoformat(),
+        "term_months": "3"}, follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert "Not carried over" in body and reason in body
+    new = successor_of(world)
+    assert new.template_version_id == version_2.id
+    values = values_of(read_fields(new, definition_of(new.template_version), include_pair_only=True))
+    assert values["off_limits_topics"] in (None, [])
+    assert values["goals"] == ["Pass the CCM exam"]  # what may be carried still is
+    stored = db.session.scalars(db.select(FieldValue.value_json).where(FieldValue.agreement_id == new.id)).all()
+    assert not any(secret in (text or "") for text in stored)
+    for who in ("supervisor", "admin"):
+        for url in (f"/agreements/{new.id}", f"/pairs/{world.pair.id}",
+                    f"/programs/{world.program.id}/dashboard.csv"):
+            assert secret not in world.client(who).get(url).get_data(as_text=True), (who, url)
