@@ -383,25 +383,28 @@ def _activate(agreement: Agreement, definition: TemplateDefinition, content: dic
 
 
 def _send_signed_copies(agreement: Agreement, version: SignedVersion) -> None:
+    """The program's copy (no pair-only field) goes to the program's return address as an attachment. The
+    members get a link to their own copy, which they download after signing in: the pair's copy holds pair-only
+    answers, and a mail (its outbox row, the mail servers on its way, the mailbox) is no place for them."""
     from portal.domain import agreement_pdf  # the PDF module reads this one's snapshots
     pair, program = agreement.pair, agreement.pair.program
     try:
         program_copy = (agreement_pdf.filename(version, "program"), agreement_pdf.render_copy(version, "program"))
-        pair_copy = (agreement_pdf.filename(version, "pair"), agreement_pdf.render_copy(version, "pair"))
     except PdfRenderError as error:
         # The agreement is signed all the same: a copy that cannot be rendered (e.g. beyond the renderer's size
-        # bound) must not undo two signatures. The mails say so and point to the agreement's page.
+        # bound) must not undo two signatures. The mail says so and points to the agreement's page.
         current_app.logger.error("signed agreement %s revision %s: PDF not rendered: %s",
                                  agreement.id, version.revision, error)
-        program_copy = pair_copy = None
+        program_copy = None
     title = f"{program.name}: signed agreement of {pair.mentor.name} and {pair.mentee.name}"
     queue_mail(program.return_email, "signed_copy_program", title[:200], "signed_copy_program.txt",
                attachment=program_copy, has_pdf=program_copy is not None, agreement=agreement, version=version,
                program=program, pair=pair)
+    copy_link = f"{_link(agreement)}/versions/{version.revision}/pair-copy.pdf"
     for member in (pair.mentor, pair.mentee):
         queue_mail(member.email, "signed_copy_pair", "Your signed mentoring agreement",
-                   "signed_copy_pair.txt", attachment=pair_copy, has_pdf=pair_copy is not None, user=member,
-                   agreement=agreement, version=version, program=program, pair=pair, link=_link(agreement))
+                   "signed_copy_pair.txt", user=member, agreement=agreement, version=version, program=program,
+                   pair=pair, link=_link(agreement), copy_link=copy_link)
 
 
 def _link(agreement: Agreement) -> str:
