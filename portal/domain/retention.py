@@ -8,7 +8,9 @@ areas add their own content by registering an exporter (the notes area adds note
     register_exporter("notes", lambda pair: [...])          # JSON-ready, for the pair's members only
 
 Purge: when a program keeps pair-only content for N months after closure (`Program.retention_months`),
-`flask --app wsgi purge` blanks every pair-only ciphertext of agreements closed longer ago than that, but
+`flask --app wsgi purge` blanks every pair-only ciphertext of agreements closed longer ago than that (live values
+and their history, meeting summaries, progress comments, conclusions, the signed versions' pair-only part and
+seal, decline reasons; the signatures, hashes and program parts of signed versions stay), but
 never before both members were told 30 days ahead (the "retention" reminder) and could download it. Other
 areas register a purger for their own pair-only content of a purged agreement:
 
@@ -24,7 +26,7 @@ from typing import Any, Callable
 from sqlalchemy import String, cast, select, update
 
 from portal import audit
-from portal.domain import commitments, meetings, progress
+from portal.domain import commitments, meetings, progress, signing
 from portal.domain.agreements import history, read_fields
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS, chain_of, reviews_of
 from portal.domain.reminders import RETENTION_NOTICE_DAYS, purge_date
@@ -165,6 +167,7 @@ def purge_agreement(agreement: Agreement) -> int:
         .values(conclusion_ct=None),
     ):
         count += db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    count += signing.forget_pair_only(agreement)  # signed versions' pair-only part, seal, decline reasons
     for purger in PURGERS:
         count += purger(agreement)
     agreement.purged_at = utcnow()
