@@ -88,7 +88,9 @@ def test_purge_waits_for_the_notice_then_blanks_every_pair_only_ciphertext(lived
     set_state(a, "closed", closed_at=utcnow() - timedelta(days=90))
     purged_by_others = []
     monkeypatch.setattr(retention, "PURGERS", [])
-    retention.register_purger(lambda agreement: purged_by_others.append(agreement.id) or 2)
+    # A purger returns the rows it changed: 2 the first time, none once they are blank.
+    retention.register_purger(lambda agreement: purged_by_others.append(agreement.id) or (
+        2 if len(purged_by_others) == 1 else 0))
     assert len(pair_only_blobs(a.id)) >= 5
     result = runner.invoke(args=["purge"])
     assert "0 agreement(s) purged" in result.output  # nobody was told yet
@@ -266,3 +268,27 @@ def test_after_the_purge_the_signed_version_still_shows_and_says_what_was_delete
 def signing_hash(agreement) -> str:
     from portal.domain import signing
     return signing.signed_version(agreement, 1).content_hash
+
+
+def test_a_note_written_after_the_purge_is_deleted_by_the_next_run(lived, runner):
+    """Once a closed pair's content was purged, is a note written afterwards (the pair keeps its notebook)
+    deleted by the next run of the purge (its retention period has passed and both were told), is the notebook
+    saying so while it waits, and is that run audited without the text?"""
+    from portal.models import Note
+    from tests.factories import make_note
+    lived.program.retention_months = 1
+    set_state(lived.agreement, "closed", closed_at=utcnow() - timedelta(days=90))
+    send_reminders()
+    db.session.execute(db.update(SentReminder).values(sent_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    assert "1 agreement(s) purged" in runner.invoke(args=["purge"]).output
+    make_note(lived.pair, lived.people["mentee"], "PAIRONLY-written-after-the-purge")
+    notebook = lived.client("mentee").get(f"/pairs/{lived.pair.id}/notes").get_data(as_text=True)
+    assert "deleted on" in notebook and "next" in notebook and "retention" in notebook
+    result = runner.invoke(args=["purge"])
+    assert "1 agreement(s) purged" in result.output, result.output
+    assert db.session.scalar(db.select(db.func.count(Note.id))) == 0
+    events = db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.action == "agreement.pair_content_purged")).all()
+    assert len(events) == 2 and all("PAIRONLY" not in event.detail for event in events)
+    assert "0 agreement(s) purged" in runner.invoke(args=["purge"]).output  # nothing new: nothing to do
