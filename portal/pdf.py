@@ -8,7 +8,7 @@ does not raise). So:
 * every fetch is refused: the link_callback sends every URL (http, https, file, data, relative paths) to a
   scheme that cannot be fetched, and the resource policy denies remote and local reads and admits no resource
   at all for the fetches that bypass the callback (fonts, backgrounds);
-* what was refused is recorded (returned by `render_pdf_report`, logged by `render_pdf`);
+* what was refused is recorded (returned by `render_pdf_report`; `render_pdf` logs how many, never the addresses);
 * the input is bounded: its size, how deeply it nests and how much style sheet it carries are measured by a
   linear scan BEFORE xhtml2pdf sees the document (html5lib takes quadratic time on deep nesting: 5,000 nested
   <div>s cost ~8 s of parsing before xhtml2pdf's own depth check could refuse them);
