@@ -77,7 +77,8 @@ def register(app: Flask) -> None:
     def purge(today) -> None:
         """Delete pair-only content of agreements closed longer ago than their program's retention.
 
-        Only agreements whose members were told at least 30 days before (by `send-reminders`) are purged."""
+        Only agreements whose members were told at least 30 days before (by `send-reminders`) are purged. Pair-only
+        content written after an earlier purge (a note in a purged pair's notebook) is deleted by the next run."""
         from portal.domain.retention import purge_expired
         done = purge_expired(today.date() if today else None)
         for agreement_id, rows in done:

@@ -134,7 +134,7 @@ def rotate_all(session, batch_size: int = 200) -> dict[str, int]:
             for row in rows:
                 last_id = row.id
                 blob = getattr(row, column.attribute)
-                if blob is None or key_id_of(blob) == ring.current_id:
+                if not blob or key_id_of(blob) == ring.current_id:  # empty: deleted by the retention purge
                     continue
                 aad = column.aad(row)
                 setattr(row, column.attribute, ring.encrypt(ring.decrypt(bytes(blob), aad), aad))

@@ -217,7 +217,7 @@ def _fill_in_answers(demo_agreements) -> None:
 
 def _sign_as(agreement, role: str) -> None:
     """A signature through the real signing rules (password included): the demo's active agreements have
-    signed versions, and their PDF copies are in the outbox."""
+    signed versions; the program's PDF copy and the members' links to theirs are in the outbox."""
     person = agreement.pair.mentor if role == "mentor" else agreement.pair.mentee
     acknowledged = frozenset(f.key for f in signing.acknowledgements(definition_of(agreement.template_version)))
     signing.sign(agreement, person, signing.SignSubmission(

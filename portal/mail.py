@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from portal import policy
 from portal.extensions import db
 from portal.models import OutboxMail
 from portal.timeutil import utcnow
@@ -22,7 +23,10 @@ MAX_ATTEMPTS = 5
 
 def queue_mail(to: str, kind: str, subject: str, template: str, attachment: tuple[str, bytes] | None = None,
                **context) -> OutboxMail:
-    """Queue a plain-text mail rendered from templates/mail/<template>. Never put pair-only text in context."""
+    """Queue a plain-text mail rendered from templates/mail/<template>. Never put pair-only text in context.
+    Only the kinds `policy.may_attach_to_mail` names carry an attachment (the program's signed copy)."""
+    if attachment and not policy.may_attach_to_mail(kind):
+        raise ValueError(f"mail of kind {kind!r} may not carry an attachment")
     body = render_template(f"mail/{template}", **context)
     mail = OutboxMail(to_address=to, kind=kind, subject=subject, body=body)
     if attachment:
@@ -44,8 +48,8 @@ def _message(mail: OutboxMail) -> EmailMessage:
 
 
 def _deliver_to_file(message: EmailMessage) -> None:
-    # Attachments (a pair's own PDF copy holds pair-only answers) are named, never written out: the file and
-    # the console are read by whoever runs the server, not by the pair.
+    # Attachments (only the program's copy is ever attached) are named, never written out: the file and the
+    # console are read by whoever runs the server.
     body = message.get_body(("plain",)).get_content()
     attachments = [f"[attachment: {part.get_filename()}, {len(part.get_content())} bytes, not shown]"
                    for part in message.iter_attachments()]

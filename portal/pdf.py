@@ -8,7 +8,7 @@ does not raise). So:
 * every fetch is refused: the link_callback sends every URL (http, https, file, data, relative paths) to a
   scheme that cannot be fetched, and the resource policy denies remote and local reads and admits no resource
   at all for the fetches that bypass the callback (fonts, backgrounds);
-* what was refused is recorded (returned by `render_pdf_report`, logged by `render_pdf`);
+* what was refused is recorded (returned by `render_pdf_report`; `render_pdf` logs how many, never the addresses);
 * the input is bounded: its size, how deeply it nests and how much style sheet it carries are measured by a
   linear scan BEFORE xhtml2pdf sees the document (html5lib takes quadratic time on deep nesting: 5,000 nested
   <div>s cost ~8 s of parsing before xhtml2pdf's own depth check could refuse them);
@@ -20,7 +20,15 @@ does not raise). So:
   close the parent's connections);
 * whatever goes wrong inside the renderer (a layout that cannot fit a page, a recursion too deep, a library bug)
   ends as a PdfRenderError whose message names no document text, so that neither the page nor the log can
-  carry pair-only content.
+  carry pair-only content;
+* nothing the libraries log reaches a log: xhtml2pdf logs its whole source at DEBUG and, for a character its
+  fonts cannot draw, a WARNING quoting the text around it (pair-only answers, printed names); html5lib,
+  reportlab, fontTools and the rest may quote the document too. During a render their loggers hand every
+  record to a sink that keeps only the resource policy's refusals (returned to the caller, never logged) and
+  drops the rest. The child process goes further: every record of every logger goes to that sink, Python's
+  warnings are ignored and its stdout and stderr lead to /dev/null; the kind of a failure comes back through
+  the pipe and is logged by the parent. What the portal logs about a render (a failure's kind, a time-out, how
+  many fetches were refused) quotes nothing of the document, not even a refused address.
 
 Only fonts built into the PDF standard (Helvetica, Times, Courier) are used, so nothing needs to be read.
 """
@@ -33,8 +41,11 @@ import pickle
 import re
 import selectors
 import signal
+import sys
 import threading
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from xhtml2pdf import pisa
@@ -50,7 +61,12 @@ REFUSED_URL = "refused:fetch-denied"
 
 
 class PdfRenderError(Exception):
-    """The HTML could not be turned into a PDF; the message says why in plain words."""
+    """The HTML could not be turned into a PDF; the message says why in plain words. `failure` names the kind of
+    exception the renderer raised, if any (never its message, which may quote the document)."""
+
+    def __init__(self, message: str, failure: str | None = None):
+        super().__init__(message)
+        self.failure = failure
 
 
 @dataclass
@@ -73,21 +89,122 @@ def _policy() -> ResourceAccessPolicy:
 _DENY_EVERY_FETCH = _policy()
 
 
-class _BlockedFetches(logging.Handler):
-    """Collects xhtml2pdf's reports of fetches its policy refused (those that bypass the link_callback), for
-    this thread's render only (another thread may be rendering at the same time)."""
+# The libraries a render runs (and those they load): their log records may quote the document.
+RENDER_LIBRARIES = ("xhtml2pdf", "reportlab", "html5lib", "fontTools", "PIL", "svglib", "pypdf", "PyPDF2",
+                    "tinycss2", "cssselect2", "arabic_reshaper", "bidi", "lxml", "pyhanko", "asn1crypto", "oscrypto",
+                    "uritools", "chardet", "charset_normalizer")
+
+
+class _RenderLogSink(logging.Handler):
+    """Where the render's log records go, and end. It keeps, for the render running in each thread, xhtml2pdf's
+    reports of fetches its policy refused (those that bypass the link_callback); everything else is dropped.
+    Nothing is ever written anywhere, and a record that cannot be formatted is dropped silently (the standard
+    handler would print its arguments, the document's text, to stderr)."""
 
     def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
-        self.thread = threading.get_ident()
+        super().__init__(level=logging.NOTSET)
+        self.renders: dict[int, list[str]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread != self.thread:
+        blocked = self.renders.get(record.thread)
+        if blocked is None or record.levelno < logging.WARNING or not record.name.startswith("xhtml2pdf"):
             return
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:
+            return
         if message.startswith("Blocked by the resource policy") and REFUSED_URL not in message:
-            self.messages.append(message[:200])
+            blocked.append(message[:200])
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
+_SINK = _RenderLogSink()
+_SILENCED_LOCK = threading.Lock()
+_silenced_renders = 0
+_saved_library_loggers: dict[str, tuple[list[logging.Handler], bool]] = {}
+_filtered_handlers: list[logging.Handler] = []
+
+
+class _DropRenderingThreads(logging.Filter):
+    """On every handler while a render runs in this process: a record logged by a rendering thread is dropped,
+    whichever library (one not in RENDER_LIBRARIES too) logged it, unless this module did (its messages quote
+    nothing of the document)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread not in _SINK.renders or record.name == __name__
+
+
+_DROP_RENDERING_THREADS = _DropRenderingThreads()
+
+
+def _every_handler() -> list[logging.Handler]:
+    handlers = {id(h): h for h in logging.root.handlers}
+    for logger in list(logging.root.manager.loggerDict.values()):
+        for handler in getattr(logger, "handlers", ()):
+            handlers.setdefault(id(handler), handler)
+    return [h for h in handlers.values() if h is not _SINK]
+
+
+def _library_loggers() -> list[logging.Logger]:
+    """The libraries' top loggers and every logger below them that exists now (one created later propagates to
+    its library's top logger, which ends in the sink)."""
+    names = set(RENDER_LIBRARIES)
+    names.update(name for name in list(logging.root.manager.loggerDict)
+                 if name.split(".", 1)[0] in RENDER_LIBRARIES)
+    return [logging.getLogger(name) for name in sorted(names)]
+
+
+@contextmanager
+def _library_logs_silenced():
+    """While this thread renders, the libraries' records go to the sink alone (not to the root logger's
+    handlers, whatever level or propagation anyone configured), and every other handler drops what this thread
+    logs (another library's records included); restored when the last render ends."""
+    global _silenced_renders
+    blocked: list[str] = []
+    with _SILENCED_LOCK:
+        if _silenced_renders == 0:
+            for logger in _library_loggers():
+                _saved_library_loggers[logger.name] = (logger.handlers[:], logger.propagate)
+                logger.handlers, logger.propagate = [_SINK], False
+            _filtered_handlers[:] = _every_handler()
+            for handler in _filtered_handlers:
+                handler.addFilter(_DROP_RENDERING_THREADS)
+        _silenced_renders += 1
+        _SINK.renders[threading.get_ident()] = blocked
+    try:
+        yield blocked
+    finally:
+        with _SILENCED_LOCK:
+            _SINK.renders.pop(threading.get_ident(), None)
+            _silenced_renders -= 1
+            if _silenced_renders == 0:
+                for name, (handlers, propagate) in _saved_library_loggers.items():
+                    logger = logging.getLogger(name)
+                    logger.handlers, logger.propagate = handlers, propagate
+                _saved_library_loggers.clear()
+                for handler in _filtered_handlers:
+                    handler.removeFilter(_DROP_RENDERING_THREADS)
+                _filtered_handlers.clear()
+
+
+def _silence_child_process() -> None:
+    """In the render's child process (a throwaway copy of the worker): every record of every logger ends in the
+    sink, Python's warnings are ignored, and stdout and stderr (the descriptors, and Python's objects, which a
+    test runner may have replaced) lead to /dev/null. Nothing the libraries say can leave the child."""
+    warnings.simplefilter("ignore")
+    logging.lastResort = None
+    logging.raiseExceptions = False
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            logger.handlers, logger.propagate = [], True
+    logging.root.handlers = [_SINK]
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")
 
 
 # Elements that never hold others, and those whose start tag closes an open one of the same name (<p><p>, <li><li>):
@@ -178,12 +295,12 @@ def _render_in_child(html: str) -> RenderedPdf:
         try:
             os.close(reader)
             try:
+                _silence_child_process()
                 outcome = ("ok", _render(html))
             except PdfRenderError as error:
-                outcome = ("error", str(error))
+                outcome = ("error", (str(error), error.failure))
             except BaseException as error:  # whatever happens, the child must report and exit
-                log.error("PDF render failed: %s", type(error).__name__)
-                outcome = ("error", _FAILED)
+                outcome = ("error", (_FAILED, type(error).__name__))
             with os.fdopen(writer, "wb") as pipe:
                 pipe.write(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
             code = 0
@@ -224,7 +341,10 @@ def _render_in_child(html: str) -> RenderedPdf:
         log.error("PDF render process ended without a result")
         raise PdfRenderError(_FAILED) from None
     if kind != "ok":
-        raise PdfRenderError(value)
+        message, failure = value
+        if failure:  # logged here: the child's log goes nowhere
+            log.error("PDF render failed: %s", failure)
+        raise PdfRenderError(message, failure=failure)
     return value
 
 
@@ -235,30 +355,28 @@ def _render(html: str) -> RenderedPdf:
         blocked.append(str(uri)[:200])
         return REFUSED_URL
 
-    watcher = _BlockedFetches()
-    library_log = logging.getLogger("xhtml2pdf")
-    library_log.addHandler(watcher)
     out = io.BytesIO()
-    try:
-        status = pisa.CreatePDF(html, dest=out, link_callback=refuse_every_fetch, resource_policy=_DENY_EVERY_FETCH,
-                                encoding="utf-8", raise_exception=True)
-    except RenderLimitError as error:  # its messages name limits, never the document's text
-        raise PdfRenderError(f"The document could not be rendered: {error}.") from error
-    except Exception as error:
-        # E.g. reportlab's LayoutError, whose message quotes the text that did not fit (it may be pair-only), or a
-        # RecursionError: only the kind of failure goes on, to the page and the log, never the message.
-        log.error("PDF render failed: %s", type(error).__name__)
-        raise PdfRenderError(_FAILED) from None
-    finally:
-        library_log.removeHandler(watcher)
+    with _library_logs_silenced() as refused_by_policy:
+        try:
+            status = pisa.CreatePDF(html, dest=out, link_callback=refuse_every_fetch,
+                                    resource_policy=_DENY_EVERY_FETCH, encoding="utf-8", raise_exception=True)
+        except RenderLimitError as error:  # its messages name limits, never the document's text
+            raise PdfRenderError(f"The document could not be rendered: {error}.") from error
+        except Exception as error:
+            # E.g. reportlab's LayoutError, whose message quotes the text that did not fit (it may be pair-only),
+            # or a RecursionError: only the kind of failure goes on, to the page and the log, never the message.
+            failure = type(error).__name__
+            log.error("PDF render failed: %s", failure)  # in the child process, this goes nowhere (see above)
+            raise PdfRenderError(_FAILED, failure=failure) from None
     if status.err:
         raise PdfRenderError("The document could not be rendered as a PDF.")
-    return RenderedPdf(pdf=out.getvalue(), blocked=blocked + watcher.messages)
+    return RenderedPdf(pdf=out.getvalue(), blocked=blocked + refused_by_policy)
 
 
 def render_pdf(html: str) -> bytes:
-    """The PDF of `html`. Nothing is fetched; anything the document asked for is logged as blocked."""
+    """The PDF of `html`. Nothing is fetched; how many fetches the document asked for is logged (not what they
+    named: the addresses come from the document, which may hold pair-only text)."""
     result = render_pdf_report(html)
     if result.blocked:
-        log.warning("PDF render refused %d fetch(es): %s", len(result.blocked), "; ".join(result.blocked[:10]))
+        log.warning("PDF render refused %d fetch(es); the addresses are not logged", len(result.blocked))
     return result.pdf

@@ -34,6 +34,16 @@ SESSION_IN_QUERY = "session_in_query"
 ROUTE_RULES = (PUBLIC, SIGNED_IN, SITE_ADMIN, SESSION_IN_QUERY)
 
 
+# The only mail that may carry an attachment: the program's signed copy, which leaves out every pair-only field.
+# The pair's own copy is never mailed (members download it after signing in): pair-only text stays out of the
+# outbox table, the mail servers and the mailboxes.
+MAIL_ATTACHMENT_KINDS = frozenset({"signed_copy_program"})
+
+
+def may_attach_to_mail(kind: str) -> bool:
+    return kind in MAIL_ATTACHMENT_KINDS
+
+
 class NotSignedIn(Exception):
     """Raised for an anonymous request to a route that needs a person; answered by the sign-in redirect."""
 

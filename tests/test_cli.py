@@ -75,12 +75,20 @@ def test_smtp_failure_is_kept_for_retry(app, runner, monkeypatch):
 
 
 def test_development_mail_file_names_attachments_without_their_content(app, runner, tmp_path):
-    """Does the development sender leave a PDF attachment (a pair's copy) out of the file, naming it only?"""
+    """Does the development sender leave a PDF attachment (the program's copy) out of the file, naming it only?"""
     app.config["MAIL_FILE"] = str(tmp_path / "mail.log")
     with app.test_request_context():
-        queue_mail("pair@example.org", "test", "Your copy", "added.txt", attachment=("copy.pdf", b"%PDF-SECRET"),
-                   user=make_user(), inviter=make_user(), reason="r", link="/")
+        queue_mail("program@example.org", "signed_copy_program", "Your copy", "added.txt",
+                   attachment=("copy.pdf", b"%PDF-SECRET"), user=make_user(), inviter=make_user(), reason="r", link="/")
     db.session.commit()
     assert "1 mail(s) delivered" in runner.invoke(args=["send-mail"]).output
     text = (tmp_path / "mail.log").read_text()
     assert "[attachment: copy.pdf, 11 bytes, not shown]" in text and "SECRET" not in text
+
+
+def test_no_mail_but_the_programs_copy_carries_an_attachment(app):
+    """Is an attachment refused on any mail but the program's signed copy (the pair's copy is never mailed)?"""
+    import pytest
+    with app.test_request_context(), pytest.raises(ValueError):
+        queue_mail("pair@example.org", "signed_copy_pair", "Your copy", "added.txt",
+                   attachment=("copy.pdf", b"%PDF-"), user=make_user(), inviter=make_user(), reason="r", link="/")

@@ -116,6 +116,10 @@ def _pdf_response(agreement_id: int, revision: int, copy: str):
     version = _signed_version_or_404(agreement, revision)
     try:
         pdf = agreement_pdf.render_copy(version, copy)
+    except agreement_pdf.CopyPurged as purged:
+        refuse(410, f"The pair-only part of this signed version was deleted on {purged.purged_at:%d %B %Y} under "
+                    f"{agreement.pair.program.name}'s retention setting, so the pair's copy can no longer be made. "
+                    "The program's copy, the hash and the signatures are kept.")
     except agreement_pdf.CopyUnavailable:
         refuse(409, "The confidential part of this signed version cannot be read (it was altered, or its key "
                     "is no longer configured), so the pair's copy cannot be made. The program's copy can.")

@@ -31,6 +31,15 @@ class CopyUnavailable(Exception):
     """The pair's copy cannot be made: the confidential part of the signed version does not decrypt."""
 
 
+class CopyPurged(CopyUnavailable):
+    """The pair's copy cannot be made any more: the retention purge deleted the signed version's pair-only
+    part on `purged_at`."""
+
+    def __init__(self, purged_at):
+        super().__init__()
+        self.purged_at = purged_at
+
+
 @dataclass(frozen=True)
 class Segment:
     text: str
@@ -159,6 +168,8 @@ def pdf_copy(version: SignedVersion, copy: str) -> PdfCopy:
     if copy == "pair":
         try:
             content = signing.full_content(version, agreement.pair_id)
+        except signing.PairOnlyPurged as error:
+            raise CopyPurged(agreement.purged_at or utcnow()) from error
         except signing.UnreadableContent as error:
             raise CopyUnavailable() from error
     else:

@@ -122,6 +122,8 @@ def signed_version_page(agreement: Agreement, version: SignedVersion, viewer: Us
     if is_member:
         try:
             content = signing.full_content(version, agreement.pair_id)
+        except signing.PairOnlyPurged:
+            pass  # deleted by the retention purge: the program's part is what is left (the page says so)
         except signing.UnreadableContent:
             unreadable = True
     fields = {key: FieldState(definition.field(key), value, 0)

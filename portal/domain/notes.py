@@ -684,6 +684,16 @@ def _purge_notes(agreement) -> int:
     return len(notes)
 
 
+def notebook_purged_at(pair: Pair):
+    """When the retention purge deleted the notebook with the pair's newest (closed) agreement, if it did. A note
+    written since is deleted by the next run of the purge (the retention period has passed and both members were
+    told); the notebook says so."""
+    from portal.models import Agreement
+    newest = db.session.execute(select(Agreement.state, Agreement.purged_at).where(Agreement.pair_id == pair.id)
+                                .order_by(Agreement.id.desc()).limit(1)).first()
+    return newest.purged_at if newest is not None and newest.state == "closed" else None
+
+
 def _register_with_retention() -> None:
     from portal.domain import retention
     if not any(name == "notes" for name, _ in retention.EXPORTERS):

@@ -8,7 +8,9 @@ areas add their own content by registering an exporter (the notes area adds note
     register_exporter("notes", lambda pair: [...])          # JSON-ready, for the pair's members only
 
 Purge: when a program keeps pair-only content for N months after closure (`Program.retention_months`),
-`flask --app wsgi purge` blanks every pair-only ciphertext of agreements closed longer ago than that, but
+`flask --app wsgi purge` blanks every pair-only ciphertext of agreements closed longer ago than that (live values
+and their history, meeting summaries, progress comments, conclusions, the signed versions' pair-only part and
+seal, decline reasons; the signatures, hashes and program parts of signed versions stay), but
 never before both members were told 30 days ahead (the "retention" reminder) and could download it. Other
 areas register a purger for their own pair-only content of a purged agreement:
 
@@ -21,10 +23,10 @@ import json
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import String, cast, select, update
+from sqlalchemy import String, cast, or_, select, update
 
 from portal import audit
-from portal.domain import commitments, meetings, progress
+from portal.domain import commitments, meetings, progress, signing
 from portal.domain.agreements import history, read_fields
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS, chain_of, reviews_of
 from portal.domain.reminders import RETENTION_NOTICE_DAYS, purge_date
@@ -145,17 +147,25 @@ def due_for_purge(today: date | None = None) -> list[Agreement]:
             if purge_date(agreement, months) <= today and noticed_at <= noticed_before]
 
 
-def purge_agreement(agreement: Agreement) -> int:
-    """Blank every pair-only ciphertext of the agreement; returns the number of rows changed."""
-    if agreement.state != "closed":
-        raise ValueError("only closed agreements are purged")
+def purged_before() -> list[Agreement]:
+    """Closed agreements whose pair-only content an earlier run purged. Pair-only content can appear again after
+    that: the pair keeps its notebook after closure, so a note written after the purge is pair-only content of
+    a mentorship whose retention period has passed and whose members were told. Every run purges it again."""
+    return db.session.scalars(select(Agreement).where(Agreement.state == "closed", Agreement.purged_at.is_not(None))
+                              .order_by(Agreement.id)).all()
+
+
+def _purge_content(agreement: Agreement) -> int:
+    """Blank every pair-only ciphertext of the agreement that is not blank yet; returns the rows changed (0 when
+    there was nothing left to purge)."""
     definition = definition_of(agreement.template_version)
     hidden = list(pair_only_keys(definition))
     count = 0
     for stmt in (
         update(FieldValue).where(FieldValue.agreement_id == agreement.id, FieldValue.value_ct.is_not(None))
         .values(value_ct=None),
-        update(FieldChange).where(FieldChange.agreement_id == agreement.id, FieldChange.field_key.in_(hidden))
+        update(FieldChange).where(FieldChange.agreement_id == agreement.id, FieldChange.field_key.in_(hidden),
+                                  or_(FieldChange.old_ct.is_not(None), FieldChange.new_ct.is_not(None)))
         .values(old_ct=None, new_ct=None),
         update(Meeting).where(Meeting.agreement_id == agreement.id, Meeting.summary_ct.is_not(None))
         .values(summary_ct=None),
@@ -165,19 +175,43 @@ def purge_agreement(agreement: Agreement) -> int:
         .values(conclusion_ct=None),
     ):
         count += db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    count += signing.forget_pair_only(agreement)  # signed versions' pair-only part and seal, decline reasons
     for purger in PURGERS:
         count += purger(agreement)
-    agreement.purged_at = utcnow()
+    return count
+
+
+def _record_purge(agreement: Agreement, count: int, again: bool) -> None:
     audit.record("agreement.pair_content_purged", program_id=agreement.pair.program_id, pair_id=agreement.pair_id,
-                 agreement_id=agreement.id, rows=count)
+                 agreement_id=agreement.id, rows=count, **({"written_after_earlier_purge": True} if again else {}))
+
+
+def purge_agreement(agreement: Agreement) -> int:
+    """Blank every pair-only ciphertext of the agreement; returns the number of rows changed. The agreement keeps
+    the date of its first purge (the pages name it); a later purge of content written since is audited."""
+    if agreement.state != "closed":
+        raise ValueError("only closed agreements are purged")
+    again = agreement.purged_at is not None
+    count = _purge_content(agreement)
+    if not again:
+        agreement.purged_at = utcnow()
+    _record_purge(agreement, count, again)
     return count
 
 
 def purge_expired(today: date | None = None) -> list[tuple[int, int]]:
-    """Purge every agreement due; one transaction each. Returns (agreement id, rows changed) pairs."""
+    """Purge every agreement due, and the pair-only content written since an earlier purge of a closed agreement
+    (a note in the notebook of a purged pair: deleted by the next run, see `purged_before`); one transaction
+    each. Returns (agreement id, rows changed) pairs, for the agreements where something was deleted or due."""
     done = []
+    earlier = purged_before()
     for agreement in due_for_purge(today):
         done.append((agreement.id, purge_agreement(agreement)))
         db.session.commit()
+    for agreement in earlier:
+        count = _purge_content(agreement)
+        if count:
+            _record_purge(agreement, count, again=True)
+            done.append((agreement.id, count))
+        db.session.commit()
     return done
-

@@ -9,7 +9,8 @@ Every state change goes through `_lock`, which bumps the agreement's change numb
 row lock (so a signature and an edit of the same agreement never interleave) and makes open editors refresh.
 
 Confidentiality: decline reasons and the pair-only part of a signed version are encrypted; mails, events and
-audit records carry names, roles and dates only.
+audit records carry names, roles and dates only. The program's retention purge deletes them (`forget_pair_only`):
+the signed version keeps its program part, its hash and its signatures, and says when its pair-only part went.
 """
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, bindparam, exists, func, select
+from sqlalchemy import Integer, bindparam, exists, func, select, update
 
 from portal import audit, crypto, rawsql
 from portal.domain import agreements as agreement_rules
@@ -88,6 +90,35 @@ crypto.register_encrypted_column(
 
 class UnreadableContent(Exception):
     """A stored pair-only value or the seal does not decrypt (altered, or its key is gone)."""
+
+
+class PairOnlyPurged(UnreadableContent):
+    """The signed version's pair-only part (values and seal) was deleted by the program's retention purge."""
+
+
+PURGED = b""  # a signed version's pair_only_ct once the retention purge deleted it
+
+
+def pair_only_purged(version: SignedVersion) -> bool:
+    return not version.pair_only_ct
+
+
+def forget_pair_only(agreement: Agreement) -> int:
+    """For the retention purge of a closed agreement: delete the pair-only part of every signed version (the
+    pair-only values and the seal), the agreement's seal and every decline reason. The signature records, the
+    hash and each version's program part stay, so that the signed version can still be shown, its program's
+    copy made and its hash checked; the content can no longer be hashed again. Returns the rows changed."""
+    count = 0
+    for stmt in (
+        update(SignedVersion).where(SignedVersion.agreement_id == agreement.id,
+                                    func.length(SignedVersion.pair_only_ct) > 0).values(pair_only_ct=PURGED),
+        update(Agreement).where(Agreement.id == agreement.id, Agreement.seal_ct.is_not(None)).values(seal_ct=None),
+        update(AgreementSignature).where(AgreementSignature.agreement_id == agreement.id,
+                                         AgreementSignature.decline_reason_ct.is_not(None))
+        .values(decline_reason_ct=None),
+    ):
+        count += db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    return count
 
 
 def _seal(agreement: Agreement, create: bool) -> str | None:
@@ -383,25 +414,28 @@ def _activate(agreement: Agreement, definition: TemplateDefinition, content: dic
 
 
 def _send_signed_copies(agreement: Agreement, version: SignedVersion) -> None:
+    """The program's copy (no pair-only field) goes to the program's return address as an attachment. The
+    members get a link to their own copy, which they download after signing in: the pair's copy holds pair-only
+    answers, and a mail (its outbox row, the mail servers on its way, the mailbox) is no place for them."""
     from portal.domain import agreement_pdf  # the PDF module reads this one's snapshots
     pair, program = agreement.pair, agreement.pair.program
     try:
         program_copy = (agreement_pdf.filename(version, "program"), agreement_pdf.render_copy(version, "program"))
-        pair_copy = (agreement_pdf.filename(version, "pair"), agreement_pdf.render_copy(version, "pair"))
     except PdfRenderError as error:
         # The agreement is signed all the same: a copy that cannot be rendered (e.g. beyond the renderer's size
-        # bound) must not undo two signatures. The mails say so and point to the agreement's page.
+        # bound) must not undo two signatures. The mail says so and points to the agreement's page.
         current_app.logger.error("signed agreement %s revision %s: PDF not rendered: %s",
                                  agreement.id, version.revision, error)
-        program_copy = pair_copy = None
+        program_copy = None
     title = f"{program.name}: signed agreement of {pair.mentor.name} and {pair.mentee.name}"
     queue_mail(program.return_email, "signed_copy_program", title[:200], "signed_copy_program.txt",
                attachment=program_copy, has_pdf=program_copy is not None, agreement=agreement, version=version,
                program=program, pair=pair)
+    copy_link = f"{_link(agreement)}/versions/{version.revision}/pair-copy.pdf"
     for member in (pair.mentor, pair.mentee):
         queue_mail(member.email, "signed_copy_pair", "Your signed mentoring agreement",
-                   "signed_copy_pair.txt", attachment=pair_copy, has_pdf=pair_copy is not None, user=member,
-                   agreement=agreement, version=version, program=program, pair=pair, link=_link(agreement))
+                   "signed_copy_pair.txt", user=member, agreement=agreement, version=version, program=program,
+                   pair=pair, link=_link(agreement), copy_link=copy_link)
 
 
 def _link(agreement: Agreement) -> str:
@@ -574,7 +608,10 @@ def public_content(version: SignedVersion) -> dict:
 
 
 def full_content(version: SignedVersion, pair_id: int) -> dict:
-    """The whole signed content, pair-only values included: for the pair's own copy and for checking."""
+    """The whole signed content, pair-only values included: for the pair's own copy and for checking. Raises
+    PairOnlyPurged once the retention purge deleted the pair-only part."""
+    if pair_only_purged(version):
+        raise PairOnlyPurged()
     try:
         private = json.loads(crypto.decrypt(version.pair_only_ct, _version_aad(version.id, pair_id)))
     except crypto.DecryptionError as error:
@@ -583,11 +620,18 @@ def full_content(version: SignedVersion, pair_id: int) -> dict:
 
 
 def version_is_intact(version: SignedVersion, pair_id: int) -> bool:
-    """Does the stored signed version still hash to the hash that was signed?"""
+    """Does the stored signed version still hash to the hash that was signed? Once its pair-only part was
+    purged it cannot be hashed again: then only whether its signatures are for its hash."""
+    if pair_only_purged(version):
+        return _signatures_match(version)
     try:
         return signed_content.content_hash(full_content(version, pair_id)) == version.content_hash
     except (UnreadableContent, ValueError, KeyError):
         return False
+
+
+def _signatures_match(version: SignedVersion) -> bool:
+    return all(row.content_hash == version.content_hash for row in version_signatures(version))
 
 
 # --- does what is stored still match what was signed? -------------------------------------------------------
@@ -611,6 +655,8 @@ def integrity_problem(agreement: Agreement) -> str | None:
         version = signed_version(agreement, agreement.revision)
         if version is None:
             return None
+        if pair_only_purged(version):  # the retention purge: the live pair-only values went with it
+            return None if _signatures_match(version) else VERSION_TAMPERED_MESSAGE
         try:
             signed = full_content(version, agreement.pair_id)
         except UnreadableContent:
@@ -662,6 +708,13 @@ class VersionSummary:
     version: SignedVersion
     signatures: list[AgreementSignature]
     intact: bool
+    purged_at: datetime | None = None  # when the retention purge deleted its pair-only part
+
+
+def _summary(agreement: Agreement, version: SignedVersion, signatures: list[AgreementSignature]) -> VersionSummary:
+    purged = pair_only_purged(version)
+    return VersionSummary(version, signatures, version_is_intact(version, agreement.pair_id),
+                          purged_at=(agreement.purged_at or utcnow()) if purged else None)
 
 
 @dataclass
@@ -733,9 +786,8 @@ def signing_status(agreement: Agreement, viewer: User, is_member: bool,
     if versions:
         signatures = rawsql.objects(AgreementSignature, _STANDING_SIGNATURES, {"agreement_id": agreement.id})
         for version in versions:
-            status.versions.append(VersionSummary(
-                version, [row for row in signatures if row.revision == version.revision],
-                version_is_intact(version, agreement.pair_id)))
+            status.versions.append(_summary(
+                agreement, version, [row for row in signatures if row.revision == version.revision]))
     return status
 
 
@@ -749,7 +801,7 @@ def version_status(agreement: Agreement, version: SignedVersion, is_member: bool
             lines[row.role].signed = row
     status = SigningStatus(state="active", is_member=is_member,
                            my_role=pair.role_of(viewer.id) if is_member else None, lines=lines)
-    status.versions = [VersionSummary(version, signatures, version_is_intact(version, agreement.pair_id))]
+    status.versions = [_summary(agreement, version, signatures)]
     return status
 
 

@@ -38,7 +38,7 @@ def _notebook_page(pair, listing, *, fragment="notes/_note_list.html", form=None
     return render("notes/notebook.html", fragment, status=status, pair=pair,
                   partner=notes.other_member(pair, current_user), listing=listing,
                   form=form or NoteForm(formdata=None), search_form=search_form or SearchForm(formdata=None),
-                  notice=notice)
+                  notice=notice, purged_at=notes.notebook_purged_at(pair))
 
 
 def _note_page(note, mode="show", status=200, **context):

@@ -88,7 +88,9 @@ def test_purge_waits_for_the_notice_then_blanks_every_pair_only_ciphertext(lived
     set_state(a, "closed", closed_at=utcnow() - timedelta(days=90))
     purged_by_others = []
     monkeypatch.setattr(retention, "PURGERS", [])
-    retention.register_purger(lambda agreement: purged_by_others.append(agreement.id) or 2)
+    # A purger returns the rows it changed: 2 the first time, none once they are blank.
+    retention.register_purger(lambda agreement: purged_by_others.append(agreement.id) or (
+        2 if len(purged_by_others) == 1 else 0))
     assert len(pair_only_blobs(a.id)) >= 5
     result = runner.invoke(args=["purge"])
     assert "0 agreement(s) purged" in result.output  # nobody was told yet
@@ -143,3 +145,150 @@ def test_the_notebook_is_exported_and_purged_with_the_pair(lived, runner):
     db.session.commit()
     assert "1 agreement(s) purged" in runner.invoke(args=["purge"]).output
     assert db.session.scalar(db.select(db.func.count(Note.id))) == 0
+
+
+# --- a signed agreement, purged: nothing pair-only is left in any table ----------------------------------------
+
+CANARY = "CANARY-retention-xyz"
+
+
+def database_text_holding(needle: str) -> list[str]:
+    """Where the raw database holds `needle`: every column of every table read as text (binary columns as
+    bytes, PDFs as their text), and every encrypted column decrypted with the portal's keys (as someone holding
+    both the database and the keys would read it)."""
+    from portal import crypto
+    from tests.signing.conftest import pdf_text
+    db.session.expire_all()
+    found = []
+    for table in db.metadata.sorted_tables:
+        for row in db.session.execute(db.select(table)).mappings():
+            for column, value in row.items():
+                if isinstance(value, (bytes, bytearray, memoryview)):
+                    raw = bytes(value)
+                    text = pdf_text(raw) if raw.startswith(b"%PDF-") else raw.decode("utf-8", errors="replace")
+                else:
+                    text = "" if value is None else str(value)
+                if needle in text:
+                    found.append(f"{table.name}.{column} (row {row.get('id')})")
+    for encrypted in crypto.ENCRYPTED_COLUMNS:
+        for row in db.session.scalars(db.select(encrypted.model)):
+            blob = getattr(row, encrypted.attribute)
+            if blob:
+                if needle in crypto.decrypt(bytes(blob), encrypted.aad(row)):
+                    found.append(f"{encrypted.model.__tablename__}.{encrypted.attribute} (row {row.id}, decrypted)")
+    return found
+
+
+@pytest.fixture
+def signed_and_lived(app):
+    """A CCMC pair that declined once, then signed (real signatures, signed version, PDF copy mailed), met,
+    checked in, reviewed, completed, and kept a note: the canary in every pair-only place."""
+    from portal.domain import signing
+    from tests.factories import PASSWORD, fill_in, make_note, sign_as
+    world = build_world(app, "ccmc", answers={**CCMC_ANSWERS, "off_limits_topics": [f"{CANARY}-topic"]},
+                        state="draft", term_start=utctoday() - timedelta(days=120))
+    a = world.agreement
+    fill_in(a, {"off_limits_topics": [f"{CANARY}-topic"]})
+    signing.decline(a, world.people["mentor"], "mentor", f"{CANARY}-decline", "192.0.2.1", "agent")
+    db.session.commit()
+    for who in ("mentor", "mentee"):
+        assert sign_as(world.refresh(), world.people[who], PASSWORD)
+    a = world.refresh()
+    assert a.state == "active"
+    make_meeting(a, world.people["mentor"], held_on=utctoday() - timedelta(days=100), summary=f"{CANARY}-summary")
+    world.client("mentee").post(f"/agreements/{a.id}/progress",
+                                data={"status-goals:0": "achieved", "comment-goals:0": f"{CANARY}-comment"})
+    world.client("mentor").post(f"/agreements/{a.id}/review/start")
+    for who in ("mentor", "mentee"):
+        world.client(who).post(f"/agreements/{a.id}/review",
+                               data={"outcome-goals:0": "achieved", "conclusion": f"{CANARY}-conclusion-{who}"})
+    world.client("mentee").post(f"/agreements/{a.id}/complete")
+    assert world.refresh().state == "closed"
+    make_note(world.pair, world.people["mentee"], f"{CANARY}-note")
+    return world
+
+
+def purge_now(world, runner) -> None:
+    world.program.retention_months = 1
+    set_state(world.agreement, "closed", closed_at=utcnow() - timedelta(days=90))
+    send_reminders()
+    db.session.execute(db.update(SentReminder).values(sent_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    assert "1 agreement(s) purged" in runner.invoke(args=["purge"]).output
+
+
+def test_after_the_purge_no_table_holds_pair_only_text(signed_and_lived, runner):
+    """Does the purge leave no pair-only canary anywhere in the database (every table and column as text, every
+    ciphertext decrypted): not in the signed version's pair-only part, the live values and their history, the
+    meetings, progress, reviews, the decline reason, the notebook or the outbox; while the signature records,
+    their hash and the signed version's program part stay?"""
+    world = signed_and_lived
+    from portal.domain import signing
+    before = database_text_holding(CANARY)
+    assert any(place.startswith("signed_version.pair_only_ct") for place in before), before
+    hash_before = signing.signed_version(world.agreement, 1).content_hash
+    program_part = signing.signed_version(world.agreement, 1).content_json
+    purge_now(world, runner)
+    assert database_text_holding(CANARY) == []
+    version = signing.signed_version(world.refresh(), 1)
+    assert version.content_hash == hash_before and version.content_json == program_part
+    assert [row.content_hash for row in signing.version_signatures(version)] == [hash_before] * 2
+    rotated = runner.invoke(args=["rotate-keys"])  # a purged (empty) part is no ciphertext to re-encrypt
+    assert rotated.exit_code == 0, rotated.output
+
+
+def test_after_the_purge_the_signed_version_still_shows_and_says_what_was_deleted(signed_and_lived, runner):
+    """After the purge, do the agreement page, the pair page and the signed version's page still work for the
+    pair and the program, say that the pair-only part was deleted on that date under the program's retention
+    setting (and never that the content was tampered with), does the program's copy still download, the pair's
+    copy explain why it is gone, and does the hash still check out?"""
+    world = signed_and_lived
+    purge_now(world, runner)
+    a = world.refresh()
+    day = a.purged_at.strftime("%d %B %Y")
+    for who in ("mentor", "admin"):
+        client = world.client(who)
+        for url in (f"/agreements/{a.id}", f"/agreements/{a.id}/versions/1", f"/pairs/{world.pair.id}"):
+            response = client.get(url)
+            page = response.get_data(as_text=True)
+            assert response.status_code == 200, (who, url)
+            assert "no longer matches" not in page and "does not match" not in page, (who, url)
+            assert CANARY not in page, (who, url)
+        version_page = client.get(f"/agreements/{a.id}/versions/1").get_data(as_text=True)
+        assert "pair-only part" in version_page and day in version_page and "retention" in version_page, who
+        program_copy = client.get(f"/agreements/{a.id}/versions/1/program-copy.pdf")
+        assert program_copy.status_code == 200 and program_copy.mimetype == "application/pdf", who
+    gone = world.client("mentor").get(f"/agreements/{a.id}/versions/1/pair-copy.pdf")
+    body = gone.get_data(as_text=True)
+    assert gone.status_code == 410 and day in body and "retention" in body and CANARY not in body
+    from portal.domain import verification
+    assert verification._look_up(signing_hash(a)).intact
+
+
+def signing_hash(agreement) -> str:
+    from portal.domain import signing
+    return signing.signed_version(agreement, 1).content_hash
+
+
+def test_a_note_written_after_the_purge_is_deleted_by_the_next_run(lived, runner):
+    """Once a closed pair's content was purged, is a note written afterwards (the pair keeps its notebook)
+    deleted by the next run of the purge (its retention period has passed and both were told), is the notebook
+    saying so while it waits, and is that run audited without the text?"""
+    from portal.models import Note
+    from tests.factories import make_note
+    lived.program.retention_months = 1
+    set_state(lived.agreement, "closed", closed_at=utcnow() - timedelta(days=90))
+    send_reminders()
+    db.session.execute(db.update(SentReminder).values(sent_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    assert "1 agreement(s) purged" in runner.invoke(args=["purge"]).output
+    make_note(lived.pair, lived.people["mentee"], "PAIRONLY-written-after-the-purge")
+    notebook = lived.client("mentee").get(f"/pairs/{lived.pair.id}/notes").get_data(as_text=True)
+    assert "deleted on" in notebook and "next" in notebook and "retention" in notebook
+    result = runner.invoke(args=["purge"])
+    assert "1 agreement(s) purged" in result.output, result.output
+    assert db.session.scalar(db.select(db.func.count(Note.id))) == 0
+    events = db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.action == "agreement.pair_content_purged")).all()
+    assert len(events) == 2 and all("PAIRONLY" not in event.detail for event in events)
+    assert "0 agreement(s) purged" in runner.invoke(args=["purge"]).output  # nothing new: nothing to do

@@ -112,9 +112,10 @@ def test_the_shipped_ccmc_form_reads_like_paper(app):
     assert "release and forever discharge" in text and "Accepted when signing by:" in text
 
 
-def test_activation_mails_the_programs_copy_to_the_program_and_each_member_their_own(world):
+def test_activation_mails_the_programs_copy_to_the_program_and_each_member_a_link_to_their_own(world):
     """When the second signature makes the agreement active, does the program's return address get the
-    program's copy attached, and each member the pair's copy, with no pair-only text in any mail body?"""
+    program's copy attached, and each member a link to download the pair's copy after signing in (no PDF
+    attached), so that no mail row holds pair-only text, in its body or in an attachment?"""
     signed(world)
     [program_mail] = outbox("signed_copy_program")
     assert program_mail.to_address == RETURN_ADDRESS
@@ -125,9 +126,16 @@ def test_activation_mails_the_programs_copy_to_the_program_and_each_member_their
     assert sorted(mail.to_address for mail in member_mails) == sorted(
         [world.people["mentor"].email, world.people["mentee"].email])
     for mail in member_mails:
-        assert mail.attachment_name.endswith("pair-copy.pdf") and PAIR_SECRET in pdf_text(mail.attachment)
+        assert mail.attachment is None and mail.attachment_name is None
+        assert f"{world.url}/versions/1/pair-copy.pdf" in mail.body and "sign in" in mail.body
     for mail in outbox():
-        assert "CANARY" not in mail.body
+        assert "CANARY" not in mail.body and "CANARY" not in mail.subject
+        if mail.attachment is not None:
+            assert b"CANARY" not in mail.attachment and "CANARY" not in pdf_text(mail.attachment)
+    # the link in the mail gives the member the pair's copy, once signed in
+    link = next(line for line in member_mails[0].body.splitlines() if "pair-copy.pdf" in line).strip()
+    response = world.clients["mentor"].get(link[link.index("/agreements/"):])
+    assert response.status_code == 200 and PAIR_SECRET in pdf_text(response.get_data())
 
 
 def test_members_download_both_copies_and_followers_only_the_programs(world):
