@@ -25,8 +25,7 @@ def sign_in():
     result = accounts.sign_in(form.email.data, form.password.data, request.remote_addr)
     if result.throttled:
         db.session.commit()
-        return render("auth/sign_in.html", form=form, status=429,
-                      error="Too many failed sign-ins. Wait 15 minutes, then try again, or reset your password.")
+        return render("auth/sign_in.html", form=form, status=429, error=accounts.throttled_message())
     if result.user is None:
         db.session.commit()  # keep the failure count
         return render("auth/sign_in.html", form=form, status=422,
@@ -101,6 +100,13 @@ def set_password(token: str):
                   status=422 if form.errors else 200)
 
 
+def _refused(form, field, error: accounts.AccountError, **forms):
+    """A refused account change: a wrong password is kept (it counts towards the sign-in throttle)."""
+    db.session.commit()
+    field.errors = [str(error)]
+    return _account_page(**forms, status=429 if isinstance(error, accounts.Throttled) else 422)
+
+
 def _account_page(name_form=None, password_form=None, email_form=None, status=200):
     return render("auth/account.html", name_form=name_form or NameForm(prefix="name", name=current_user.name),
                   password_form=password_form or ChangePasswordForm(prefix="password"),
@@ -135,9 +141,10 @@ def change_password():
     form = ChangePasswordForm(prefix="password")
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data, form.password.data)
+            accounts.change_password(current_user, form.current_password.data, form.password.data,
+                                     request.remote_addr)
         except accounts.AccountError as error:
-            form.current_password.errors = [str(error)]
+            return _refused(form, form.current_password, error, password_form=form)
         else:
             user = current_user._get_current_object()
             db.session.commit()
@@ -155,9 +162,9 @@ def change_email():
     form = ChangeEmailForm(prefix="email")
     if form.validate_on_submit():
         try:
-            accounts.change_email(current_user, form.current_password.data, form.email.data)
+            accounts.change_email(current_user, form.current_password.data, form.email.data, request.remote_addr)
         except accounts.AccountError as error:
-            form.email.errors = [str(error)]
+            return _refused(form, form.email, error, email_form=form)
         else:
             db.session.commit()
             flash(f"You now sign in with {current_user.email}. Your old address has been told.", "success")

@@ -105,16 +105,29 @@ def sign_in(email: str, password: str, address: str | None) -> SignInResult:
     return SignInResult(user=user)
 
 
-def confirm_password(user: User, password: str, address: str | None) -> None:
-    """Check the signed-in person's password again (before they sign). Wrong passwords count towards the
-    same throttle as sign-in, so a session left open on a shared computer cannot be used to guess it.
-    Raises AccountError with a message for the person."""
+class Throttled(AccountError):
+    """Too many wrong passwords for this account or from this client address: even the right one waits."""
+
+
+def throttled_message() -> str:
+    """The one answer to a throttled password, at sign-in and wherever the password is entered again."""
+    return (f"Too many failed sign-ins. Wait {current_app.config['LOGIN_THROTTLE_MINUTES']} minutes, then try "
+            "again, or reset your password.")
+
+
+def confirm_password(user: User, password: str, address: str | None,
+                     wrong: str = "That is not your password. Enter the password you sign in with.") -> None:
+    """Check the password again (to sign, approve a share, change the password or the address). Wrong
+    passwords count towards the same throttle as sign-in, and once throttled the right one is refused too, so
+    a session left open on a shared computer cannot be used to guess it. Raises Throttled or AccountError with
+    a message for the person; the caller commits, so that the failure is counted."""
     if is_throttled(user.email, address):
-        raise AccountError("Too many wrong passwords in a short time. Wait a few minutes, then try again.")
+        audit.record("password_confirm.throttled", actor=user)
+        raise Throttled(throttled_message())
     if not verify_password(user, password or ""):
         record_wrong_password(user.email, address)
         audit.record("password_confirm.failed", actor=user)
-        raise AccountError("That is not your password. Enter the password you sign in with.")
+        raise AccountError(wrong)
 
 
 def end_all_sessions(user: User) -> None:
@@ -310,10 +323,12 @@ def create_site_admin(email: str, name: str, password: str) -> User:
 
 # --- the person's own account -------------------------------------------------------------------------------
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
+WRONG_CURRENT_PASSWORD = "Your current password is not right."
+
+
+def change_password(user: User, current_password: str, new_password: str, address: str | None) -> None:
     """Change the password; every other session of the account ends (the caller re-signs this one in)."""
-    if not verify_password(user, current_password):
-        raise AccountError("Your current password is not right.")
+    confirm_password(user, current_password, address, wrong=WRONG_CURRENT_PASSWORD)
     problem = password_problem(new_password)
     if problem:
         raise AccountError(problem)
@@ -324,10 +339,9 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     audit.record("account.password_changed", actor=user)
 
 
-def change_email(user: User, current_password: str, new_email: str) -> None:
+def change_email(user: User, current_password: str, new_email: str, address: str | None) -> None:
     """Change the sign-in address after re-entering the password; the old address is told."""
-    if not verify_password(user, current_password):
-        raise AccountError("Your current password is not right.")
+    confirm_password(user, current_password, address, wrong=WRONG_CURRENT_PASSWORD)
     new_email = normalize_email(new_email)
     if not is_valid_email(new_email):
         raise AccountError("Enter a valid e-mail address, such as name@example.org.")

@@ -564,8 +564,7 @@ def _confirm_password(user: User, password: str | None, address: str | None) -> 
     """Re-entering the password proves the approval comes from the person, not from a borrowed session.
     Wrong passwords count towards the same throttle as sign-in (in the database, across workers)."""
     if accounts.is_throttled(user.email, address):
-        raise PasswordRefused(f"Too many wrong passwords. Wait {current_app.config['LOGIN_THROTTLE_MINUTES']} "
-                              "minutes, then try again.")
+        raise PasswordRefused(accounts.throttled_message())
     if not password:
         raise PasswordRefused("Enter your password to approve.")  # a slip, not a guess: not counted
     if not accounts.verify_password(user, password):

@@ -146,7 +146,8 @@ def test_repeated_wrong_passwords_are_throttled(pairing, reader):
     for _ in range(5):
         approve(pairing, share, password="guess")
     response = approve(pairing, share)
-    assert response.status_code == 422 and "Too many wrong passwords. Wait 15 minutes" in page_of(response)
+    assert response.status_code == 422 and ("Too many failed sign-ins. Wait 15 minutes, then try again, or reset "
+                                            "your password.") in page_of(response)
     assert fresh(share).state == "proposed"
 
 
