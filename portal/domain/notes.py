@@ -538,6 +538,28 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
     return share
 
 
+@dataclass(frozen=True)
+class RecipientPreview:
+    """Who approving a share lets read the note, as the approving member is shown it before the password."""
+    name: str               # the account's own name, or the name the proposer typed for a newcomer
+    email: str
+    has_account: bool       # False: they will be invited to make one
+    deactivated: bool = False
+
+
+def recipient_preview(share: NoteShare) -> RecipientPreview:
+    """The person approval would bind the share to now: the account that holds the address (whose owner proved
+    it, by an invitation link or an address confirmation link), or a newcomer who will be invited there. An
+    address someone has only asked for, without following its link, is not theirs."""
+    person = share.recipient or accounts.user_by_email(share.recipient_email)
+    if person is None or person.password_hash is None:
+        name = share.recipient_name or (person.name if person is not None else "")
+        return RecipientPreview(name, share.recipient_email, has_account=False,
+                                deactivated=person is not None and person.is_deactivated)
+    return RecipientPreview(person.name, person.email if share.recipient else share.recipient_email,
+                            has_account=True, deactivated=person.is_deactivated)
+
+
 def approval_problem(approver: User, share: NoteShare, now: datetime | None = None) -> NoteError | None:
     """Why this person cannot approve this share now, or None. Checked before asking for the password."""
     now = now or utcnow()

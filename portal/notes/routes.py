@@ -251,7 +251,8 @@ def approve_share(pair_id: int, share_id: int):
                                      "told by e-mail. Either of you can withdraw it at any time.")
     if request.method == "POST":
         status = 422  # also when throttled: htmx swaps 422 only, and the message says to wait
-    return _note_page(share.note, "approve", status=status, approving=share, approve_form=form)
+    return _note_page(share.note, "approve", status=status, approving=share, approve_form=form,
+                      recipient=notes.recipient_preview(share))
 
 
 @bp.route("/pairs/<int:pair_id>/shares/<int:share_id>/decline", methods=["POST"])

@@ -151,6 +151,21 @@ def test_repeated_wrong_passwords_are_throttled(pairing, reader):
     assert fresh(share).state == "proposed"
 
 
+def test_the_approval_form_says_who_the_recipient_is(pairing, reader):
+    """Before asking for the password, does the approval form name the recipient as their account is named
+    (not only as the proposer typed it) and say whether they have an account or will be invited?"""
+    note = make_note(pairing.pair, pairing.mentor, "Who reads this?")
+    known = notes.propose_share(pairing.mentor, note, "rita@example.org", "Someone Else", None)
+    newcomer = notes.propose_share(pairing.mentor, note, "newcomer@example.org", "Nell Newcomer", None)
+    db.session.commit()
+    page = page_of(pairing.mentee_client.get(pairing.share_url(known.id, "approve")))
+    assert "Approving lets <strong>Rita Reader</strong> &lt;rita@example.org&gt;" in page
+    assert "They have an account in the portal, under the name Rita Reader." in page
+    page = page_of(pairing.mentee_client.get(pairing.share_url(newcomer.id, "approve"), headers=HX))
+    assert "Approving lets <strong>Nell Newcomer</strong> &lt;newcomer@example.org&gt;" in page
+    assert "They have no account yet: they will be invited to make one at newcomer@example.org." in page
+
+
 def test_htmx_approval_swaps_the_note_in_place(pairing, reader):
     """Does the approve form open inline (htmx) and answer with the updated note?"""
     note = make_note(pairing.pair, pairing.mentor, "Inline.")
