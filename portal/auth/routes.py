@@ -101,7 +101,7 @@ def set_password(token: str):
                   status=422 if form.errors else 200)
 
 
-def _refused(form, field, error: accounts.AccountError, **forms):
+def _refused(field, error: accounts.AccountError, **forms):
     """A refused account change: a wrong password is kept (it counts towards the sign-in throttle)."""
     db.session.commit()
     field.errors = [str(error)]
@@ -146,7 +146,7 @@ def change_password():
             accounts.change_password(current_user, form.current_password.data, form.password.data,
                                      request.remote_addr)
         except accounts.AccountError as error:
-            return _refused(form, form.current_password, error, password_form=form)
+            return _refused(form.current_password, error, password_form=form)
         else:
             user = current_user._get_current_object()
             db.session.commit()
@@ -167,13 +167,13 @@ def change_email():
             new_email = accounts.request_email_change(current_user, form.current_password.data, form.email.data,
                                                       request.remote_addr)
         except (accounts.WrongPassword, accounts.Throttled) as error:
-            return _refused(form, form.current_password, error, email_form=form)
+            return _refused(form.current_password, error, email_form=form)
         except accounts.RateLimited as error:
             db.session.rollback()
             form.email.errors = [str(error)]
             return _account_page(email_form=form, status=429)
         except accounts.AccountError as error:
-            return _refused(form, form.email, error, email_form=form)
+            return _refused(form.email, error, email_form=form)
         db.session.commit()
         # The same words whether or not another account has the address.
         flash(f"A confirmation link is on its way to {new_email}. Your address changes when you follow it "
@@ -204,10 +204,9 @@ def confirm_email(token: str):
         return render_template("auth/link_problem.html", message=str(error)), 410
     signed_in = current_user._get_current_object() if current_user.is_authenticated else None
     form = ConfirmEmailForm()
-    if signed_in is not None and signed_in.id != stored.user_id:
-        return render("auth/confirm_email.html", form=form, status=409, problem=(
-            "This link confirms an address change of another account than the one you are signed in with. "
-            "Sign out, then follow the link again."))
+    problem = accounts.wrong_account_problem(stored, signed_in)
+    if problem:
+        return render("auth/confirm_email.html", form=form, status=409, problem=problem)
     if form.validate_on_submit():
         try:
             user = accounts.confirm_email_change(token, signed_in, form.password.data, request.remote_addr)

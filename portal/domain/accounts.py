@@ -413,15 +413,24 @@ def email_change_for_link(raw: str) -> AccountToken:
     return find_token(raw, purposes=("email",))
 
 
+def wrong_account_problem(token: AccountToken, signed_in: User | None) -> str | None:
+    """Why this address confirmation link cannot be used in this session, or None: a session of another account
+    must not confirm (nor be asked the password of) someone else's change."""
+    if signed_in is not None and signed_in.id != token.user_id:
+        return ("This link confirms an address change of another account than the one you are signed in with. "
+                "Sign out, then follow the link again.")
+    return None
+
+
 def confirm_email_change(raw: str, signed_in: User | None, password: str | None, address: str | None) -> User:
     """Follow the link mailed to the new address: the address takes effect now. Signed in as the account, the
     session is proof enough; signed out, the account's password is asked (counted like a sign-in). Signed in as
     someone else: WrongAccount, nothing changes. The old address is told; reset links sent to it stop working."""
     token = email_change_for_link(raw)
     user = token.user
-    if signed_in is not None and signed_in.id != user.id:
-        raise WrongAccount("This link confirms an address change of another account than the one you are signed "
-                           "in with. Sign out, then follow the link again.")
+    problem = wrong_account_problem(token, signed_in)
+    if problem:
+        raise WrongAccount(problem)
     if signed_in is None:
         if not password:
             raise AccountError("Enter the password of the account that asked for this change.")  # not counted

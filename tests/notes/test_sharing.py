@@ -166,6 +166,28 @@ def test_the_approval_form_says_who_the_recipient_is(pairing, reader):
     assert "They have no account yet: they will be invited to make one at newcomer@example.org." in page
 
 
+def test_approval_is_refused_when_the_recipient_changed_since_the_form_was_shown(pairing):
+    """If the address gets an account after the approving member was told "no account yet", is the approval
+    refused (nothing shared, password not counted), the form showing the account now, and approvable again?"""
+    note = make_note(pairing.pair, pairing.mentor, "Timing matters.")
+    share = notes.propose_share(pairing.mentor, note, "late@example.org", "", None)
+    db.session.commit()
+    url = pairing.share_url(share.id, "approve")
+    shown = re.search(r'name="approve-%d-recipient" type="hidden" value="([^"]*)"' % share.id,
+                      page_of(pairing.mentee_client.get(url))).group(1)
+    late = make_user(email="late@example.org", name="Lee Latecomer")
+    response = pairing.mentee_client.post(url, data={f"approve-{share.id}-password": PASSWORD,
+                                                     f"approve-{share.id}-recipient": shown})
+    page = page_of(response)
+    assert response.status_code == 422 and "has changed since the form was shown" in page
+    assert "under the name Lee Latecomer" in page and fresh(share).state == "proposed"
+    assert db.session.scalar(db.select(db.func.count(RateEvent.id)).where(RateEvent.scope.like("sign_in:%"))) == 0
+    shown = re.search(r'name="approve-%d-recipient" type="hidden" value="([^"]*)"' % share.id, page).group(1)
+    assert pairing.mentee_client.post(url, data={f"approve-{share.id}-password": PASSWORD,
+                                                 f"approve-{share.id}-recipient": shown}).status_code == 303
+    assert fresh(share).recipient_id == late.id
+
+
 def test_htmx_approval_swaps_the_note_in_place(pairing, reader):
     """Does the approve form open inline (htmx) and answer with the updated note?"""
     note = make_note(pairing.pair, pairing.mentor, "Inline.")
