@@ -89,6 +89,7 @@ class Config:
         self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
         self.TOKEN_HOURS_INVITE = int(env.get("INVITE_TOKEN_HOURS", "72"))
         self.TOKEN_HOURS_RESET = int(env.get("RESET_TOKEN_HOURS", "2"))
+        self.TOKEN_HOURS_EMAIL = int(env.get("EMAIL_TOKEN_HOURS", "24"))
         self.LOGIN_MAX_FAILURES_PER_ACCOUNT = int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5"))
         self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
         self.LOGIN_THROTTLE_MINUTES = int(env.get("LOGIN_THROTTLE_MINUTES", "15"))

@@ -118,6 +118,10 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("auth.change_name", "POST"): ("/auth/account/name", SIGNED_IN),
     ("auth.change_password", "POST"): ("/auth/account/password", SIGNED_IN),
     ("auth.change_email", "POST"): ("/auth/account/email", SIGNED_IN),
+    ("auth.cancel_email_change", "POST"): ("/auth/account/email/cancel", SIGNED_IN),
+    # The link mailed to a new address: anyone may open it (a bad token is a 410 for everyone).
+    ("auth.confirm_email", "GET"): ("/auth/confirm-email/not-a-real-token", PUBLIC_PAGE),
+    ("auth.confirm_email", "POST"): ("/auth/confirm-email/not-a-real-token", PUBLIC_PAGE),
     ("admin.program_list", "GET"): ("/admin/programs", SITE_ADMIN_ONLY),
     ("admin.program_list", "POST"): ("/admin/programs", SITE_ADMIN_ONLY),
     ("admin.program_detail", "GET"): ("/admin/programs/{program}", SITE_ADMIN_ONLY),

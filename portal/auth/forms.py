@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class SignInForm(FlaskForm):
@@ -47,3 +47,12 @@ class ChangeEmailForm(FlaskForm):
                                                          Length(max=254)])
     current_password = PasswordField("Current password", validators=[
         DataRequired(message="Enter your current password."), Length(max=200)])
+
+
+class CancelEmailChangeForm(FlaskForm):
+    """Only the CSRF token."""
+
+
+class ConfirmEmailForm(FlaskForm):
+    """Signed out, the account's password confirms the change; signed in as the account, nothing is asked."""
+    password = PasswordField("Password", validators=[Optional(), Length(max=200)])

@@ -5,7 +5,8 @@ from flask_login import current_user, login_user, logout_user
 from portal import policy, sessions
 from portal.auth import bp
 from portal.auth.forms import (
-    ChangeEmailForm, ChangePasswordForm, ForgotPasswordForm, NameForm, SetPasswordForm, SignInForm, SignOutForm,
+    CancelEmailChangeForm, ChangeEmailForm, ChangePasswordForm, ConfirmEmailForm, ForgotPasswordForm, NameForm,
+    SetPasswordForm, SignInForm, SignOutForm,
 )
 from portal.domain import accounts
 from portal.extensions import db
@@ -25,8 +26,7 @@ def sign_in():
     result = accounts.sign_in(form.email.data, form.password.data, request.remote_addr)
     if result.throttled:
         db.session.commit()
-        return render("auth/sign_in.html", form=form, status=429,
-                      error="Too many failed sign-ins. Wait 15 minutes, then try again, or reset your password.")
+        return render("auth/sign_in.html", form=form, status=429, error=accounts.throttled_message())
     if result.user is None:
         db.session.commit()  # keep the failure count
         return render("auth/sign_in.html", form=form, status=422,
@@ -101,10 +101,18 @@ def set_password(token: str):
                   status=422 if form.errors else 200)
 
 
+def _refused(field, error: accounts.AccountError, **forms):
+    """A refused account change: a wrong password is kept (it counts towards the sign-in throttle)."""
+    db.session.commit()
+    field.errors = [str(error)]
+    return _account_page(**forms, status=429 if isinstance(error, accounts.Throttled) else 422)
+
+
 def _account_page(name_form=None, password_form=None, email_form=None, status=200):
     return render("auth/account.html", name_form=name_form or NameForm(prefix="name", name=current_user.name),
                   password_form=password_form or ChangePasswordForm(prefix="password"),
-                  email_form=email_form or ChangeEmailForm(prefix="email"), status=status)
+                  email_form=email_form or ChangeEmailForm(prefix="email"),
+                  pending_email=accounts.pending_email_change(current_user), status=status)
 
 
 @bp.route("/account")
@@ -135,9 +143,10 @@ def change_password():
     form = ChangePasswordForm(prefix="password")
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data, form.password.data)
+            accounts.change_password(current_user, form.current_password.data, form.password.data,
+                                     request.remote_addr)
         except accounts.AccountError as error:
-            form.current_password.errors = [str(error)]
+            return _refused(form.current_password, error, password_form=form)
         else:
             user = current_user._get_current_object()
             db.session.commit()
@@ -155,11 +164,66 @@ def change_email():
     form = ChangeEmailForm(prefix="email")
     if form.validate_on_submit():
         try:
-            accounts.change_email(current_user, form.current_password.data, form.email.data)
-        except accounts.AccountError as error:
+            new_email = accounts.request_email_change(current_user, form.current_password.data, form.email.data,
+                                                      request.remote_addr)
+        except (accounts.WrongPassword, accounts.Throttled) as error:
+            return _refused(form.current_password, error, email_form=form)
+        except accounts.RateLimited as error:
+            db.session.rollback()
             form.email.errors = [str(error)]
-        else:
-            db.session.commit()
-            flash(f"You now sign in with {current_user.email}. Your old address has been told.", "success")
-            return see_other("auth.account")
+            return _account_page(email_form=form, status=429)
+        except accounts.AccountError as error:
+            return _refused(form.email, error, email_form=form)
+        db.session.commit()
+        # The same words whether or not another account has the address.
+        flash(f"A confirmation link is on its way to {new_email}. Your address changes when you follow it "
+              f"(it works once, for {current_app.config['TOKEN_HOURS_EMAIL']} hours).", "info")
+        return see_other("auth.account")
     return _account_page(email_form=form, status=422)
+
+
+@bp.route("/account/email/cancel", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def cancel_email_change():
+    if CancelEmailChangeForm().validate_on_submit():
+        cancelled = accounts.cancel_email_change(current_user)
+        db.session.commit()
+        flash("The address change is cancelled; its link no longer works." if cancelled
+              else "No address change was waiting.", "info")
+    return see_other("auth.account")
+
+
+@bp.route("/confirm-email/<token>", methods=["GET", "POST"])
+@policy.access(policy.PUBLIC)
+def confirm_email(token: str):
+    """The link mailed to a new address. Opening it changes nothing (mail scanners open links); the button
+    does, for the account signed in or, signed out, with the account's password."""
+    try:
+        stored = accounts.email_change_for_link(token)
+    except accounts.AccountError as error:
+        return render_template("auth/link_problem.html", message=str(error)), 410
+    signed_in = current_user._get_current_object() if current_user.is_authenticated else None
+    form = ConfirmEmailForm()
+    problem = accounts.wrong_account_problem(stored, signed_in)
+    if problem:
+        return render("auth/confirm_email.html", form=form, status=409, problem=problem)
+    if form.validate_on_submit():
+        try:
+            user = accounts.confirm_email_change(token, signed_in, form.password.data, request.remote_addr)
+        except (accounts.AddressTaken, accounts.WrongAccount) as error:
+            db.session.rollback()
+            return render("auth/confirm_email.html", form=form, status=409, problem=str(error))
+        except accounts.AccountError as error:
+            db.session.commit()  # keep a wrong password's count
+            form.password.errors = [str(error)]
+            return render("auth/confirm_email.html", form=form, new_email=stored.new_email,
+                          status=429 if isinstance(error, accounts.Throttled) else 422)
+        db.session.commit()
+        if signed_in is not None:
+            flash(f"You now sign in with {user.email}. Your old address has been told.", "success")
+            return see_other("auth.account")
+        flash(f"You now sign in with {user.email}. Your old address has been told. Sign in with the new one.",
+              "success")
+        return see_other("auth.sign_in")
+    return render("auth/confirm_email.html", form=form, new_email=stored.new_email,
+                  status=422 if request.method == "POST" else 200)

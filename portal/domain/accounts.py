@@ -20,7 +20,8 @@ from portal.timeutil import utcnow
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
-TOKEN_PURPOSES = ("invite", "reset")
+TOKEN_PURPOSES = ("invite", "reset", "email")
+PASSWORD_PURPOSES = ("invite", "reset")  # the links that set a password
 # Checked against when the e-mail is unknown, so that a wrong address costs as much time as a wrong password.
 _DUMMY_HASH_CACHE: dict[str, str] = {}
 
@@ -105,16 +106,33 @@ def sign_in(email: str, password: str, address: str | None) -> SignInResult:
     return SignInResult(user=user)
 
 
-def confirm_password(user: User, password: str, address: str | None) -> None:
-    """Check the signed-in person's password again (before they sign). Wrong passwords count towards the
-    same throttle as sign-in, so a session left open on a shared computer cannot be used to guess it.
-    Raises AccountError with a message for the person."""
+class WrongPassword(AccountError):
+    """The password entered again is not the account's."""
+
+
+class Throttled(AccountError):
+    """Too many wrong passwords for this account or from this client address: even the right one waits."""
+
+
+def throttled_message() -> str:
+    """The one answer to a throttled password, at sign-in and wherever the password is entered again."""
+    return (f"Too many failed sign-ins. Wait {current_app.config['LOGIN_THROTTLE_MINUTES']} minutes, then try "
+            "again, or reset your password.")
+
+
+def confirm_password(user: User, password: str, address: str | None,
+                     wrong: str = "That is not your password. Enter the password you sign in with.") -> None:
+    """Check the password again (to sign, approve a share, change the password or the address). Wrong
+    passwords count towards the same throttle as sign-in, and once throttled the right one is refused too, so
+    a session left open on a shared computer cannot be used to guess it. Raises Throttled or AccountError with
+    a message for the person; the caller commits, so that the failure is counted."""
     if is_throttled(user.email, address):
-        raise AccountError("Too many wrong passwords in a short time. Wait a few minutes, then try again.")
+        audit.record("password_confirm.throttled", actor=user)
+        raise Throttled(throttled_message())
     if not verify_password(user, password or ""):
         record_wrong_password(user.email, address)
         audit.record("password_confirm.failed", actor=user)
-        raise AccountError("That is not your password. Enter the password you sign in with.")
+        raise WrongPassword(wrong)
 
 
 def end_all_sessions(user: User) -> None:
@@ -174,24 +192,28 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(user: User, purpose: str) -> str:
+_TOKEN_HOURS = {"invite": "TOKEN_HOURS_INVITE", "reset": "TOKEN_HOURS_RESET", "email": "TOKEN_HOURS_EMAIL"}
+
+
+def issue_token(user: User, purpose: str, new_email: str | None = None) -> str:
     """A new one-time link token; earlier unused tokens of the same purpose stop working."""
     assert purpose in TOKEN_PURPOSES
-    hours = current_app.config["TOKEN_HOURS_INVITE" if purpose == "invite" else "TOKEN_HOURS_RESET"]
+    hours = current_app.config[_TOKEN_HOURS[purpose]]
     db.session.execute(delete(AccountToken).where(
         AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None)))
     raw = secrets.token_urlsafe(32)
-    db.session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=_token_hash(raw),
+    db.session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=_token_hash(raw), new_email=new_email,
                                 expires_at=utcnow() + timedelta(hours=hours)))
     return raw
 
 
-def find_token(raw: str) -> AccountToken:
-    """The usable token for this link, or AccountError saying why it cannot be used."""
+def find_token(raw: str, purposes: tuple[str, ...] = PASSWORD_PURPOSES) -> AccountToken:
+    """The usable token for this link, or AccountError saying why it cannot be used. A token of another
+    purpose is not valid here (an address confirmation link never sets a password)."""
     if not raw or len(raw) > 100:
         raise AccountError("This link is not valid. Ask for a new one.")
     token = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == _token_hash(raw)))
-    if token is None:
+    if token is None or token.purpose not in purposes:
         raise AccountError("This link is not valid. Ask for a new one.")
     if token.used_at is not None:
         raise AccountError("This link has already been used. Ask for a new one if you still need it.")
@@ -310,10 +332,12 @@ def create_site_admin(email: str, name: str, password: str) -> User:
 
 # --- the person's own account -------------------------------------------------------------------------------
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
+WRONG_CURRENT_PASSWORD = "Your current password is not right."
+
+
+def change_password(user: User, current_password: str, new_password: str, address: str | None) -> None:
     """Change the password; every other session of the account ends (the caller re-signs this one in)."""
-    if not verify_password(user, current_password):
-        raise AccountError("Your current password is not right.")
+    confirm_password(user, current_password, address, wrong=WRONG_CURRENT_PASSWORD)
     problem = password_problem(new_password)
     if problem:
         raise AccountError(problem)
@@ -324,22 +348,106 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     audit.record("account.password_changed", actor=user)
 
 
-def change_email(user: User, current_password: str, new_email: str) -> None:
-    """Change the sign-in address after re-entering the password; the old address is told."""
-    if not verify_password(user, current_password):
-        raise AccountError("Your current password is not right.")
+EMAIL_CHANGES_PER_HOUR = 5  # address change requests per account per hour: each one mails an address typed in
+
+
+class AddressTaken(AccountError):
+    """The address became another account's while the change waited for confirmation."""
+
+
+class WrongAccount(AccountError):
+    """An address confirmation link followed while signed in as another account."""
+
+
+def confirm_email_link(raw: str) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/auth/confirm-email/{raw}"
+
+
+def request_email_change(user: User, current_password: str, new_email: str, address: str | None) -> str:
+    """Ask to sign in with another address, after re-entering the password. Nothing changes until the link
+    mailed to the new address is followed (confirm_email_change): until then the address is not the person's,
+    so no invitation, role or note share meant for it can reach them.
+
+    The answer, and the pending change on the account page, are the same whether or not another account has
+    the address: then no link is sent, and that account's owner is told someone tried. Returns the address."""
+    confirm_password(user, current_password, address, wrong=WRONG_CURRENT_PASSWORD)
     new_email = normalize_email(new_email)
     if not is_valid_email(new_email):
         raise AccountError("Enter a valid e-mail address, such as name@example.org.")
     if new_email == user.email:
         raise AccountError("That is already your address.")
-    if user_by_email(new_email) is not None:
-        raise AccountError("That address cannot be used. If it is yours too, ask a site admin for help.")
+    if not ratelimit.take("email_change:account", str(user.id), EMAIL_CHANGES_PER_HOUR, 60):
+        raise RateLimited(f"You have asked for {EMAIL_CHANGES_PER_HOUR} address changes in the last hour. Wait "
+                          "a while, then try again.")
+    raw = issue_token(user, "email", new_email=new_email)
+    hours = current_app.config["TOKEN_HOURS_EMAIL"]
+    if user_by_email(new_email) is None:
+        queue_mail(new_email, "email_confirm", "Confirm your new Mentorship Portal address", "email_confirm.txt",
+                   user=user, new_email=new_email, link=confirm_email_link(raw), hours=hours)
+    else:
+        queue_mail(new_email, "email_in_use", "Someone tried to use your address in the Mentorship Portal",
+                   "email_in_use.txt", new_email=new_email)
+    audit.record("account.email_change_requested", actor=user)
+    return new_email
+
+
+def pending_email_change(user: User) -> AccountToken | None:
+    """The address change waiting for its link to be followed, if any (unused and not expired)."""
+    return db.session.scalar(select(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.purpose == "email", AccountToken.used_at.is_(None),
+        AccountToken.expires_at >= utcnow()))
+
+
+def cancel_email_change(user: User) -> bool:
+    """Drop the pending address change; its link stops working. False when none was waiting."""
+    pending = pending_email_change(user)
+    db.session.execute(delete(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.purpose == "email", AccountToken.used_at.is_(None)))
+    if pending is not None:
+        audit.record("account.email_change_cancelled", actor=user)
+    return pending is not None
+
+
+def email_change_for_link(raw: str) -> AccountToken:
+    """The pending address change this link confirms, or AccountError saying why it cannot be used."""
+    return find_token(raw, purposes=("email",))
+
+
+def wrong_account_problem(token: AccountToken, signed_in: User | None) -> str | None:
+    """Why this address confirmation link cannot be used in this session, or None: a session of another account
+    must not confirm (nor be asked the password of) someone else's change."""
+    if signed_in is not None and signed_in.id != token.user_id:
+        return ("This link confirms an address change of another account than the one you are signed in with. "
+                "Sign out, then follow the link again.")
+    return None
+
+
+def confirm_email_change(raw: str, signed_in: User | None, password: str | None, address: str | None) -> User:
+    """Follow the link mailed to the new address: the address takes effect now. Signed in as the account, the
+    session is proof enough; signed out, the account's password is asked (counted like a sign-in). Signed in as
+    someone else: WrongAccount, nothing changes. The old address is told; reset links sent to it stop working."""
+    token = email_change_for_link(raw)
+    user = token.user
+    problem = wrong_account_problem(token, signed_in)
+    if problem:
+        raise WrongAccount(problem)
+    if signed_in is None:
+        if not password:
+            raise AccountError("Enter the password of the account that asked for this change.")  # not counted
+        confirm_password(user, password, address)
+    holder = user_by_email(token.new_email)
+    if holder is not None and holder.id != user.id:
+        raise AddressTaken(f"{token.new_email} already belongs to another account, so it cannot become the "
+                           "address of yours. Ask a site admin for help if both accounts are yours.")
     old_email = user.email
-    user.email = new_email
+    user.email = token.new_email
+    token.used_at = utcnow()
+    db.session.execute(delete(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.purpose.in_(PASSWORD_PURPOSES), AccountToken.used_at.is_(None)))
     queue_mail(old_email, "email_changed", "Your Mentorship Portal address was changed", "email_changed.txt",
                user=user, old_email=old_email)
     audit.record("account.email_changed", actor=user)
+    return user
 
 
 def rename(user: User, name: str) -> None:

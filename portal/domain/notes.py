@@ -67,6 +67,10 @@ class StaleNote(Exception):
     """The note changed (or was deleted) after the person opened it; nothing was changed."""
 
 
+class RecipientChanged(NoteError):
+    """The address the share names now leads to another person than the approval form showed."""
+
+
 class PasswordRefused(Exception):
     """The re-entered password was wrong, or too many attempts were made. The failure is recorded for
     throttling, so the caller must COMMIT (not roll back) before answering."""
@@ -538,6 +542,34 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
     return share
 
 
+@dataclass(frozen=True)
+class RecipientPreview:
+    """Who approving a share lets read the note, as the approving member is shown it before the password."""
+    name: str               # the account's own name, or the name the proposer typed for a newcomer
+    email: str
+    has_account: bool       # False: they will be invited to make one
+    deactivated: bool = False
+    user_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        """What the approval form remembers of whom it showed, to notice a change before approving."""
+        return f"account:{self.user_id}" if self.has_account else "new"
+
+
+def recipient_preview(share: NoteShare) -> RecipientPreview:
+    """The person approval would bind the share to now: the account that holds the address (whose owner proved
+    it, by an invitation link or an address confirmation link), or a newcomer who will be invited there. An
+    address someone has only asked for, without following its link, is not theirs."""
+    person = share.recipient or accounts.user_by_email(share.recipient_email)
+    if person is None or person.password_hash is None:
+        name = share.recipient_name or (person.name if person is not None else "")
+        return RecipientPreview(name, share.recipient_email, has_account=False,
+                                deactivated=person is not None and person.is_deactivated)
+    return RecipientPreview(person.name, person.email if share.recipient else share.recipient_email,
+                            has_account=True, deactivated=person.is_deactivated, user_id=person.id)
+
+
 def approval_problem(approver: User, share: NoteShare, now: datetime | None = None) -> NoteError | None:
     """Why this person cannot approve this share now, or None. Checked before asking for the password."""
     now = now or utcnow()
@@ -564,8 +596,7 @@ def _confirm_password(user: User, password: str | None, address: str | None) -> 
     """Re-entering the password proves the approval comes from the person, not from a borrowed session.
     Wrong passwords count towards the same throttle as sign-in (in the database, across workers)."""
     if accounts.is_throttled(user.email, address):
-        raise PasswordRefused(f"Too many wrong passwords. Wait {current_app.config['LOGIN_THROTTLE_MINUTES']} "
-                              "minutes, then try again.")
+        raise PasswordRefused(accounts.throttled_message())
     if not password:
         raise PasswordRefused("Enter your password to approve.")  # a slip, not a guess: not counted
     if not accounts.verify_password(user, password):
@@ -574,13 +605,17 @@ def _confirm_password(user: User, password: str | None, address: str | None) -> 
 
 
 def approve_share(approver: User, share: NoteShare, password: str | None, address: str | None,
-                  now: datetime | None = None) -> NoteShare:
+                  now: datetime | None = None, shown_recipient: str | None = None) -> NoteShare:
     """The second key: the other member approves with their password. The recipient's account is fixed now
-    (invited if they have none), and they are told by e-mail."""
+    (invited if they have none), and they are told by e-mail. `shown_recipient` is the RecipientPreview.key the
+    approval form showed: if the address leads to someone else by now, nothing is approved (RecipientChanged)."""
     now = now or utcnow()
     problem = approval_problem(approver, share, now)
     if problem:
         raise problem
+    if shown_recipient and shown_recipient != recipient_preview(share).key:
+        raise RecipientChanged("Who this share would go to has changed since the form was shown. Read who it is "
+                               "now, then approve again if you still agree.", status=409)
     try:
         _confirm_password(approver, password, address)
     except PasswordRefused:

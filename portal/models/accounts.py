@@ -58,13 +58,16 @@ class ProgramRole(db.Model):
 
 
 class AccountToken(db.Model):
-    """A one-time link (invitation or password reset). Only the token's SHA-256 is stored."""
+    """A one-time link (invitation, password reset, or confirming a new sign-in address). Only the token's
+    SHA-256 is stored."""
 
     __tablename__ = "account_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(20))  # "invite" or "reset"
+    purpose: Mapped[str] = mapped_column(String(20))  # "invite", "reset" or "email"
+    # For "email": the address the account asked to sign in with; it takes effect when the link is followed.
+    new_email: Mapped[str | None] = mapped_column(String(254))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)

@@ -37,6 +37,8 @@ class ShareForm(FlaskForm):
 class ApproveForm(FlaskForm):
     password = PasswordField("Your password", validators=[Length(max=200)],
                              description="Approving shares the note: confirm it is you.")
+    # Who the form said the recipient is (RecipientPreview.key): approval is refused if that changed since.
+    recipient = HiddenField(validators=[Length(max=40)])
 
 
 class DeleteForm(FlaskForm):

@@ -238,10 +238,14 @@ def approve_share(pair_id: int, share_id: int):
     status = 200
     if request.method == "POST" and form.validate_on_submit():
         try:
-            notes.approve_share(current_user, share, form.password.data, request.remote_addr)
+            notes.approve_share(current_user, share, form.password.data, request.remote_addr,
+                                shown_recipient=form.recipient.data)
         except notes.PasswordRefused as refusal:
             db.session.commit()  # keep the failed attempt: it counts towards the sign-in throttle
             form.password.errors = [refusal.message]
+        except notes.RecipientChanged as change:
+            db.session.rollback()
+            form.password.errors = [change.message]  # shown with the recipient as they are now
         except notes.NoteError as error:
             db.session.rollback()
             refuse(error.status, error.message)
@@ -251,7 +255,10 @@ def approve_share(pair_id: int, share_id: int):
                                      "told by e-mail. Either of you can withdraw it at any time.")
     if request.method == "POST":
         status = 422  # also when throttled: htmx swaps 422 only, and the message says to wait
-    return _note_page(share.note, "approve", status=status, approving=share, approve_form=form)
+    recipient = notes.recipient_preview(share)
+    form.recipient.data = recipient.key
+    return _note_page(share.note, "approve", status=status, approving=share, approve_form=form,
+                      recipient=recipient)
 
 
 @bp.route("/pairs/<int:pair_id>/shares/<int:share_id>/decline", methods=["POST"])

@@ -146,8 +146,46 @@ def test_repeated_wrong_passwords_are_throttled(pairing, reader):
     for _ in range(5):
         approve(pairing, share, password="guess")
     response = approve(pairing, share)
-    assert response.status_code == 422 and "Too many wrong passwords. Wait 15 minutes" in page_of(response)
+    assert response.status_code == 422 and ("Too many failed sign-ins. Wait 15 minutes, then try again, or reset "
+                                            "your password.") in page_of(response)
     assert fresh(share).state == "proposed"
+
+
+def test_the_approval_form_says_who_the_recipient_is(pairing, reader):
+    """Before asking for the password, does the approval form name the recipient as their account is named
+    (not only as the proposer typed it) and say whether they have an account or will be invited?"""
+    note = make_note(pairing.pair, pairing.mentor, "Who reads this?")
+    known = notes.propose_share(pairing.mentor, note, "rita@example.org", "Someone Else", None)
+    newcomer = notes.propose_share(pairing.mentor, note, "newcomer@example.org", "Nell Newcomer", None)
+    db.session.commit()
+    page = page_of(pairing.mentee_client.get(pairing.share_url(known.id, "approve")))
+    assert "Approving lets <strong>Rita Reader</strong> &lt;rita@example.org&gt;" in page
+    assert "They have an account in the portal, under the name Rita Reader." in page
+    page = page_of(pairing.mentee_client.get(pairing.share_url(newcomer.id, "approve"), headers=HX))
+    assert "Approving lets <strong>Nell Newcomer</strong> &lt;newcomer@example.org&gt;" in page
+    assert "They have no account yet: they will be invited to make one at newcomer@example.org." in page
+
+
+def test_approval_is_refused_when_the_recipient_changed_since_the_form_was_shown(pairing):
+    """If the address gets an account after the approving member was told "no account yet", is the approval
+    refused (nothing shared, password not counted), the form showing the account now, and approvable again?"""
+    note = make_note(pairing.pair, pairing.mentor, "Timing matters.")
+    share = notes.propose_share(pairing.mentor, note, "late@example.org", "", None)
+    db.session.commit()
+    url = pairing.share_url(share.id, "approve")
+    shown = re.search(r'name="approve-%d-recipient" type="hidden" value="([^"]*)"' % share.id,
+                      page_of(pairing.mentee_client.get(url))).group(1)
+    late = make_user(email="late@example.org", name="Lee Latecomer")
+    response = pairing.mentee_client.post(url, data={f"approve-{share.id}-password": PASSWORD,
+                                                     f"approve-{share.id}-recipient": shown})
+    page = page_of(response)
+    assert response.status_code == 422 and "has changed since the form was shown" in page
+    assert "under the name Lee Latecomer" in page and fresh(share).state == "proposed"
+    assert db.session.scalar(db.select(db.func.count(RateEvent.id)).where(RateEvent.scope.like("sign_in:%"))) == 0
+    shown = re.search(r'name="approve-%d-recipient" type="hidden" value="([^"]*)"' % share.id, page).group(1)
+    assert pairing.mentee_client.post(url, data={f"approve-{share.id}-password": PASSWORD,
+                                                 f"approve-{share.id}-recipient": shown}).status_code == 303
+    assert fresh(share).recipient_id == late.id
 
 
 def test_htmx_approval_swaps_the_note_in_place(pairing, reader):

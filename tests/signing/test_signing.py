@@ -77,7 +77,8 @@ def test_signing_needs_the_correct_password(world):
     for _ in range(4):
         sign_over_http(world, "mentor", password="still wrong, again")
     throttled = sign_over_http(world, "mentor")  # even the right password waits now
-    assert throttled.status_code == 422 and "Too many wrong passwords" in throttled.get_data(as_text=True)
+    assert throttled.status_code == 422 and ("Too many failed sign-ins. Wait 15 minutes, then try again, or reset "
+                                             "your password.") in throttled.get_data(as_text=True)
     assert signatures(world.agreement.id) == []
 
 
