@@ -1,8 +1,8 @@
 """account_token.new_email: a new sign-in address waits in an "email" token until the link mailed to that
 address is followed (an address change needs proof that the person owns the new address)
 
-Revision ID: 0009_email_change
-Revises: 0008_pair_sort_names
+Revision ID: 0010_email_change
+Revises: 0009_no_pair_copy_in_outbox
 Create Date: 2026-12-07 13:30:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0009_email_change"
-down_revision = "0008_pair_sort_names"
+revision = "0010_email_change"
+down_revision = "0009_no_pair_copy_in_outbox"
 branch_labels = None
 depends_on = None
 
