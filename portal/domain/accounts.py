@@ -288,6 +288,10 @@ def set_deactivated(user: User, deactivated: bool, by: User) -> None:
     user.is_deactivated = deactivated
     if deactivated:
         end_all_sessions(user)
+        # Everything others opened to this person ends with the account: program roles (and the pairs they
+        # opened). Reactivation gives back the account only.
+        from portal.domain.programs import end_all_roles
+        end_all_roles(by, user)
     audit.record("account.deactivated" if deactivated else "account.reactivated", actor=by, user_id=user.id)
 
 
