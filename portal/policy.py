@@ -370,8 +370,9 @@ def program_dashboard_scope(user: User, program_id: int):
         deny()
     program = rawsql.adopt(Program, dict(zip(_PROGRAM_NAMES, columns)))
     if admin:
-        return DashboardScope(program, supervisor_id=None, sees_help=True)
-    return DashboardScope(program, supervisor_id=user.id, sees_help=False)
+        return DashboardScope(program, supervisor_id=None, sees_help=True, sees_closure_reasons=True)
+    # Reports obey the pages' rule (may_see_closure_reason): a supervisor learns that pairs ended early, not why.
+    return DashboardScope(program, supervisor_id=user.id, sees_help=False, sees_closure_reasons=False)
 
 
 def help_request_for_admin(user: User, program_id: int, request_id: int):
