@@ -386,6 +386,18 @@ def help_request_for_admin(user: User, program_id: int, request_id: int):
     return program, request_
 
 
+# Facts of audit entries that are pair-only: shown to nobody on the audit pages. Rows written before the rule
+# (a proposal's recipient address, until 2026-12) stay in the table as written, since the hash chain covers
+# them, and are redacted when shown.
+PAIR_ONLY_AUDIT_FACTS = {("note_share.propose", "recipient")}
+REDACTED_AUDIT_FACT = "not shown (pair-only until the share is approved)"
+
+
+def may_see_audit_fact(action: str, key: str) -> bool:
+    """Whether a fact of an audit entry may be shown to those who read the audit log (staff)."""
+    return (action, key) not in PAIR_ONLY_AUDIT_FACTS
+
+
 def audit_scope(user: User, program_id: int | None) -> Program | None:
     """Whose audit log this person may read: one program's (its admins, or a site admin), or everyone's
     (`program_id` None: site admins only)."""

@@ -528,7 +528,9 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
                       state="proposed")
     db.session.add(share)
     db.session.flush()
-    audit.record("note_share.propose", actor=proposer, recipient=email,
+    # Who the pair proposed to share with is pair-only until both approve: the audit log records that a
+    # proposal was made, not to whom (the approval records the recipient's account).
+    audit.record("note_share.propose", actor=proposer,
                  expires_at=share.expires_at.isoformat() if share.expires_at else None, **_share_facts(share))
     approver = other_member(pair, proposer)
     queue_mail(approver.email, "note_share_proposed", "A note share is waiting for your approval",
