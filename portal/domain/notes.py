@@ -30,7 +30,7 @@ from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import Note, NoteShare, Pair, User
 from portal.models.notes import OPEN_SHARE_STATES, ShareRules, note_aad
-from portal.timeutil import utcnow
+from portal.timeutil import YEARS_AHEAD, latest_day, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -520,6 +520,9 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
         # Dates are UTC days (the portal has no per-person time zone): say which day "today" is.
         problems["expires_on"] = (f"Choose today ({_day(today)}, UTC) or a later date, or leave it empty to "
                                   "share until withdrawn.")
+    elif expires_on is not None and expires_on > latest_day(today):
+        problems["expires_on"] = (f"Choose a day no later than {_day(latest_day(today))} ({YEARS_AHEAD} years "
+                                  "ahead), or leave it empty to share until withdrawn.")
     if problems:
         raise FieldProblems(problems)
     if decrypt_note(note) is None:
