@@ -14,7 +14,7 @@ from typing import Callable, Mapping
 from flask import current_app, request, session
 from werkzeug.exceptions import NotFound
 from flask_login import current_user
-from sqlalchemy import Integer, Select, bindparam, exists, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, case, exists, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -175,8 +175,22 @@ def member_pairs(user: User) -> Select:
     return select(Pair).where(or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id)).order_by(Pair.id)
 
 
+def _live_supervisor(user_id, pair_id, program_id):
+    """The supervisor scope: an assignment to the pair AND a live supervisor role in the pair's program. A role
+    that was revoked opens nothing, even where an assignment was left behind."""
+    return and_(
+        exists().where(PairSupervisor.pair_id == pair_id, PairSupervisor.user_id == user_id),
+        exists().where(ProgramRole.program_id == program_id, ProgramRole.user_id == user_id,
+                       ProgramRole.role == "supervisor"))
+
+
 def _supervises_pair(user: User):
-    return exists().where(PairSupervisor.pair_id == Pair.id, PairSupervisor.user_id == user.id)
+    return _live_supervisor(user.id, Pair.id, Pair.program_id)
+
+
+def supervises(user: User, pair: Pair) -> bool:
+    """Whether this person supervises this pair now (assigned, and still a supervisor of its program)."""
+    return bool(db.session.scalar(select(_live_supervisor(user.id, pair.id, pair.program_id))))
 
 
 def _administers_pair_program(user: User):
@@ -208,7 +222,7 @@ def pair_relation(user: User, pair: Pair) -> str | None:
     """How this person stands to a pair. Members outrank every other relation."""
     if user.id in pair.member_ids():
         return MEMBER
-    if any(link.user_id == user.id for link in pair.supervisor_links):
+    if supervises(user, pair):
         return SUPERVISOR
     if is_program_admin(user, pair.program_id):
         return PROGRAM_ADMIN
@@ -285,14 +299,14 @@ def may_see_help_requests(user: User, program_id: int) -> bool:
 
 # --- agreements ---------------------------------------------------------------------------------------------
 
-def _agreement_with_pair_statement(condition) -> rawsql.Query:
+def _agreement_with_pair_statement(condition, *extra) -> rawsql.Query:
     """Built once: an agreement with its pair, program, both people and template version in one plain read
     (every agreement page, its autosave and its poll start here), limited by `condition` on the pair row and
     the signed-in person's id (bind parameter ``user_id``)."""
     mentor, mentee = aliased(User), aliased(User)
     models = (Agreement, Pair, Program, mentor, mentee, TemplateVersion)
     columns = [column for model in models for column in rawsql.columns_of(model)]
-    statement = (select(*columns).select_from(Agreement)
+    statement = (select(*columns, *extra).select_from(Agreement)
                  .join(Pair, Pair.id == Agreement.pair_id).join(Program, Program.id == Pair.program_id)
                  .join(mentor, mentor.id == Pair.mentor_id).join(mentee, mentee.id == Pair.mentee_id)
                  .join(TemplateVersion, TemplateVersion.id == Agreement.template_version_id)
@@ -308,15 +322,18 @@ _AGREEMENT_FOR_MEMBER = _agreement_with_pair_statement(
     or_(Pair.mentor_id == _signed_in_id(), Pair.mentee_id == _signed_in_id()))
 # The condition is on the joined pair row, not "pair in (every visible pair)": that subquery made the database
 # walk every pair of the portal on each agreement page.
-_AGREEMENT_FOR_VIEWER = _agreement_with_pair_statement(or_(
-    Pair.mentor_id == _signed_in_id(), Pair.mentee_id == _signed_in_id(),
-    exists().where(PairSupervisor.pair_id == Pair.id, PairSupervisor.user_id == _signed_in_id()),
-    exists().where(ProgramRole.program_id == Pair.program_id, ProgramRole.user_id == _signed_in_id(),
-                   ProgramRole.role == "admin")))
+_VIEWER_IS_MEMBER = or_(Pair.mentor_id == _signed_in_id(), Pair.mentee_id == _signed_in_id())
+_VIEWER_SUPERVISES = _live_supervisor(_signed_in_id(), Pair.id, Pair.program_id)
+_VIEWER_ADMINISTERS = exists().where(ProgramRole.program_id == Pair.program_id, ProgramRole.user_id == _signed_in_id(),
+                                     ProgramRole.role == "admin")
+# The relation comes with the row (members outrank every other relation, as in pair_relation).
+_AGREEMENT_FOR_VIEWER = _agreement_with_pair_statement(
+    or_(_VIEWER_IS_MEMBER, _VIEWER_SUPERVISES, _VIEWER_ADMINISTERS),
+    case((_VIEWER_IS_MEMBER, MEMBER), (_VIEWER_SUPERVISES, SUPERVISOR), else_=PROGRAM_ADMIN).label("relation"))
 _AGREEMENT_MODELS = (Agreement, Pair, Program, User, User, TemplateVersion)
 
 
-def _load_agreement(query: rawsql.Query, user: User, agreement_id: int) -> Agreement:
+def _load_agreement(query: rawsql.Query, user: User, agreement_id: int, with_row: bool = False):
     """The agreement as the ORM would have loaded it, with its pair, program, people and template version in
     the session (their relationships resolve from it without another query); a 404 when the row is not there."""
     if not (isinstance(agreement_id, int) and 0 < agreement_id <= MAX_ID) or not user.is_authenticated:
@@ -327,13 +344,13 @@ def _load_agreement(query: rawsql.Query, user: User, agreement_id: int) -> Agree
     agreement, pair, program, mentor, mentee, version = rawsql.adopt_row(row, _AGREEMENT_MODELS)
     _hold((agreement, "pair", pair), (agreement, "template_version", version), (pair, "program", program),
           (pair, "mentor", mentor), (pair, "mentee", mentee))
-    return agreement
+    return (agreement, row) if with_row else agreement
 
 
 def agreement_for_viewer(user: User, agreement_id: int) -> tuple[Agreement, str]:
     """An agreement of a pair this person may look at, with their relation to the pair."""
-    agreement = _load_agreement(_AGREEMENT_FOR_VIEWER, user, agreement_id)
-    return agreement, pair_relation(user, agreement.pair)
+    agreement, row = _load_agreement(_AGREEMENT_FOR_VIEWER, user, agreement_id, with_row=True)
+    return agreement, row[-1]
 
 
 def agreement_for_member(user: User, agreement_id: int) -> Agreement:
@@ -370,8 +387,9 @@ def program_dashboard_scope(user: User, program_id: int):
         deny()
     program = rawsql.adopt(Program, dict(zip(_PROGRAM_NAMES, columns)))
     if admin:
-        return DashboardScope(program, supervisor_id=None, sees_help=True)
-    return DashboardScope(program, supervisor_id=user.id, sees_help=False)
+        return DashboardScope(program, supervisor_id=None, sees_help=True, sees_closure_reasons=True)
+    # Reports obey the pages' rule (may_see_closure_reason): a supervisor learns that pairs ended early, not why.
+    return DashboardScope(program, supervisor_id=user.id, sees_help=False, sees_closure_reasons=False)
 
 
 def help_request_for_admin(user: User, program_id: int, request_id: int):
@@ -383,6 +401,18 @@ def help_request_for_admin(user: User, program_id: int, request_id: int):
     if request_ is None:
         deny()
     return program, request_
+
+
+# Facts of audit entries that are pair-only: shown to nobody on the audit pages. Rows written before the rule
+# (a proposal's recipient address, until 2026-12) stay in the table as written, since the hash chain covers
+# them, and are redacted when shown.
+PAIR_ONLY_AUDIT_FACTS = {("note_share.propose", "recipient")}
+REDACTED_AUDIT_FACT = "not shown (pair-only until the share is approved)"
+
+
+def may_see_audit_fact(action: str, key: str) -> bool:
+    """Whether a fact of an audit entry may be shown to those who read the audit log (staff)."""
+    return (action, key) not in PAIR_ONLY_AUDIT_FACTS
 
 
 def audit_scope(user: User, program_id: int | None) -> Program | None:

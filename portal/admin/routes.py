@@ -127,7 +127,8 @@ def _set_deactivated(user_id: int, deactivated: bool):
             flash(str(error), "error")
         else:
             db.session.commit()
-            flash(f"{user.name} is {'deactivated: their sessions have ended' if deactivated else 'active again'}.",
-                  "success")
+            done = ("deactivated: their sessions, roles and note shares have ended" if deactivated
+                    else "active again (without their former roles)")
+            flash(f"{user.name} is {done}.", "success")
     return see_other("admin.user_list")
 

@@ -310,6 +310,12 @@ def set_deactivated(user: User, deactivated: bool, by: User) -> None:
     user.is_deactivated = deactivated
     if deactivated:
         end_all_sessions(user)
+        # Everything others opened to this person ends with the account: program roles (and the pairs they
+        # opened) and the notes shared with them. Reactivation gives back the account only.
+        from portal.domain.notes import end_shares_of_recipient
+        from portal.domain.programs import end_all_roles
+        end_all_roles(by, user)
+        end_shares_of_recipient(user, by)
     audit.record("account.deactivated" if deactivated else "account.reactivated", actor=by, user_id=user.id)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from portal import policy
 from portal.extensions import db
 from portal.models import AuditEvent, Pair, Program, User
 
@@ -60,14 +61,18 @@ class AuditPage:
     pages: int
 
 
-def _facts(detail: str) -> list[tuple[str, str]]:
+def _facts(action: str, detail: str) -> list[tuple[str, str]]:
+    """The entry's facts as shown: pair-only ones (policy.may_see_audit_fact) are redacted, whenever written."""
     try:
         facts = json.loads(detail or "{}")
     except ValueError:
         return []
     if not isinstance(facts, dict):
         return []
-    return [(str(key).replace("_", " "), "" if value is None else str(value)) for key, value in sorted(facts.items())]
+    return [(str(key).replace("_", " "),
+             policy.REDACTED_AUDIT_FACT if not policy.may_see_audit_fact(action, str(key))
+             else "" if value is None else str(value))
+            for key, value in sorted(facts.items())]
 
 
 def audit_page(program_id: int | None, page: int = 1) -> AuditPage:
@@ -86,6 +91,7 @@ def audit_page(program_id: int | None, page: int = 1) -> AuditPage:
         .where(*conditions).order_by(AuditEvent.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     entries = [AuditEntry(event.at, actor, event.action, code,
-                          f"{mentor_name} and {mentee_name}" if mentor_name else None, _facts(event.detail))
+                          f"{mentor_name} and {mentee_name}" if mentor_name else None,
+                          _facts(event.action, event.detail))
                for event, actor, code, mentor_name, mentee_name in rows]
     return AuditPage(entries, total, page, pages)

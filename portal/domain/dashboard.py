@@ -59,6 +59,8 @@ class DashboardScope:
     program: Program
     supervisor_id: int | None  # None: every pair of the program (its program admins)
     sees_help: bool            # requests for outside help go to the program admins, not to supervisors
+    # Why pairs ended early (a category) is for the pair and the program's admins (portal.policy decides).
+    sees_closure_reasons: bool = False
 
     @property
     def alerts(self) -> dict[str, str]:
@@ -488,7 +490,7 @@ def _cached_reports(scope: DashboardScope, today: date, now: datetime, params: M
     """The reports and when they were counted. Counting them reads every pair in scope (1,000 in a large
     program), so a page reuses counts up to `max_age` seconds old; the page says when they were counted.
     Counts only, never a name, and kept per scope: a supervisor is never shown an admin's counts."""
-    key = (scope.program.id, scope.supervisor_id, scope.sees_help, today)
+    key = (scope.program.id, scope.supervisor_id, scope.sees_help, scope.sees_closure_reasons, today)
     found = _report_cache.get(key)
     clock = time.monotonic()
     if max_age > 0 and found is not None and clock - found[0] <= max_age:
@@ -533,16 +535,27 @@ def _reports(scope: DashboardScope, params: Mapping[str, Any]) -> list[ReportGro
     closure_counts: dict[str, int] = {}
     for kind, reason, count in rawsql.rows(closures_sql, params):
         label = CLOSURE_KIND_LABELS.get(kind, "Closed")
-        if kind == "early":
+        if kind == "early" and scope.sees_closure_reasons:
             label += f": {CLOSURE_REASONS[reason].lower()}" if reason in CLOSURE_REASONS else ": no reason given"
         closure_counts[label] = closure_counts.get(label, 0) + count
-    ended = ReportGroup("How agreements ended",
-                        [ReportLine(label, count) for label, count in sorted(closure_counts.items())])
+    ended = ReportGroup("How agreements ended", _named_groups(closure_counts))
     goal_rows = dict(rawsql.rows(goals_sql, params))
     goals = ReportGroup("Goals of current agreements", [
         ReportLine("marked in progress", goal_rows.get("in_progress", 0)),
         ReportLine("marked achieved", goal_rows.get("achieved", 0))])
     return [states, alerts, ended, goals]
+
+
+OTHER_GROUPS = "Other endings"
+
+
+def _named_groups(counts: Mapping[str, int]) -> list[ReportLine]:
+    """Report lines for groups that exist only when they have members (the ways agreements ended): a group of
+    fewer than SMALL_GROUP is not named, since its name alone would say that one or two pairs are in it; such
+    groups are counted together under OTHER_GROUPS (itself shown as "fewer than 3" when small)."""
+    named = [ReportLine(label, count) for label, count in sorted(counts.items()) if count >= SMALL_GROUP]
+    others = sum(count for count in counts.values() if 0 < count < SMALL_GROUP)
+    return named + [ReportLine(OTHER_GROUPS, others)] if others else named
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from portal.models import (
     Agreement, FieldValue, GoalConfirmation, HelpRequest, Pair, ReviewEntry, ReviewRequest, TemplateVersion, User,
 )
 from portal.models.lifecycle import GOAL_OUTCOMES
-from portal.timeutil import utcnow, utctoday
+from portal.timeutil import latest_day, shown_day, utcnow, utctoday
 
 # Shown to the program; never free text, so that a reason cannot carry what the pair discussed.
 CLOSURE_REASONS = {
@@ -401,6 +401,8 @@ def parse_renewal(agreement: Agreement, form: Mapping[str, Any]) -> RenewalChoic
             errors["term_months"] = f"Choose a term from {low} to {high} months."
         if term_start <= agreement.term_start:
             errors["term_start"] = "The new term must start after the previous one started."
+        elif term_start > latest_day():
+            errors["term_start"] = f"The new term must start no later than {shown_day(latest_day())}."
     if errors:
         raise LifecycleInputError(errors)
     return RenewalChoice(version_id, term_start, term_months)

@@ -30,7 +30,7 @@ from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import Note, NoteShare, Pair, User
 from portal.models.notes import OPEN_SHARE_STATES, ShareRules, note_aad
-from portal.timeutil import utcnow
+from portal.timeutil import YEARS_AHEAD, latest_day, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,10 @@ def share_status(share: NoteShare, viewer: User, now: datetime) -> ShareStatus:
             return ShareStatus("ended_by_edit", f"No longer shared with {recipient}: the share ended on "
                                f"{_day(share.withdrawn_at)} when {who} changed the note. Share it again if you "
                                "both agree to share the new text.")
+        if share.withdrawn_by is None:  # ended by the portal: see end_shares_of_recipient
+            return ShareStatus("withdrawn", f"No longer shared with {recipient}: the share ended on "
+                               f"{_day(share.withdrawn_at)} when their account was deactivated. Share it again if "
+                               "you both still agree.")
         return ShareStatus("withdrawn", f"No longer shared with {recipient}: withdrawn by {who} on "
                            f"{_day(share.withdrawn_at)}.")
     if share.is_expired(now):
@@ -520,6 +524,9 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
         # Dates are UTC days (the portal has no per-person time zone): say which day "today" is.
         problems["expires_on"] = (f"Choose today ({_day(today)}, UTC) or a later date, or leave it empty to "
                                   "share until withdrawn.")
+    elif expires_on is not None and expires_on > latest_day(today):
+        problems["expires_on"] = (f"Choose a day no later than {_day(latest_day(today))} ({YEARS_AHEAD} years "
+                                  "ahead), or leave it empty to share until withdrawn.")
     if problems:
         raise FieldProblems(problems)
     if decrypt_note(note) is None:
@@ -532,7 +539,9 @@ def propose_share(proposer: User, note: Note, email: str | None, name: str | Non
                       state="proposed")
     db.session.add(share)
     db.session.flush()
-    audit.record("note_share.propose", actor=proposer, recipient=email,
+    # Who the pair proposed to share with is pair-only until both approve: the audit log records that a
+    # proposal was made, not to whom (the approval records the recipient's account).
+    audit.record("note_share.propose", actor=proposer,
                  expires_at=share.expires_at.isoformat() if share.expires_at else None, **_share_facts(share))
     approver = other_member(pair, proposer)
     queue_mail(approver.email, "note_share_proposed", "A note share is waiting for your approval",
@@ -682,6 +691,31 @@ def withdraw_share(member: User, share: NoteShare, now: datetime | None = None) 
         return False
     audit.record("note_share.withdraw", actor=member, reason="member", **_share_facts(share))
     return True
+
+
+def end_shares_of_recipient(recipient: User, by: User, now: datetime | None = None) -> list[NoteShare]:
+    """The recipient's account is deactivated: every approved share naming them ends now, so that a later
+    reactivation gives back the account and not the notes (the pair would have to agree again). Both members
+    are told, without the note's text. The share is ended by the portal (no member withdrew it: withdrawn_by
+    stays empty). Proposals not yet approved stay as they are: they open nothing, approval is refused while
+    the account is deactivated, and who they name is the pair's business, not the audit log's."""
+    now = now or utcnow()
+    ended = []
+    shares = db.session.scalars(select(NoteShare).where(
+        NoteShare.recipient_id == recipient.id, NoteShare.state == "approved").order_by(NoteShare.id)).all()
+    for share in shares:
+        if not share.is_open(now) or not _transition(share, ("approved",), now, state="withdrawn",
+                                                     withdrawn_by_id=None, withdrawn_at=now):
+            continue
+        audit.record("note_share.withdraw", actor=by, reason="recipient_deactivated", recipient_id=recipient.id,
+                     **_share_facts(share))
+        pair = share.note.pair
+        for member in (pair.mentor, pair.mentee):
+            queue_mail(member.email, "note_share_ended", "A shared note is no longer shared",
+                       "note_share_ended.txt", member=member, share=share, day=_day(now),
+                       link=_link(f"/pairs/{pair.id}/notes/{share.note_id}"))
+        ended.append(share)
+    return ended
 
 
 def awaiting_approval_counts(user: User) -> dict[int, int]:

@@ -14,6 +14,7 @@ from portal.domain.agreements import start_agreement
 from portal.domain.template_store import published_versions
 from portal.extensions import db
 from portal.models import Pair, PairSupervisor, Program, ProgramRole, TemplateVersion, User
+from portal.timeutil import EARLIEST_DAY, day_in_reach, latest_day, shown_day
 
 CSV_MAX_BYTES = 256 * 1024
 CSV_MAX_ROWS = 1000
@@ -75,6 +76,8 @@ def request_problems(program: Program, request: PairRequest, versions: dict[int,
                 problems.append(f"The {role}'s account ({email}) is deactivated.")
     if mentor and mentor == mentee:
         problems.append("The mentor and the mentee must be two different people.")
+    if request.term_start is not None and not day_in_reach(request.term_start):
+        problems.append(f"The term must start between {shown_day(EARLIEST_DAY)} and {shown_day(latest_day())}.")
     for email in request.supervisor_emails:
         problem = supervisor_problem(program, email)
         if problem:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal import audit
 from portal.domain.accounts import AccountError, invite, is_valid_email, normalize_email
 from portal.extensions import db
-from portal.models import Program, ProgramRole, User
+from portal.models import Pair, PairSupervisor, Program, ProgramRole, User
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,19}$")
 ROLE_NAMES = {"admin": "program admin", "supervisor": "supervisor"}
@@ -88,6 +88,28 @@ def revoke(actor: User, program: Program, role_id: int, allowed_roles=tuple(ROLE
         raise AccountError("That role no longer exists.")
     if program_role.role == "admin" and len(role_holders(program, "admin")) == 1 and not actor.is_site_admin:
         raise AccountError("A program needs at least one program admin; appoint another one first.")
-    audit.record("role.revoke", actor=actor, program_id=program.id, user_id=program_role.user_id,
+    end_role(actor, program_role)
+
+
+def end_role(actor: User, program_role: ProgramRole) -> None:
+    """Remove a role and everything it opened: a supervisor's assignments to the program's pairs go with the
+    role (a program admin's access is the role itself). Audited, each removed assignment too."""
+    audit.record("role.revoke", actor=actor, program_id=program_role.program_id, user_id=program_role.user_id,
                  role=program_role.role)
+    if program_role.role == "supervisor":
+        links = db.session.scalars(select(PairSupervisor).join(Pair, Pair.id == PairSupervisor.pair_id).where(
+            PairSupervisor.user_id == program_role.user_id, Pair.program_id == program_role.program_id)
+            .order_by(PairSupervisor.id)).all()
+        for link in links:
+            audit.record("pair.supervisor_removed", actor=actor, program_id=program_role.program_id,
+                         pair_id=link.pair_id, user_id=link.user_id)
+            db.session.delete(link)
     db.session.delete(program_role)
+    db.session.flush()
+
+
+def end_all_roles(actor: User, user: User) -> None:
+    """Remove every program role of this person, with what each opened (deactivation)."""
+    for program_role in db.session.scalars(select(ProgramRole).where(ProgramRole.user_id == user.id)
+                                           .order_by(ProgramRole.id)).all():
+        end_role(actor, program_role)

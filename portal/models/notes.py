@@ -98,6 +98,7 @@ class NoteShare(ShareRules, db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # naive UTC; None: until withdrawn
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # who approved or declined
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Empty on a withdrawn share: the portal ended it, because the recipient's account was deactivated.
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
     # True when the share ended because a member changed the note: consent was given for the old text.

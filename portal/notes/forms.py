@@ -30,8 +30,8 @@ class ShareForm(FlaskForm):
                                    "you both agree.")
     name = StringField("Their name (optional)", validators=[Length(max=120)])
     expires_on = DateField("Readable until (optional)", validators=[Optional()],
-                           description="The last day they can read it. Leave empty to share until one of you "
-                                       "withdraws it.")
+                           description="The last day they can read it, at most 10 years ahead. Leave empty "
+                                       "to share until one of you withdraws it.")
 
 
 class ApproveForm(FlaskForm):

@@ -21,7 +21,7 @@ class NewPairForm(FlaskForm):
     supervisors = CheckboxListField("Supervisors", coerce=int, validate_choice=False)
     template_version = SelectField("Agreement template", coerce=int, validate_choice=False)
     term_start = DateField("Term starts", validators=[Optional()],
-                           description="Leave empty to start today.")
+                           description="Leave empty to start today. At most 10 years ahead.")
 
 
 class ImportUploadForm(FlaskForm):

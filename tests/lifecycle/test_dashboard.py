@@ -291,3 +291,46 @@ def test_the_dashboard_lists_the_requests_for_help_waiting_longest_and_every_one
     every = client.get(link).get_data(as_text=True).split('id="help-requests"', 1)[1].split("</section>", 1)[0]
     assert re.findall(r"Request number (\d\d)", every) == [f"{n:02d}" for n in range(12)]
     assert "more pairs are waiting" not in every
+
+
+def _report(page: str, title: str) -> dict[str, str]:
+    """One report table of the dashboard as {label: shown count}."""
+    table = page.split(f"<caption>{title}</caption>", 1)[1].split("</table>", 1)[0]
+    return dict(re.findall(r'<th scope="row">([^<]*)</th><td>([^<]*)</td>', table))
+
+
+def _close_early(world, reason: str | None, supervised: bool = True) -> None:
+    from tests.factories import make_agreement
+    pair = make_pair(world.program, supervisors=(world.people["supervisor"],) if supervised else ())
+    set_state(make_agreement(pair, world.version), "closed", closure_kind="early", closure_reason=reason)
+
+
+def test_supervisors_see_no_reason_why_pairs_ended_early(app):
+    """Does a supervisor's "How agreements ended" show "Ended early" as one group, with no reason category
+    (not even a suppressed one), while the program's admins see the categories of 3 or more?"""
+    world = build_world(app)
+    for reason in ("fit", "schedule", "schedule", "schedule"):
+        _close_early(world, reason)
+    url = f"/programs/{world.program.id}/dashboard"
+    supervised = world.client("supervisor").get(url).get_data(as_text=True)
+    ended = _report(supervised, "How agreements ended")
+    assert ended == {"Ended early": "4"}
+    assert "good fit" not in supervised.lower() and "schedule or availability" not in supervised.lower()
+    csv_text = world.client("supervisor").get(f"/programs/{world.program.id}/dashboard.csv").get_data(as_text=True)
+    assert "fit" not in csv_text.lower() and "schedule" not in csv_text.lower()
+    admin = world.client("admin").get(url).get_data(as_text=True)
+    assert _report(admin, "How agreements ended") == {"Ended early: schedule or availability": "3",
+                                                      "Other endings": "fewer than 3"}
+    assert "good fit" not in admin.lower()
+
+
+def test_a_suppressed_group_shows_neither_count_nor_label(app):
+    """With one or two pairs ended early, does the supervisor's report name no "Ended early" group at all (only
+    "Other endings", fewer than 3), and does the admin's not name the reason either?"""
+    world = build_world(app)
+    _close_early(world, "fit")
+    url = f"/programs/{world.program.id}/dashboard"
+    for who in ("supervisor", "admin"):
+        page = world.client(who).get(url).get_data(as_text=True)
+        assert _report(page, "How agreements ended") == {"Other endings": "fewer than 3"}, who
+        assert "good fit" not in page.lower()

@@ -65,3 +65,31 @@ def test_upgrading_gives_existing_pairs_their_names_to_sort_by(tmp_path):
     with upgraded(tmp_path, "0007_performance_indexes", seed) as connection:
         assert connection.execute("select mentor_sort_name, mentee_sort_name from pair").fetchone() == (
             "émile abel", "bea crane")
+
+
+def test_upgrading_removes_access_left_behind_by_revoked_roles_and_deactivated_accounts(tmp_path):
+    """Do assignments left without a live supervisor role, and the roles, assignments and approved note shares
+    of accounts deactivated before 0009, open nothing after the upgrade (a reactivation gives back no pair and
+    no note), while live supervisors (in their own program only) and other shares stay as they were?"""
+    people = SEED.split("insert into agreement_template")[0]
+    seed = people + """
+insert into user(id,email,name,is_site_admin,is_deactivated,session_generation,created_at)
+  values (3,'revoked@x.example','R',0,0,1,'2026-01-01'),(4,'live@x.example','L',0,0,1,'2026-01-01'),
+         (5,'gone@x.example','G',0,1,1,'2026-01-01'),(6,'reader@x.example','Q',0,0,1,'2026-01-01');
+insert into program_role(id,user_id,program_id,role,created_at)
+  values (1,4,1,'supervisor','2026-01-01'),(2,5,1,'supervisor','2026-01-01');
+insert into program(id,name,code,return_email,default_term_months,created_at) values(2,'Q','Q','q@x.example',3,'2026-01-01');
+insert into pair(id,program_id,mentor_id,mentee_id,created_at) values(2,2,1,2,'2026-01-01');
+insert into pair_supervisor(id,pair_id,user_id) values (1,1,3),(2,1,4),(3,1,5),(4,2,4);
+insert into note(id,pair_id,author_id,body,version,created_at) values (1,1,1,x'00',1,'2026-01-01');
+insert into note_share(id,note_id,recipient_email,recipient_name,recipient_id,state,proposed_by_id,proposed_at,
+                       ended_by_edit)
+  values (1,1,'gone@x.example','',5,'approved',1,'2026-01-01',0),
+         (2,1,'reader@x.example','',6,'approved',1,'2026-01-01',0);
+"""
+    with upgraded(tmp_path, "0008_pair_sort_names", seed) as connection:
+        assert connection.execute("select user_id from pair_supervisor order by id").fetchall() == [(4,)]
+        assert connection.execute("select user_id from program_role order by id").fetchall() == [(4,)]
+        assert connection.execute("select id, state, withdrawn_by_id from note_share order by id").fetchall() == [
+            (1, "withdrawn", None), (2, "approved", None)]
+        assert connection.execute("select withdrawn_at is not null from note_share where id = 1").fetchone() == (1,)
