@@ -10,8 +10,8 @@ Nothing is written to the audit log here (its hash chain is kept by the applicat
 pair that the share ended when the account was deactivated. Proposals not yet approved are left alone.
 Downgrading does not bring the removed access back.
 
-Revision ID: 0009_revoked_access
-Revises: 0008_pair_sort_names
+Revision ID: 0011_revoked_access
+Revises: 0010_email_change
 Create Date: 2026-12-07 13:45:00
 
 """
@@ -22,8 +22,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0009_revoked_access"
-down_revision = "0008_pair_sort_names"
+revision = "0011_revoked_access"
+down_revision = "0010_email_change"
 branch_labels = None
 depends_on = None
 
