@@ -106,6 +106,23 @@ def test_the_security_document_states_the_canary_walks_size(app, world):
     assert wrong == [], "update the figures table of docs/security.md to:\n" + "\n".join(wrong)
 
 
+def flow_figures() -> dict[str, str]:
+    from tests.flows import test_flow_canary as flows
+    tests = [name for name in dir(flows) if name.startswith("test_")]
+    return {"flows driven": n(len(tests)), "pair-only channels with a flow canary": n(len(flows.TEXT_TAGS)),
+            "share recipients with an address canary": n(len(flows.ADDRESS_TAGS)),
+            "flow canary outsiders": n(len(flows.OUTSIDERS))}
+
+
+def test_the_security_document_states_the_flow_canary_figures():
+    """Does docs/security.md state how many flows the flow canary suite drives, how many pair-only channels and
+    share recipients carry a canary, and how many outsiders crawl after each flow?"""
+    text = DOC.read_text()
+    wrong = [f"| {name} | {value} |" for name, value in flow_figures().items() if not stated(text, name, value)]
+    assert wrong == [], "update the figures table of docs/security.md to:\n" + "\n".join(wrong)
+    assert "## Map of pair-only data" in text
+
+
 def test_the_readme_links_the_security_document():
     """Does the README's security section link docs/security.md?"""
     readme = (DOC.parent.parent / "README.md").read_text()
