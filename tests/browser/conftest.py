@@ -12,28 +12,17 @@ skipped on a developer machine (the summary says so and how to install it) and f
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from portal import create_app
 from portal.extensions import db
-from tests.conftest import TEST_CONFIG, database_url
 from tests.factories import PASSWORD
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.live_portal import PROJECT_ROOT, LivePortal, running_portal
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     # We run as root in containers, where Chromium's sandbox cannot start.
@@ -72,67 +61,9 @@ def refuse_to_run(reason: str):
     pytest.skip(message)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # --- the live portal ------------------------------------------------------------------------------------------
 
-@dataclass
-class LiveServer:
-    url: str
-    app: object
-    log_path: Path
-    process: subprocess.Popen
-
-    @contextlib.contextmanager
-    def seed(self):
-        """Create data through the factories, committed before the browser looks."""
-        with self.app.app_context():
-            yield
-            db.session.commit()
-            db.session.remove()
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-@contextlib.contextmanager
-def fresh_database(workdir: Path):
-    """A database nobody else uses: a new SQLite file, or a new database beside the suite's on PostgreSQL."""
-    url = database_url()
-    if not url.startswith("postgresql"):
-        yield f"sqlite:///{workdir / 'live.sqlite3'}"
-        return
-    server_url = make_url(url)
-    name = f"portal_browser_{os.getpid()}"
-    admin = create_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the live portal exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/auth/sign-in", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the live portal did not answer within {timeout:.0f}s:\n{log_path.read_text()}")
+LiveServer = LivePortal  # the browser tests' name for it
 
 
 @pytest.fixture(scope="session")
@@ -140,48 +71,8 @@ def live_server(tmp_path_factory, _schema):
     reason = why_no_browser()
     if reason:
         refuse_to_run(reason)
-    from flask_migrate import upgrade
-
-    workdir = tmp_path_factory.mktemp("live-portal")
-    with fresh_database(workdir) as url:
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        settings = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": TEST_CONFIG["SECRET_KEY"],
-            "DATA_KEYS": TEST_CONFIG["DATA_KEYS"],
-            "PASSWORD_HASH_METHOD": TEST_CONFIG["PASSWORD_HASH_METHOD"],
-            "PORTAL_INSTANCE_DIR": str(workdir),
-            "MAIL_FILE": str(workdir / "outbox.log"),
-            "PUBLIC_URL": base_url,
-            "DEMO_PASSWORD": TEST_CONFIG["DEMO_PASSWORD"],
-        }
-        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "MAIL_FILE": settings["MAIL_FILE"],
-                          "PUBLIC_URL": base_url})
-        with app.app_context():
-            upgrade()
-            db.session.remove()
-        log_path = workdir / "server.log"
-        env = {key: value for key, value in os.environ.items() if key != "MAIL_SERVER"}
-        env.update(settings)
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
-                 "--timeout", "60", "--access-logfile", "-", "wsgi:app"],
-                cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until_up(base_url, process, log_path)
-            yield LiveServer(base_url, app, log_path, process)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with running_portal(tmp_path_factory.mktemp("live-portal"), "browser", access_log=True) as portal:
+        yield portal
 
 
 # --- the browser ----------------------------------------------------------------------------------------------
