@@ -316,6 +316,9 @@ def set_deactivated(user: User, deactivated: bool, by: User) -> None:
         from portal.domain.programs import end_all_roles
         end_all_roles(by, user)
         end_shares_of_recipient(user, by)
+        if user.is_site_admin:  # given again, if wanted, with `flask create-admin`
+            user.is_site_admin = False
+            audit.record("account.site_admin_removed", actor=by, user_id=user.id)
     audit.record("account.deactivated" if deactivated else "account.reactivated", actor=by, user_id=user.id)
 
 

@@ -85,3 +85,17 @@ def test_deactivation_removes_roles_and_assignments(app):
     assert _statuses(again, _addresses(program, pair, agreement)) == [404] * 5
     actions = set(db.session.scalars(db.select(AuditEvent.action)))
     assert {"role.revoke", "pair.supervisor_removed", "account.deactivated"} <= actions
+
+
+def test_deactivating_a_site_admin_ends_their_site_admin_role(app):
+    """Does deactivating a site admin end that role too, so that reactivation gives back the account only (the
+    role is given again, if wanted, with `flask create-admin`)?"""
+    first, second = make_user(site_admin=True), make_user(site_admin=True)
+    client = app.test_client()
+    assert sign_in(client, first).status_code == 303
+    assert client.post(f"/admin/users/{second.id}/deactivate").status_code == 303
+    assert client.post(f"/admin/users/{second.id}/reactivate").status_code == 303
+    again = app.test_client()
+    assert sign_in(again, second).status_code == 303
+    assert [again.get(url).status_code for url in ("/admin/users", "/admin/audit", "/admin/programs")] == [404] * 3
+    assert "account.site_admin_removed" in set(db.session.scalars(db.select(AuditEvent.action)))
