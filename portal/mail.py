@@ -6,6 +6,7 @@ with MAIL_SERVER set, it speaks SMTP.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from email.message import EmailMessage
 
@@ -19,6 +20,15 @@ from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# One-time links (invitation, password reset, address confirmation): the token tables hold only their hashes,
+# so once a mail is delivered its stored body must not keep the token either, or a copy of the database would
+# open accounts. The delivered mail has the link; the outbox keeps what the mail was, without it.
+ONE_TIME_LINK = re.compile(r"(/auth/(?:set-password|confirm-email)/)[A-Za-z0-9_\-]+")
+SENT_LINK_PLACEHOLDER = r"\1[link removed from the outbox once the mail was sent]"
+
+
+def without_one_time_links(body: str) -> str:
+    return ONE_TIME_LINK.sub(SENT_LINK_PLACEHOLDER, body)
 
 
 def queue_mail(to: str, kind: str, subject: str, template: str, attachment: tuple[str, bytes] | None = None,
@@ -92,6 +102,7 @@ def deliver_pending(limit: int = 100) -> int:
         else:
             mail.sent_at = utcnow()
             mail.last_error = None
+            mail.body = without_one_time_links(mail.body)
             sent += 1
         db.session.commit()
     return sent

@@ -147,3 +147,22 @@ def test_inviting_an_existing_account_sends_a_notice_not_a_link(app):
     notice = outbox("added", to=existing.email)
     assert len(notice) == 1 and "supervisor of Test Program" in notice[0].body
     assert db.session.get(User, existing.id).password_hash is not None
+
+
+def test_a_sent_mail_keeps_no_working_link_in_the_database(app, client, runner):
+    """Once a mail with a one-time link is sent, does the outbox table keep no usable copy of the link, so that a
+    copy of the database (a backup) cannot be used to set someone's password? (The mail as delivered has it.)"""
+    user = make_user()
+    client.post("/auth/forgot-password", data={"email": user.email})
+    invite_supervisor(app)
+    assert runner.invoke(args=["send-mail"]).exit_code == 0
+    db.session.expire_all()
+    for mail in outbox("reset") + outbox("invite"):
+        assert mail.sent_at is not None
+        assert not LINK.search(mail.body), mail.body
+        assert "sent" in mail.body and "removed" in mail.body
+    with open(app.config["MAIL_FILE"], encoding="utf-8") as delivered:
+        links = LINK.findall(delivered.read())
+    assert len(links) == 2
+    assert client.post(links[0], data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 303
+    assert sign_in(client, user, NEW_PASSWORD).status_code == 303
