@@ -216,3 +216,9 @@ def set_state(agreement, state: str, **columns):
         setattr(agreement, name, value)
     db.session.commit()
     return agreement
+
+
+def approval_form(share: NoteShare, password: str = PASSWORD) -> dict:
+    """What the share approval form sends: the password, and who the form showed the recipient to be."""
+    from portal.domain.notes import recipient_preview
+    return {f"approve-{share.id}-password": password, f"approve-{share.id}-recipient": recipient_preview(share).key}

@@ -622,9 +622,12 @@ def approve_share(approver: User, share: NoteShare, password: str | None, addres
     problem = approval_problem(approver, share, now)
     if problem:
         raise problem
-    if shown_recipient and shown_recipient != recipient_preview(share).key:
+    # None: a caller with no form (the demo, the factories). From the form, an empty value means the request
+    # did not come from a form that showed the recipient: nobody approves without having been shown whom.
+    if shown_recipient is not None and shown_recipient != recipient_preview(share).key:
         raise RecipientChanged("Who this share would go to has changed since the form was shown. Read who it is "
-                               "now, then approve again if you still agree.", status=409)
+                               "now, then approve again if you still agree." if shown_recipient else
+                               "Read who the note would be shared with, then approve if you agree.", status=409)
     try:
         _confirm_password(approver, password, address)
     except PasswordRefused:

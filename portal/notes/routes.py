@@ -239,7 +239,7 @@ def approve_share(pair_id: int, share_id: int):
     if request.method == "POST" and form.validate_on_submit():
         try:
             notes.approve_share(current_user, share, form.password.data, request.remote_addr,
-                                shown_recipient=form.recipient.data)
+                                shown_recipient=form.recipient.data or "")
         except notes.PasswordRefused as refusal:
             db.session.commit()  # keep the failed attempt: it counts towards the sign-in throttle
             form.password.errors = [refusal.message]

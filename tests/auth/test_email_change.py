@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import AccountToken, NoteShare, ProgramRole, User
 from portal.timeutil import utcnow
 from tests.factories import (
-    PASSWORD, make_note, make_pair, make_program, make_role, make_user, outbox, sign_in,
+    PASSWORD, approval_form, make_note, make_pair, make_program, make_role, make_user, outbox, sign_in,
 )
 
 LINK = re.compile(r"http://localhost(/auth/confirm-email/[A-Za-z0-9_\-]+)")
@@ -85,7 +85,7 @@ def test_a_share_meant_for_an_address_does_not_follow_an_unproven_address_change
     assert "Cora Coordinator" in approval and "no account yet: they will be invited" in approval
     assert "Ivan Intruder" not in approval
     response = mentee_client.post(f"/pairs/{pair.id}/shares/{share.id}/approve",
-                                  data={f"approve-{share.id}-password": PASSWORD})
+                                  data=approval_form(share))
     assert response.status_code == 303
     db.session.expire_all()
     approved = db.session.get(NoteShare, share.id)

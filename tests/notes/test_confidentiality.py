@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Note, NoteShare
-from tests.factories import PASSWORD, outbox, sign_in
+from tests.factories import PASSWORD, approval_form, outbox, sign_in
 from tests.notes.test_encryption import sqlite_files
 from tests.test_authorization import World, world  # noqa: F401  (world is the walk's fixture, reused here)
 
@@ -84,7 +84,7 @@ def plant_canaries(app, world: World) -> dict:
     shared = write(mentee, f"Shared {CANARY} with a newcomer.")
     approved = propose(mentee, shared, "canary.reader@example.org")
     assert mentor.post(f"/pairs/{pair}/shares/{approved.id}/approve",
-                       data={f"approve-{approved.id}-password": PASSWORD}).status_code == 303
+                       data=approval_form(approved)).status_code == 303
     declined_note = write(mentor, f"Declined {CANARY}.")
     declined = propose(mentor, declined_note, world.people["recipient"].email)
     assert mentee.post(f"/pairs/{pair}/shares/{declined.id}/decline").status_code == 303
@@ -92,9 +92,9 @@ def plant_canaries(app, world: World) -> dict:
     pending = propose(mentor, pending_note, world.people["supervisor"].email)
     # A wrong password, a refused self-approval and a replayed approval: refusals must not echo the note.
     for response in (
-            mentee.post(f"/pairs/{pair}/shares/{pending.id}/approve", data={f"approve-{pending.id}-password": "no"}),
-            mentor.post(f"/pairs/{pair}/shares/{pending.id}/approve", data={f"approve-{pending.id}-password": PASSWORD}),
-            mentor.post(f"/pairs/{pair}/shares/{approved.id}/approve", data={f"approve-{approved.id}-password": PASSWORD}),
+            mentee.post(f"/pairs/{pair}/shares/{pending.id}/approve", data=approval_form(pending, "no")),
+            mentor.post(f"/pairs/{pair}/shares/{pending.id}/approve", data=approval_form(pending)),
+            mentor.post(f"/pairs/{pair}/shares/{approved.id}/approve", data=approval_form(approved)),
             mentee.post(f"/pairs/{pair}/notes/{plain.id}/delete", data={}),
             mentee.post(f"/pairs/{pair}/notes/{plain.id}/edit", data={f"note-{plain.id}-text": "", f"note-{plain.id}-version": "2"}),
     ):
@@ -104,7 +104,7 @@ def plant_canaries(app, world: World) -> dict:
     withdrawn_note = write(mentor, f"Withdrawn {CANARY}.")
     withdrawn = propose(mentor, withdrawn_note, world.people["withdrawn_recipient"].email)
     assert mentee.post(f"/pairs/{pair}/shares/{withdrawn.id}/approve",
-                       data={f"approve-{withdrawn.id}-password": PASSWORD}).status_code == 303
+                       data=approval_form(withdrawn)).status_code == 303
     assert mentor.post(f"/pairs/{pair}/shares/{withdrawn.id}/withdraw").status_code == 303
     assert CANARY in mentor.post(f"/pairs/{pair}/notes/search", data={"q": CANARY}).get_data(as_text=True)
     assert CANARY in mentee.get(f"/pairs/{pair}/notes").get_data(as_text=True)  # the members do read it

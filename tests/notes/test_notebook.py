@@ -6,7 +6,7 @@ import re
 from portal.domain import notes
 from portal.extensions import db
 from portal.models import AuditEvent, Note
-from tests.factories import make_note
+from tests.factories import approval_form, make_note
 from tests.notes.html_forms import form_posting_to, forms_on, submit
 
 HX = {"HX-Request": "true"}
@@ -338,7 +338,7 @@ def test_every_action_works_as_a_plain_form_without_javascript(pairing, app):
     share = note.shares[0]
     page = page_of(mentee.get(pairing.share_url(share.id, "approve")))
     assert submit(mentee, page, pairing.share_url(share.id, "approve"),
-                  **{f"approve-{share.id}-password": "correct horse battery"}).status_code == 303
+                  **approval_form(share)).status_code == 303
     page = page_of(mentee.get(pairing.note_url(note.id)))
     assert submit(mentee, page, pairing.share_url(share.id, "withdraw")).status_code == 303
     page = page_of(mentor.get(pairing.note_url(note_id, "delete")))

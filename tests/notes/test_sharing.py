@@ -11,8 +11,8 @@ import pytest
 from portal.domain import notes
 from portal.extensions import db
 from portal.models import AuditEvent, NoteShare, RateEvent, User
-from portal.timeutil import utcnow
-from tests.factories import PASSWORD, make_note, make_pair, make_share, make_user, outbox, sign_in
+from portal.timeutil import utcnow, utctoday
+from tests.factories import PASSWORD, approval_form, make_note, make_pair, make_share, make_user, outbox, sign_in
 from tests.notes.conftest import signed_in_client
 
 HX = {"HX-Request": "true"}
@@ -29,7 +29,7 @@ def propose(pairing, note, email, client=None, **fields):
 
 def approve(pairing, share, client=None, password=PASSWORD, **kwargs):
     return (client or pairing.mentee_client).post(pairing.share_url(share.id, "approve"),
-                                                  data={f"approve-{share.id}-password": password}, **kwargs)
+                                                  data=approval_form(share, password), **kwargs)
 
 
 def fresh(share: NoteShare) -> NoteShare:
@@ -226,7 +226,7 @@ def test_a_withdrawn_or_declined_proposal_cannot_be_approved_later(app, pairing,
         pairing.mentee_client.post(pairing.share_url(share.id, "decline"))
     from tests.notes.html_forms import submit
     response = submit(pairing.mentee_client, approve_page, pairing.share_url(share.id, "approve"),
-                      **{f"approve-{share.id}-password": PASSWORD})
+                      **approval_form(share))
     assert response.status_code == 409 and "can no longer be approved" in page_of(response)
     assert fresh(share).state == ending and fresh(share).recipient_id is None
     assert signed_in_client(app, reader).get(f"/shared/{share.id}").status_code == 404
@@ -241,7 +241,7 @@ def test_approving_a_share_of_another_pair_is_a_404(app, pairing, reader):
     for url in (f"/pairs/{pairing.pair.id}/shares/{share.id}/approve",
                 f"/pairs/{other_pair.id}/shares/{share.id}/approve"):
         assert pairing.mentee_client.get(url).status_code == 404
-        assert pairing.mentee_client.post(url, data={f"approve-{share.id}-password": PASSWORD}).status_code == 404
+        assert pairing.mentee_client.post(url, data=approval_form(share)).status_code == 404
     for action in ("decline", "withdraw"):
         assert pairing.mentee_client.post(f"/pairs/{pairing.pair.id}/shares/{share.id}/{action}").status_code == 404
     assert fresh(share).state == "proposed"
@@ -261,7 +261,7 @@ def test_sharing_actions_need_the_csrf_token(pairing, reader):
     note = make_note(pairing.pair, pairing.mentor, "CSRF.")
     pending = make_share(note, reader, approve=False)
     active = make_share(note, make_user())
-    for url, data in ((pairing.share_url(pending.id, "approve"), {f"approve-{pending.id}-password": PASSWORD}),
+    for url, data in ((pairing.share_url(pending.id, "approve"), approval_form(pending)),
                       (pairing.share_url(pending.id, "decline"), {}),
                       (pairing.share_url(active.id, "withdraw"), {}),
                       (pairing.note_url(note.id, "share"), {f"share-{note.id}-email": "x@example.org"})):
@@ -540,3 +540,40 @@ def test_a_member_is_shown_each_state_of_every_share(pairing, reader):
     page = page_of(pairing.mentee_client.get(pairing.notes_url))
     for label in ("Waiting for approval", "Shared", "Declined", "Withdrawn", "Expired"):
         assert f'<span class="badge">{label}</span>' in page
+
+
+def test_an_approval_without_the_recipient_the_form_showed_is_refused(pairing):
+    """Is an approval that does not say whom the form showed (a request made without the form) refused, with
+    the form showing who the recipient is, so that nobody approves a share without having been shown whom?"""
+    note = make_note(pairing.pair, pairing.mentor, "Who is it?")
+    share = notes.propose_share(pairing.mentor, note, "someone@example.org", "", None)
+    db.session.commit()
+    url = pairing.share_url(share.id, "approve")
+    response = pairing.mentee_client.post(url, data={f"approve-{share.id}-password": PASSWORD})
+    page = page_of(response)
+    assert response.status_code == 422 and fresh(share).state == "proposed"
+    assert "someone@example.org" in page and "no account yet" in page
+    assert pairing.mentee_client.post(url, data=approval_form(share)).status_code == 303
+    assert fresh(share).state == "approved"
+
+
+def test_mail_about_a_proposal_never_names_its_recipient(pairing):
+    """Until both approve, whom a pair would share a note with is the pair's alone: do the proposal, the
+    waiting reminder and the refusal mails (which leave the portal) leave the address and name out, and does the
+    approval mail name them?"""
+    from portal.domain.reminders import send_reminders
+    note = make_note(pairing.pair, pairing.mentor, "Unnamed.")
+    declined = notes.propose_share(pairing.mentor, note, "confidant@example.org", "Carla Confidant", None)
+    db.session.commit()
+    pairing.mentee_client.post(pairing.share_url(declined.id, "decline"))
+    pending = notes.propose_share(pairing.mentee, note, "another.confidant@example.org", "Ann Other", None)
+    db.session.commit()
+    send_reminders(utctoday() + timedelta(days=5))
+    for mail in outbox():
+        if mail.kind.startswith("note_share") or mail.kind == "reminder_share_waiting":
+            text = f"{mail.subject}\n{mail.body}"
+            for secret in ("confidant@example.org", "Carla Confidant", "Ann Other"):
+                assert secret not in text, (mail.kind, text)
+    assert {"note_share_proposed", "note_share_decided"} <= {mail.kind for mail in outbox()}
+    pairing.mentor_client.post(pairing.share_url(pending.id, "approve"), data=approval_form(pending))
+    assert "Ann Other" in outbox("note_share_decided")[-1].body
