@@ -51,6 +51,9 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # What is deleted is overwritten with zeros, not left in the file's free pages: a purge or a deleted
+        # note share must not stay readable in a copy of the database file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -84,3 +87,19 @@ def _ping_connections_left_idle(engine: Engine) -> None:
             dbapi_connection.rollback()
         except Exception as error:  # any failure: the pool drops this connection and tries another
             raise exc.DisconnectionError() from error
+
+
+def forget_deleted_pages() -> None:
+    """After deleting what must not be kept (the retention purge): on SQLite, copy the write-ahead log into the
+    database and empty it, so that no earlier image of a deleted row stays in the -wal file. PostgreSQL keeps
+    deleted rows in its table files until (auto)vacuum reuses the space; the operator's backups are theirs."""
+    from portal.extensions import db
+    if db.engine.dialect.name == "sqlite":
+        db.session.commit()
+        with db.engine.connect() as connection:
+            # On the driver's connection: a checkpoint cannot run inside the transaction SQLAlchemy would begin.
+            cursor = connection.connection.driver_connection.cursor()
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                cursor.close()

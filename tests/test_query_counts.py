@@ -29,7 +29,8 @@ NOT_COUNTED = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")
 
 # The most statements each page may run (what it runs today; lower is welcome, higher is a regression).
 BUDGET = {
-    "editor": 7, "autosave": 7, "poll_unchanged": 1, "poll_changed": 8, "notes": 4, "dashboard": 9,
+    "editor": 7, "autosave": 7, "poll_unchanged": 1, "poll_changed": 8, "dashboard": 9,
+    "notes": 5,  # 4, and whether the notebook was purged: a note written since is deleted by the next purge
     "pdf": 5, "sign_in": 0, "home": 10, "pair": 15,
     "followed_agreement": 8,  # the editor's reads, and the supervisor's link to the pair
 }

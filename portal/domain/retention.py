@@ -32,6 +32,7 @@ from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS, chain_
 from portal.domain.reminders import RETENTION_NOTICE_DAYS, purge_date
 from portal.domain.template_format import pair_only_keys
 from portal.domain.template_store import definition_of
+from portal.db_setup import forget_deleted_pages
 from portal.extensions import db
 from portal.models import (
     Agreement, AgreementEvent, FieldChange, FieldValue, GoalProgress, Meeting, Pair, Program, ReviewEntry,
@@ -214,4 +215,6 @@ def purge_expired(today: date | None = None) -> list[tuple[int, int]]:
             _record_purge(agreement, count, again=True)
             done.append((agreement.id, count))
         db.session.commit()
+    if done:
+        forget_deleted_pages()
     return done
