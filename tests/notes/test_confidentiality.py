@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Note, NoteShare
-from tests.factories import PASSWORD, approval_form, outbox, sign_in
+from tests.factories import approval_form, outbox, sign_in
 from tests.notes.test_encryption import sqlite_files
 from tests.test_authorization import World, world  # noqa: F401  (world is the walk's fixture, reused here)
 
