@@ -410,9 +410,30 @@ PAIR_ONLY_AUDIT_FACTS = {("note_share.propose", "recipient")}
 REDACTED_AUDIT_FACT = "not shown (pair-only until the share is approved)"
 
 
+# Facts for the pair and the program's admins only (may_see_closure_reason): a site admin reading the log of a
+# program they do not administer sees that a pair ended early, not why.
+PROGRAM_ADMIN_AUDIT_FACTS = {("agreement.closed", "reason")}
+PROGRAM_ADMINS_ONLY_FACT = "not shown (for the pair and the program's admins)"
+
+
 def may_see_audit_fact(action: str, key: str) -> bool:
     """Whether a fact of an audit entry may be shown to those who read the audit log (staff)."""
     return (action, key) not in PAIR_ONLY_AUDIT_FACTS
+
+
+def audit_fact_shown(action: str, key: str, value, program_id: int | None, administered: frozenset[int]) -> str:
+    """A fact of an audit entry as this reader may see it; `administered` holds the programs they administer."""
+    if not may_see_audit_fact(action, key):
+        return REDACTED_AUDIT_FACT
+    if (action, key) in PROGRAM_ADMIN_AUDIT_FACTS and value is not None and program_id not in administered:
+        return PROGRAM_ADMINS_ONLY_FACT
+    return "" if value is None else str(value)
+
+
+def administered_program_ids(user: User) -> frozenset[int]:
+    """The ids of the programs this person is an admin of (a site admin is not, by that alone)."""
+    return frozenset(db.session.scalars(select(ProgramRole.program_id).where(
+        ProgramRole.user_id == user.id, ProgramRole.role == "admin")))
 
 
 def audit_scope(user: User, program_id: int | None) -> Program | None:

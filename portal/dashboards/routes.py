@@ -66,15 +66,16 @@ def resolve_help(program_id: int, request_id: int):
 def program_audit(program_id: int):
     program = policy.audit_scope(current_user, program_id)
     return render("dashboards/audit.html", program=program, back=_program_home(program),
-                  log=audit_page(program.id, request.args.get("page", 1, type=int)), chain=verify_chain())
+                  log=audit_page(program.id, request.args.get("page", 1, type=int),
+                                 policy.administered_program_ids(current_user)), chain=verify_chain())
 
 
 @bp.route("/admin/audit")
 @policy.access(policy.SITE_ADMIN)
 def site_audit():
     policy.audit_scope(current_user, None)
-    return render("dashboards/audit.html", program=None, log=audit_page(None, request.args.get("page", 1, type=int)),
-                  chain=verify_chain())
+    return render("dashboards/audit.html", program=None, chain=verify_chain(),
+                  log=audit_page(None, request.args.get("page", 1, type=int), policy.administered_program_ids(current_user)))
 
 
 @bp.route("/programs/<int:program_id>/settings", methods=["GET", "POST"])

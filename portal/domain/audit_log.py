@@ -61,22 +61,22 @@ class AuditPage:
     pages: int
 
 
-def _facts(action: str, detail: str) -> list[tuple[str, str]]:
-    """The entry's facts as shown: pair-only ones (policy.may_see_audit_fact) are redacted, whenever written."""
+def _facts(action: str, detail: str, program_id: int | None, administered: frozenset[int]) -> list[tuple[str, str]]:
+    """The entry's facts as shown: pair-only ones are redacted whenever written, and those for the program's
+    admins are shown to them alone (policy.audit_fact_shown)."""
     try:
         facts = json.loads(detail or "{}")
     except ValueError:
         return []
     if not isinstance(facts, dict):
         return []
-    return [(str(key).replace("_", " "),
-             policy.REDACTED_AUDIT_FACT if not policy.may_see_audit_fact(action, str(key))
-             else "" if value is None else str(value))
+    return [(str(key).replace("_", " "), policy.audit_fact_shown(action, str(key), value, program_id, administered))
             for key, value in sorted(facts.items())]
 
 
-def audit_page(program_id: int | None, page: int = 1) -> AuditPage:
-    """Newest first, 50 a page; `program_id` None means every event (site admins only: the route decides)."""
+def audit_page(program_id: int | None, page: int = 1, administered: frozenset[int] = frozenset()) -> AuditPage:
+    """Newest first, 50 a page; `program_id` None means every event (site admins only: the route decides).
+    `administered`: the programs the reader administers (policy.administered_program_ids)."""
     mentor, mentee = aliased(User), aliased(User)
     conditions = [] if program_id is None else [AuditEvent.program_id == program_id]
     total = db.session.scalar(select(func.count(AuditEvent.id)).where(*conditions)) or 0
@@ -92,6 +92,6 @@ def audit_page(program_id: int | None, page: int = 1) -> AuditPage:
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     entries = [AuditEntry(event.at, actor, event.action, code,
                           f"{mentor_name} and {mentee_name}" if mentor_name else None,
-                          _facts(event.action, event.detail))
+                          _facts(event.action, event.detail, event.program_id, administered))
                for event, actor, code, mentor_name, mentee_name in rows]
     return AuditPage(entries, total, page, pages)

@@ -84,3 +84,19 @@ def test_the_audit_log_pages(app, world):
     assert "The log is intact" in first
     last = world.client("admin").get(f"/programs/{world.program.id}/audit?page=3").get_data(as_text=True)
     assert "test.event000" in last and "Page 3 of 3" in last
+
+
+def test_why_a_pair_ended_early_is_read_in_the_audit_log_by_the_programs_admins_only(app, world):
+    """The reason category of an early ending is for the pair and the program's admins: does the program admin
+    read it in the audit log, and a site admin who is not the program's admin see that it ended, not why?"""
+    mentee = world.client("mentee")
+    assert mentee.post(f"/agreements/{world.agreement.id}/end", data={"reason": "fit"}).status_code == 303
+    admin_page = world.client("admin").get(f"/programs/{world.program.id}/audit").get_data(as_text=True)
+    assert "reason: fit" in admin_page
+    site_admin = make_user(site_admin=True)
+    client = app.test_client()
+    sign_in(client, site_admin)
+    for url in (f"/programs/{world.program.id}/audit", "/admin/audit"):
+        page = client.get(url).get_data(as_text=True)
+        assert "kind: early" in page
+        assert "reason: fit" not in page and "reason: not shown" in page
