@@ -24,14 +24,19 @@ CCMC_ANSWERS = {"goals": ["Pass the CCM exam"], "meeting_period": {"option": "mo
 def lived(app):
     """A CCMC pair that met, checked in, reviewed and completed, with pair-only text in every channel."""
     world = build_world(app, "ccmc", answers=CCMC_ANSWERS, term_start=utctoday() - timedelta(days=120))
+    return live_until_closed(world, "PAIRONLY")
+
+
+def live_until_closed(world, marker: str):
+    """Meet, check in, review and complete the world's active agreement, with `marker` in every pair-only text."""
     a = world.agreement
-    make_meeting(a, world.people["mentor"], held_on=utctoday() - timedelta(days=100), summary="PAIRONLY-summary")
+    make_meeting(a, world.people["mentor"], held_on=utctoday() - timedelta(days=100), summary=f"{marker}-summary")
     world.client("mentee").post(f"/agreements/{a.id}/progress",
-                                data={"status-goals:0": "achieved", "comment-goals:0": "PAIRONLY-comment"})
+                                data={"status-goals:0": "achieved", "comment-goals:0": f"{marker}-comment"})
     world.client("mentor").post(f"/agreements/{a.id}/review/start")
     for who in ("mentor", "mentee"):
         world.client(who).post(f"/agreements/{a.id}/review",
-                               data={"outcome-goals:0": "achieved", "conclusion": f"PAIRONLY-conclusion-{who}"})
+                               data={"outcome-goals:0": "achieved", "conclusion": f"{marker}-conclusion-{who}"})
     world.client("mentee").post(f"/agreements/{a.id}/complete")
     assert world.refresh().state == "closed"
     return world
@@ -193,17 +198,8 @@ def signed_and_lived(app):
     db.session.commit()
     for who in ("mentor", "mentee"):
         assert sign_as(world.refresh(), world.people[who], PASSWORD)
-    a = world.refresh()
-    assert a.state == "active"
-    make_meeting(a, world.people["mentor"], held_on=utctoday() - timedelta(days=100), summary=f"{CANARY}-summary")
-    world.client("mentee").post(f"/agreements/{a.id}/progress",
-                                data={"status-goals:0": "achieved", "comment-goals:0": f"{CANARY}-comment"})
-    world.client("mentor").post(f"/agreements/{a.id}/review/start")
-    for who in ("mentor", "mentee"):
-        world.client(who).post(f"/agreements/{a.id}/review",
-                               data={"outcome-goals:0": "achieved", "conclusion": f"{CANARY}-conclusion-{who}"})
-    world.client("mentee").post(f"/agreements/{a.id}/complete")
-    assert world.refresh().state == "closed"
+    assert world.refresh().state == "active"
+    live_until_closed(world, CANARY)
     make_note(world.pair, world.people["mentee"], f"{CANARY}-note")
     return world
 
