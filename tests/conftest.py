@@ -2,23 +2,39 @@
 
 The suite runs with CSRF ON. It uses SQLite by default and PostgreSQL when DATABASE_URL is set (.ci/run does
 both). The schema is built once per run through the real migrations; each test starts from empty tables.
+
+One application serves the whole run (building one costs about half a second, mostly Werkzeug compiling each
+route's URL builder and Jinja compiling the templates): the `app` fixture gives every test that application
+with the configuration it started with and empty tables, so a test may change `app.config` freely.
+
+Under pytest-xdist (`-n 2`) each worker has its own temp dir and its own database (a SQLite file, or a
+database `<name>_<worker>` on the PostgreSQL server), so workers never see each other's rows.
 """
 from __future__ import annotations
 
 import contextvars
 import os
 import re
+import secrets
 import shutil
 import tempfile
 
+# The run's temp dir, made by the first process (the xdist controller hands it to its workers), then one
+# directory per worker inside it.
 _OWNS_TMP = "PORTAL_TEST_TMP" not in os.environ
-_TMP = os.environ.setdefault("PORTAL_TEST_TMP", tempfile.mkdtemp(prefix="portal-tests-"))
-os.environ.setdefault("PORTAL_INSTANCE_DIR", _TMP)  # keep the developer's instance/ out of the tests
+_RUN_TMP = os.environ.setdefault("PORTAL_TEST_TMP", tempfile.mkdtemp(prefix="portal-tests-"))
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_TMP = os.path.join(_RUN_TMP, WORKER) if WORKER else _RUN_TMP
+os.makedirs(_TMP, exist_ok=True)
+os.environ["PORTAL_TEST_TMP"] = _TMP
+os.environ["PORTAL_INSTANCE_DIR"] = _TMP  # keep the developer's instance/ out of the tests
 
 import pytest  # noqa: E402
 from flask import has_app_context  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from itsdangerous import URLSafeTimedSerializer  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -33,6 +49,9 @@ def database_url() -> str:
         return f"sqlite:///{os.path.join(_TMP, 'test.sqlite3')}"
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if WORKER:
+        parsed = make_url(url)
+        url = parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
     return url
 
 
@@ -60,10 +79,14 @@ class PortalClient(FlaskClient):
     csrf_token: str | None = None
 
     def fetch_csrf_token(self) -> str:
-        response = self.open("/auth/sign-in", follow_redirects=True)
-        match = CSRF_META.search(response.get_data(as_text=True))
-        assert match, "no CSRF token on the page"
-        self.csrf_token = match.group(1)
+        """The token a page would carry for this session, made the way Flask-WTF makes it (a random value kept
+        in the session, signed), without rendering a page for it: every page's token is tested elsewhere."""
+        app = self.application
+        with self.session_transaction() as session:
+            raw = session.setdefault(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), secrets.token_hex(20))
+        signer = URLSafeTimedSerializer(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
+                                        salt="wtf-csrf-token")
+        self.csrf_token = signer.dumps(raw)
         return self.csrf_token
 
     def open(self, *args, **kwargs):
@@ -107,10 +130,22 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+def _create_worker_database() -> None:
+    """Under xdist on PostgreSQL: this worker's own database on the suite's server, made afresh."""
+    url = make_url(database_url())
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def _schema():
     """Build the schema once per run through the migrations (which a test compares with the models)."""
     from flask_migrate import upgrade
+    if WORKER and database_url().startswith("postgresql"):
+        _create_worker_database()
     app = create_app(TEST_CONFIG)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -122,20 +157,38 @@ def _schema():
             db.session.commit()
         upgrade()
         db.session.remove()
+        db.engine.dispose()
     yield
-    if _OWNS_TMP:
-        shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def pytest_unconfigure(config):
+    if _OWNS_TMP and not WORKER:
+        shutil.rmtree(_RUN_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _shared_app(_schema):
+    app = create_app(TEST_CONFIG)
+    app.test_client_class = PortalClient
+    return app
 
 
 @pytest.fixture
-def app(_schema):
-    app = create_app(TEST_CONFIG)
-    app.test_client_class = PortalClient
-    with app.app_context():
-        yield app
-        db.session.rollback()
-        _empty_all_tables()
-        db.session.remove()
+def app(_shared_app):
+    """The run's application, as it was built: its configuration restored and its tables emptied after each
+    test."""
+    app = _shared_app
+    config = dict(app.config)
+    try:
+        with app.app_context():
+            yield app
+            db.session.rollback()
+            _empty_all_tables()
+            db.session.remove()
+    finally:
+        app.config.clear()
+        app.config.update(config)
+        app.jinja_env.fragment_cache_enabled = True
 
 
 @pytest.fixture

@@ -51,6 +51,24 @@ def make_pair(program: Program, mentor: User | None = None, mentee: User | None 
     return pair
 
 
+def act_as(client, user: User) -> None:
+    """Sign `user` in on `client` by writing the session that the sign-in form writes, for the many tests that
+    are not about signing in (tests/auth tests the form itself; `sign_in` goes through it). Like the form, it
+    leaves a deactivated or invited person signed out."""
+    from flask import session
+    from flask_login import login_user
+
+    from portal import sessions
+    with client.application.test_request_context():
+        if login_user(user):
+            sessions.start()
+        signed_in = dict(session)
+    with client.session_transaction() as client_session:
+        client_session.clear()
+        client_session.update(signed_in)
+    client.csrf_token = None
+
+
 def sign_in(client, user_or_email, password: str = PASSWORD, follow_redirects: bool = False):
     email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
     response = client.post("/auth/sign-in", data={"email": email, "password": password},

@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.models import Agreement
 from tests.factories import (
     make_agreement, make_help_request, make_meeting, make_note, make_pair, make_program, make_role, make_share,
-    make_signed_agreement, make_user, sign_in,
+    make_signed_agreement, make_user, act_as,
 )
 
 ALLOW, DENY, SIGN_IN, REFUSED = "allow", "deny", "sign-in", "refused"
@@ -283,9 +283,9 @@ def test_route_answers_each_actor_as_written(app, world, route):
     for actor in ACTORS:
         client = app.test_client()
         if actor not in ("anonymous", "deactivated"):
-            assert sign_in(client, world.people[actor]).status_code == 303, actor
+            act_as(client, world.people[actor])
         elif actor == "deactivated":
-            sign_in(client, world.people[actor])
+            act_as(client, world.people[actor])
         statements: list[str] = []
         listener = lambda *args, seen=statements: seen.append(args[2].lstrip().upper())  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)

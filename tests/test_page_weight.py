@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import FieldValue
 from tests.factories import (
     fill_in, make_note, make_pair, make_program, make_role, make_share, make_signed_agreement, make_user, make_version,
-    sign_in,
+    act_as,
 )
 
 PAGE_LIMIT = 100 * 1024
@@ -64,8 +64,8 @@ def test_the_largest_pages_weigh_less_than_100_kb_with_htmx_css_and_script(app):
     for _ in range(30):
         make_pair(program)
     member, program_admin = app.test_client(), app.test_client()
-    sign_in(member, mentor)
-    sign_in(program_admin, admin)
+    act_as(member, mentor)
+    act_as(program_admin, admin)
     pages = {
         "editor": weight(member, f"/agreements/{agreement.id}"),
         "notebook": weight(member, f"/pairs/{pair.id}/notes"),
@@ -91,7 +91,7 @@ def test_an_autosave_answer_is_under_2_kb(app):
     definition = definition_of(version)
     field = next(f for f in definition.fields if f.type == "long_text" and not f.pair_only)
     client = app.test_client()
-    sign_in(client, mentor)
+    act_as(client, mentor)
     current = db.session.scalar(db.select(FieldValue.version).where(
         FieldValue.agreement_id == agreement.id, FieldValue.field_key == field.key))
     response = client.post(f"/agreements/{agreement.id}/fields/{field.key}", headers=HTMX, data={

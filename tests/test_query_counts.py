@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.models import Agreement, FieldValue, Pair, PairSupervisor, Program, User
 from tests.factories import (
     fill_in, make_agreement, make_help_request, make_note, make_pair, make_program, make_role, make_share, make_signed_agreement,
-    make_user, make_version, set_state, sign_as, sign_in,
+    make_user, make_version, set_state, sign_as, act_as,
 )
 
 HTMX = {"HX-Request": "true"}
@@ -133,7 +133,7 @@ def build_world(app, version=None, state: str = "draft") -> World:
     clients = {}
     for name, person in (("mentor", mentor), ("mentee", mentee), ("admin", admin), ("supervisor", supervisor)):
         clients[name] = app.test_client()
-        sign_in(clients[name], person)
+        act_as(clients[name], person)
     clients["anonymous"] = app.test_client()
     return World(program, version, mentor, mentee, admin, supervisor, pair, agreement, clients)
 
@@ -308,7 +308,7 @@ def test_the_pdf_runs_as_many_statements_whatever_the_history(app):
         for _ in range(30 if changes == 30 else 0):
             make_agreement(make_pair(program), version)
         client = app.test_client()
-        sign_in(client, mentor)
+        act_as(client, mentor)
         for copy in ("pair-copy", "program-copy"):
             url = f"/agreements/{agreement.id}/versions/1/{copy}.pdf"
             statements_for(client, url)

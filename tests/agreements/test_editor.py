@@ -11,7 +11,7 @@ from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, publish
 from portal.extensions import db
 from portal.models import Agreement, FieldChange, FieldValue
-from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, make_version, sign_in
+from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, make_version, act_as
 
 HTMX = {"HX-Request": "true"}
 
@@ -52,7 +52,7 @@ def pair_world(app):
     clients = {}
     for name, person in (("mentor", mentor), ("mentee", mentee), ("supervisor", supervisor), ("admin", admin)):
         clients[name] = app.test_client()
-        sign_in(clients[name], person)
+        act_as(clients[name], person)
     return agreement, clients
 
 
@@ -324,7 +324,7 @@ def test_outsiders_get_404(app, pair_world):
     other_pair = make_pair(other_program)
     for person in (outsider_admin, db.session.get(type(other_pair.mentor), other_pair.mentor_id)):
         client = app.test_client()
-        sign_in(client, person)
+        act_as(client, person)
         assert client.get(f"/agreements/{agreement.id}").status_code == 404
         assert client.get(f"/agreements/{agreement.id}/changes?since=0").status_code == 404
 

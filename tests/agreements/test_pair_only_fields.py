@@ -12,7 +12,7 @@ from portal.domain.template_store import create_template, definition_of, publish
 from portal.extensions import db
 from portal.models import Agreement, OutboxMail
 from tests.factories import (
-    fill_in, make_agreement, make_pair, make_program, make_role, make_user, sign_as, sign_in,
+    fill_in, make_agreement, make_pair, make_program, make_role, make_user, sign_as, act_as,
 )
 
 HTMX = {"HX-Request": "true"}
@@ -96,8 +96,7 @@ def test_no_pair_only_answer_of_any_field_type_reaches_staff(app):
     clients = {}
     for who, person in people.items():
         clients[who] = app.test_client()
-        sign_in(clients[who], person)
-
+        act_as(clients[who], person)
     # the pair: every answer is there, each marked as theirs alone, and the term is not
     draft = clients["mentor"].get(f"/agreements/{agreement.id}").get_data(as_text=True)
     assert draft.count("only the two of you see this") == len(VALUE_FIELD_TYPES)

@@ -7,7 +7,7 @@ from portal.domain.agreements import read_fields
 from portal.domain.template_store import definition_of
 from portal.extensions import db
 from portal.models import Agreement, Pair, PairSupervisor, User
-from tests.factories import make_pair, make_program, make_role, make_user, make_version, outbox, sign_in
+from tests.factories import make_pair, make_program, make_role, make_user, make_version, outbox, act_as
 
 
 def admin_of_program(app, with_template=True):
@@ -16,7 +16,7 @@ def admin_of_program(app, with_template=True):
     make_role(admin, program, "admin")
     version = make_version(program) if with_template else None
     client = app.test_client()
-    sign_in(client, admin)
+    act_as(client, admin)
     return client, program, version
 
 
@@ -84,7 +84,7 @@ def test_members_see_the_pair_on_their_home_page(app):
     for email, text in (("mm@example.org", "You mentor <strong>Em Mentee</strong>"),
                         ("me@example.org", "Your mentor is <strong>Mo Mentor</strong>")):
         client = app.test_client()
-        sign_in(client, email)
+        act_as(client, email)
         page = client.get("/").get_data(as_text=True)
         assert text in page and "Fill in your agreement together." in page and "Open the agreement" in page
 

@@ -10,7 +10,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from portal import sessions
 from portal.extensions import db
 from portal.models import Agreement, User
-from tests.factories import make_agreement, make_pair, make_program, make_user, make_version, sign_in
+from tests.factories import make_agreement, make_pair, make_program, make_user, make_version, sign_in, act_as
 
 HTMX = {"HX-Request": "true"}
 
@@ -34,7 +34,7 @@ def poll(app):
     mentor, mentee = make_user(name="Maya Mentor"), make_user(name="Eli Mentee")
     agreement = make_agreement(make_pair(program, mentor, mentee), make_version(program))
     client = app.test_client()
-    sign_in(client, mentor)
+    act_as(client, mentor)
     shortcut = app.wsgi_app
     spy = FlaskSpy(shortcut.flask_wsgi_app)
     shortcut.flask_wsgi_app = spy
@@ -98,12 +98,12 @@ def test_ended_sessions_and_outsiders_are_answered_by_flask(app, poll):
     with client.session_transaction() as session:
         session[sessions.LAST_ACTIVE_AT] = int(time.time()) - app.config["SESSION_IDLE_MINUTES"] * 60 - 5
     assert signed_out(client.get(url, headers=HTMX)) and polls_reaching_flask(spy) == 1
-    sign_in(client, poll["mentor"])
+    act_as(client, poll["mentor"])
     with client.session_transaction() as session:
         session[sessions.SIGNED_IN_AT] = int(time.time()) - int(app.permanent_session_lifetime.total_seconds()) - 5
     assert signed_out(client.get(url, headers=HTMX)) and polls_reaching_flask(spy) == 2
 
-    sign_in(client, poll["mentor"])
+    act_as(client, poll["mentor"])
     assert client.get(url, headers=HTMX).status_code == 204 and polls_reaching_flask(spy) == 2
     db.session.get(User, poll["mentor"].id).session_generation += 1  # "sign out everywhere"
     db.session.commit()

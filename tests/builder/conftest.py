@@ -12,7 +12,7 @@ from portal.domain import template_store
 from portal.domain.template_format import parse_definition
 from portal.extensions import db
 from portal.models import AgreementTemplate, AuditEvent, Program, TemplateVersion
-from tests.factories import make_program, make_role, make_user, sign_in
+from tests.factories import make_program, make_role, make_user, act_as
 
 SMALL_TEMPLATE = {
     "format": "mentorship-agreement-template", "format_version": 1,
@@ -75,7 +75,7 @@ def builder(app, client) -> Builder:
     admin = make_user(name="Ada Admin")
     make_role(admin, program, "admin")
     published, draft = make_template(program)
-    sign_in(client, admin)
+    act_as(client, admin)
     return Builder(client=client, program=program, template_id=published.template_id, published_id=published.id,
                    draft_id=draft.id)
 

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from tests.builder.conftest import counts, make_template, snapshot
-from tests.factories import make_program, make_role, make_user, sign_in
+from tests.factories import make_program, make_role, make_user, act_as
 
 # Valid-looking form data for each POST route, so a refusal cannot be mistaken for a validation error.
 FORM_DATA = {
@@ -38,7 +38,7 @@ def two_programs(app, client):
     intruder = make_user()
     make_role(intruder, intruder_program, "admin")
     make_template(intruder_program)  # the intruder has templates of their own: their ids are real
-    sign_in(client, intruder)
+    act_as(client, intruder)
     return {"victim": victim_program.id, "intruder": intruder_program.id, "template": published.template_id,
             "published": published.id, "draft": draft.id}
 
@@ -93,6 +93,6 @@ def test_supervisors_and_pair_members_have_no_template_area(app, client):
     published, _ = make_template(program)
     supervisor = make_user()
     make_role(supervisor, program, "supervisor")
-    sign_in(client, supervisor)
+    act_as(client, supervisor)
     assert client.get(f"/programs/{program.id}/templates").status_code == 404
     assert client.get(f"/programs/{program.id}/templates/versions/{published.id}/preview").status_code == 404

@@ -14,7 +14,7 @@ from portal.domain.template_format import PROGRAM_NEEDED_FIELDS, dump_template_f
 from portal.extensions import db
 from portal.models import TemplateVersion
 from tests.builder.conftest import as_json, counts, error_of, small_template, snapshot
-from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, sign_in
+from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, act_as
 
 TERM_FIELD = {"key": "term_months", "type": "number", "label": "Meet regularly and for ____ months.",
               "min": 1, "max": 24, "suggested": 3, "unit": "months", "required": True}
@@ -121,16 +121,16 @@ def test_a_stored_version_with_a_pair_only_term_does_not_claim_confidentiality(a
     _store_pair_only_term(version)
     pair = make_pair(program, supervisors=(supervisor,))
     agreement = make_agreement(pair, version)
-    sign_in(client, pair.mentor)
+    act_as(client, pair.mentor)
     term_block = client.get(f"/agreements/{agreement.id}/fields/term_months", headers=HTMX_HEADERS)
     assert term_block.status_code == 200 and "Meet regularly" in term_block.get_data(as_text=True)
     assert "only the two of you see this" not in term_block.get_data(as_text=True)
     follower = app.test_client()
-    sign_in(follower, supervisor)
+    act_as(follower, supervisor)
     assert 'id="field-term_months"' in follower.get(f"/agreements/{agreement.id}").get_data(as_text=True)
     # the program admin's builder, export and next draft: the term is not confidential
     client = app.test_client()
-    sign_in(client, admin)
+    act_as(client, admin)
     exported = json.loads(client.get(f"/programs/{program.id}/templates/versions/{version.id}/export").data)
     assert [f["pair_only"] for s in exported["sections"] for f in s["fields"] if f["key"] == "term_months"] == [False]
     draft = template_store.new_draft_version(version.template, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from portal.domain import template_store
 from portal.extensions import db
 from portal.models import Program
-from tests.factories import sign_in
+from tests.factories import sign_in, act_as
 
 
 def test_the_overview_lists_the_programs_templates_and_links_the_area(builder):
@@ -20,7 +20,7 @@ def test_the_overview_says_when_there_is_no_template(app, client):
     from tests.factories import make_program, make_role, make_user
     program, admin = make_program(), make_user()
     make_role(admin, program, "admin")
-    sign_in(client, admin)
+    act_as(client, admin)
     page = client.get(f"/programs/{program.id}").get_data(as_text=True)
     assert "no agreement template yet" in page and f'href="/programs/{program.id}/templates"' in page
     index = client.get(f"/programs/{program.id}/templates").get_data(as_text=True)

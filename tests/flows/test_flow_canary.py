@@ -24,7 +24,7 @@ from portal.extensions import db
 from portal.models import Agreement, AuditEvent, Note, NoteShare, OutboxMail, Pair, Program, SentReminder, User
 from portal.timeutil import utcnow, utctoday
 from tests.factories import (
-    PASSWORD, approval_form, fill_in, make_pair, make_program, make_role, make_user, make_version, sign_as, sign_in,
+    PASSWORD, approval_form, fill_in, make_pair, make_program, make_role, make_user, make_version, sign_as, act_as,
 )
 from tests.flows.canary import (
     LogCapture, canary, canary_address, crawl, database_tags, readable_text, tags_in,
@@ -56,7 +56,7 @@ class Flow:
         if who not in self.clients:
             self.clients[who] = self.app.test_client()
             if who != "anonymous":
-                assert sign_in(self.clients[who], self.people[who]).status_code == 303, who
+                act_as(self.clients[who], self.people[who])
         return self.clients[who]
 
     def current(self) -> Agreement:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Agreement, AgreementSignature, HelpRequest, Meeting, Note, Pair, Program, User
 from tests.factories import (
-    make_agreement, make_pair, make_program, make_role, make_signed_agreement, make_user, sign_in,
+    make_agreement, make_pair, make_program, make_role, make_signed_agreement, make_user, act_as,
 )
 from tests.hostile.payloads import BIDI_NAME, NUL_TEXT
 
@@ -22,7 +22,7 @@ STATE_FIELDS = {"state": "active", "signed_at": "2026-01-01T00:00:00", "program_
 
 def member(app, user):
     client = app.test_client()
-    assert sign_in(client, user).status_code == 303
+    act_as(client, user)
     return client
 
 

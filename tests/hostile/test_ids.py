@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import Agreement, ProgramRole
 from tests.factories import (
     make_agreement, make_help_request, make_meeting, make_note, make_pair, make_share, make_signed_agreement,
-    make_user, sign_in,
+    make_user, act_as,
 )
 from tests.hostile.payloads import BAD_IDS, BAD_QUERY_VALUES
 from tests.test_authorization import ALLOW, ROUTES, World, world  # noqa: F401  (world is the walk's fixture)
@@ -93,7 +93,7 @@ def clients_for(app, world: World) -> dict:
     clients = {"anonymous": app.test_client()}
     for actor in PREFERRED:
         clients[actor] = app.test_client()
-        assert sign_in(clients[actor], world.people[actor]).status_code == 303, actor
+        act_as(clients[actor], world.people[actor])
     return clients
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal.domain import notes
 from portal.extensions import db
 from portal.models import Agreement, Note, NoteShare, Pair, Program, TemplateVersion, User
-from tests.factories import PASSWORD, fill_in, make_user, sign_as, sign_in
+from tests.factories import PASSWORD, fill_in, make_user, sign_as, act_as
 from tests.hostile.html_check import html_problems, pdf_text, visible_text
 from tests.hostile.payloads import LINK_PAYLOADS, MARKUP_PAYLOADS, TEMPLATE_PAYLOADS
 from tests.notes.html_forms import forms_on
@@ -87,7 +87,7 @@ def set_password(email: str) -> User:
 
 def client_for(app, user):
     client = app.test_client()
-    assert sign_in(client, user).status_code == 303
+    act_as(client, user)
     return client
 
 

@@ -13,7 +13,7 @@ from portal.domain.template_format import MAX_FILE_BYTES
 from portal.domain.verification import MAX_UPLOAD_BYTES
 from portal.extensions import db
 from portal.models import AgreementTemplate, Pair, TemplateVersion
-from tests.factories import make_program, make_role, make_user, make_version, sign_in
+from tests.factories import make_program, make_role, make_user, make_version, act_as
 
 HEADER = "mentor_email,mentor_name,mentee_email,mentee_name\n"
 ROW = "m{n}@example.org,Mentor {n},e{n}@example.org,Mentee {n}\n"
@@ -62,7 +62,7 @@ def admin_client(app):
     admin = make_user()
     make_role(admin, program)
     client = app.test_client()
-    assert sign_in(client, admin).status_code == 303
+    act_as(client, admin)
     client.program = program
     return client
 

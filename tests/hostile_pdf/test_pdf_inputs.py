@@ -21,7 +21,7 @@ from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, publish
 from portal.extensions import db
 from portal.pdf import MAX_RENDER_SECONDS, PdfRenderError, render_pdf, render_pdf_report
-from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, outbox, sign_in
+from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, outbox, act_as
 from tests.signing.conftest import FULL_VALUES, SIGNING_TEMPLATE, pdf_text
 
 # A render may take MAX_RENDER_SECONDS (the app kills it then); the margin absorbs a noisy shared machine.
@@ -154,7 +154,7 @@ def test_no_pdf_the_portal_makes_fetches_anything_named_in_its_text(app, canary,
     clients = {}
     for role, person in (("mentor", mentor), ("mentee", mentee), ("admin", admin)):
         clients[role] = app.test_client()
-        sign_in(clients[role], person)
+        act_as(clients[role], person)
     for role, person in (("mentor", mentor), ("mentee", mentee)):  # the second signature mails both copies
         assert sign_over_the_page(clients[role], agreement.id, role, person.name).status_code == 303
     assert db.session.get(type(agreement), agreement.id).state == "active"
@@ -297,7 +297,7 @@ def test_a_pdf_that_cannot_be_made_is_a_clear_page_not_a_500(app, canary, monkey
     clients = {}
     for role, person in (("mentor", mentor), ("mentee", mentee), ("admin", admin)):
         clients[role] = app.test_client()
-        sign_in(clients[role], person)
+        act_as(clients[role], person)
     monkeypatch.setattr(portal.pdf.pisa, "CreatePDF", failing_layout)
     for role, person in (("mentor", mentor), ("mentee", mentee)):
         assert sign_over_the_page(clients[role], agreement.id, role, person.name).status_code == 303

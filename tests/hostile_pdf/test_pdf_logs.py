@@ -15,7 +15,7 @@ from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, publish
 from portal.extensions import db
 from portal.pdf import PdfRenderError, render_pdf
-from tests.factories import fill_in, make_agreement, make_pair, make_program, make_role, make_user, outbox, sign_in
+from tests.factories import fill_in, make_agreement, make_pair, make_program, make_role, make_user, outbox, act_as
 from tests.hostile_pdf.test_pdf_inputs import sign_over_the_page
 from tests.signing.conftest import FULL_VALUES, SIGNING_TEMPLATE, pdf_text
 
@@ -109,7 +109,7 @@ def test_no_pdf_the_portal_makes_logs_its_content(app, every_log):
     clients = {}
     for role, person in (("mentor", mentor), ("mentee", mentee), ("admin", admin)):
         clients[role] = app.test_client()
-        sign_in(clients[role], person)
+        act_as(clients[role], person)
     every_log()  # from here on: the signing, its mailed copy, the downloads and the preview
     for role in ("mentor", "mentee"):  # the second signature renders the program's copy for its mail
         assert sign_over_the_page(clients[role], agreement.id, role, f"{role} {CANARY}").status_code == 303

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Agreement
 from portal.timeutil import utctoday
 from tests.factories import (
-    make_agreement, make_pair, make_program, make_role, make_user, make_version, set_state, sign_in,
+    make_agreement, make_pair, make_program, make_role, make_user, make_version, set_state, act_as,
 )
 
 HTMX = {"HX-Request": "true"}
@@ -73,7 +73,7 @@ def build_world(app, shipped: str = "whprms", answers: dict | None = None, state
     clients = {}
     for name, person in people.items():
         clients[name] = app.test_client()
-        sign_in(clients[name], person)
+        act_as(clients[name], person)
     clients["anonymous"] = app.test_client()
     return World(program, version, pair, agreement, people, clients)
 

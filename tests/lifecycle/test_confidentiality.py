@@ -10,7 +10,7 @@ from portal.domain.reminders import send_reminders
 from portal.extensions import db
 from portal.models import Agreement, AgreementEvent, AuditEvent, HelpRequest, OutboxMail, SentReminder
 from portal.timeutil import utctoday
-from tests.factories import make_user, sign_in
+from tests.factories import make_user, act_as
 from tests.lifecycle.conftest import HTMX, build_world
 
 CANARY = "CANARY-7f3a"
@@ -71,7 +71,7 @@ def test_no_pair_only_text_leaves_the_pair(app, caplog):
     other_admin = make_user(site_admin=True)
     viewers = {who: world.client(who) for who in ("supervisor", "other_supervisor", "admin", "site_admin", "outsider")}
     viewers["another_site_admin"] = app.test_client()
-    sign_in(viewers["another_site_admin"], other_admin)
+    act_as(viewers["another_site_admin"], other_admin)
     seen = 0
     for who, client in viewers.items():
         for url in outsider_urls:

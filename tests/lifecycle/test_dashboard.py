@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import Agreement, Meeting, Pair, PairSupervisor, User
 from portal.models.programs import sort_name
 from portal.timeutil import utcnow, utctoday
-from tests.factories import make_help_request, make_meeting, make_pair, make_user, set_state, sign_in
+from tests.factories import make_help_request, make_meeting, make_pair, make_user, set_state, act_as
 from tests.lifecycle.conftest import build_world
 
 STATES = ("draft", "signing", "active", "in_review", "closed")
@@ -200,7 +200,7 @@ def test_pairs_sort_by_name_without_case_and_follow_a_renamed_mentor(app):
     assert [name for name in names if name.isascii()] == ["adam Brook", "Bea Crane", "Maria Mentor", "zed Zimmer"]
     assert names.index("Émile Two") == names.index("émile One") + 1  # "É" folds to "é": One before Two
     client = app.test_client()
-    sign_in(client, renaming)
+    act_as(client, renaming)
     assert client.post("/auth/account/name", data={"name-name": "Yusuf Adam"}).status_code == 303
     assert [name for name in mentors() if name.isascii()] == ["Bea Crane", "Maria Mentor", "Yusuf Adam",
                                                                "zed Zimmer"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal.extensions import db
 from portal.models import AuditEvent, HelpRequest
-from tests.factories import outbox
+from tests.factories import outbox, act_as
 
 
 def test_asking_for_help_tells_the_program_and_shows_on_its_dashboard(world):
@@ -55,14 +55,14 @@ def test_supervisors_do_not_see_requests_for_help(world):
 
 def test_only_the_program_admin_resolves_and_only_their_program(app, world):
     """Is resolving a request a 404 for supervisors and for the admin of another program?"""
-    from tests.factories import make_program, make_role, make_user, sign_in
+    from tests.factories import make_program, make_role, make_user
     world.client("mentee").post(f"/pairs/{world.pair.id}/help", data={"message": ""})
     request = db.session.scalar(db.select(HelpRequest))
     other_program = make_program()
     other_admin = make_user()
     make_role(other_admin, other_program, "admin")
     client = app.test_client()
-    sign_in(client, other_admin)
+    act_as(client, other_admin)
     assert client.post(f"/programs/{other_program.id}/help/{request.id}/resolve").status_code == 404
     assert world.client("supervisor").post(f"/programs/{world.program.id}/help/{request.id}/resolve").status_code == 404
     assert db.session.get(HelpRequest, request.id).resolved_at is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from portal import audit
 from portal.extensions import db
 from portal.models import AuditEvent, Program
-from tests.factories import make_program, make_role, make_user, sign_in
+from tests.factories import make_program, make_role, make_user, act_as
 
 
 def program_of(world) -> Program:
@@ -65,7 +65,7 @@ def test_program_admins_read_their_programs_audit_log_only(app, world):
     other_admin = make_user()
     make_role(other_admin, other, "admin")
     client = app.test_client()
-    sign_in(client, other_admin)
+    act_as(client, other_admin)
     assert client.get(f"/programs/{world.program.id}/audit").status_code == 404
     everything = world.client("site_admin").get("/admin/audit").get_data(as_text=True)
     assert "Audit log of the whole portal" in everything and "OTHER" in everything
@@ -95,7 +95,7 @@ def test_why_a_pair_ended_early_is_read_in_the_audit_log_by_the_programs_admins_
     assert "reason: fit" in admin_page
     site_admin = make_user(site_admin=True)
     client = app.test_client()
-    sign_in(client, site_admin)
+    act_as(client, site_admin)
     for url in (f"/programs/{world.program.id}/audit", "/admin/audit"):
         page = client.get(url).get_data(as_text=True)
         assert "kind: early" in page

@@ -7,7 +7,7 @@ import pytest
 
 from portal.models import Pair, Program, User
 from tests.conftest import PortalClient
-from tests.factories import make_pair, make_program, make_user, sign_in
+from tests.factories import make_pair, make_program, make_user, act_as
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Pairing:
 
 def signed_in_client(app, user) -> PortalClient:
     client = app.test_client()
-    assert sign_in(client, user).status_code == 303
+    act_as(client, user)
     return client
 
 

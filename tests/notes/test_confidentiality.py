@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Note, NoteShare
-from tests.factories import approval_form, outbox, sign_in
+from tests.factories import approval_form, outbox, act_as
 from tests.notes.test_encryption import sqlite_files
 from tests.test_authorization import World, world  # noqa: F401  (world is the walk's fixture, reused here)
 
@@ -58,7 +58,7 @@ def readable_text(response) -> str:
 
 def member_client(app, user):
     client = app.test_client()
-    assert sign_in(client, user).status_code == 303
+    act_as(client, user)
     return client
 
 
@@ -127,7 +127,7 @@ def test_the_canary_never_reaches_anyone_outside_the_pair(app, world, caplog):
     for actor in OUTSIDERS:
         client = app.test_client()
         if actor not in ("anonymous", "deactivated"):
-            assert sign_in(client, world.people[actor]).status_code == 303, actor
+            act_as(client, world.people[actor])
         requests = [(method, url, headers) for method, url in gets for headers in ({}, {"HX-Request": "true"})]
         requests += [("GET", "/no/such/page", {}), ("GET", f"/pairs/{world.ids['pair']}/notes/search", {})]
         requests += [(method, url, {}) for method, url in posts if not url.startswith("/auth/")]

@@ -12,7 +12,7 @@ from portal.domain import notes
 from portal.extensions import db
 from portal.models import Note
 from tests.conftest import TEST_CONFIG
-from tests.factories import make_note, make_pair, make_share, make_user, sign_in
+from tests.factories import make_note, make_pair, make_share, make_user, act_as
 from tests.notes.conftest import signed_in_client
 
 SECRET = "Confidential-plaintext-marker-4417"
@@ -87,7 +87,7 @@ def test_a_ciphertext_copied_to_another_note_cannot_be_read_and_the_page_says_so
     assert pairing.mentor_client.get(pairing.note_url(same_pair_target.id, "share")).status_code == 409
 
     other_client = app.test_client()
-    sign_in(other_client, other_pair.mentor)
+    act_as(other_client, other_pair.mentor)
     other_page = other_client.get(f"/pairs/{other_pair.id}/notes").get_data(as_text=True)
     assert "This note cannot be read." in other_page and SECRET not in other_page
     assert f"note {same_pair_target.id} cannot be decrypted" in caplog.text  # ids only in the log

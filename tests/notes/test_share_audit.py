@@ -6,7 +6,7 @@ from portal import audit
 from portal.audit import verify_chain
 from portal.extensions import db
 from portal.models import AuditEvent, NoteShare
-from tests.factories import make_note, make_role, make_user, outbox, sign_in
+from tests.factories import make_note, make_role, make_user, outbox, act_as
 from tests.notes.test_sharing import approve, page_of, propose
 
 SECRET_ADDRESS = "ombudsperson.harassment-report@example.org"
@@ -19,7 +19,7 @@ def _staff_pages(app, pairing) -> str:
     pages = []
     for person, url in ((admin, f"/programs/{pairing.program.id}/audit"), (site_admin, "/admin/audit")):
         client = app.test_client()
-        sign_in(client, person)
+        act_as(client, person)
         response = client.get(url)
         assert response.status_code == 200
         pages.append(page_of(response))

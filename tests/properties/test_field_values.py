@@ -26,7 +26,7 @@ from portal.domain.template_format import VALUE_FIELD_TYPES, parse_definition
 from portal.domain.template_store import create_template, publish
 from portal.extensions import db
 from portal.models import Agreement, FieldValue
-from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, sign_in
+from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, act_as
 from tests.properties.conftest import DETERMINISTIC
 
 HTMX = {"HX-Request": "true"}
@@ -128,7 +128,7 @@ def editor(app):
     clients = {}
     for name, person in (("mentor", mentor), ("supervisor", supervisor)):
         clients[name] = app.test_client()
-        sign_in(clients[name], person)
+        act_as(clients[name], person)
     return agreement.id, clients
 
 

@@ -12,7 +12,7 @@ from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, publish
 from portal.extensions import db
 from portal.models import Agreement, AgreementEvent, AgreementSignature, OutboxMail, SignedVersion
-from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, sign_in
+from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, act_as
 
 RETURN_ADDRESS = "returns@program.example"
 PAIR_SECRET = "CANARY-pair-only-secret"
@@ -98,7 +98,7 @@ def world(app) -> SigningWorld:
     clients = {}
     for name, person in people.items():
         clients[name] = app.test_client()
-        sign_in(clients[name], person)
+        act_as(clients[name], person)
     return SigningWorld(agreement=agreement, people=people, clients=clients)
 
 
