@@ -8,7 +8,7 @@ import pytest
 
 from tests.hostile import payloads
 from tests.hostile.test_forms import STATE_FIELDS
-from tests.hostile.test_ids import FOREIGN, actor_for
+from tests.hostile.test_ids import FOREIGN, REACHING_THE_VIEW, REFUSED_BY_CONVERTER, END_TO_END_ROUTES, actor_for
 from tests.hostile.test_markup import HOSTILE, TEXT_FIELDS
 from tests.hostile.test_uploads import BAD_CSV, BAD_PDF, BAD_TEMPLATE
 from tests.hostile_pdf import test_pdf_inputs
@@ -35,6 +35,13 @@ def id_arguments(app) -> list[tuple[tuple[str, str], str]]:
     return found
 
 
+def bad_ids_end_to_end(app) -> int:
+    """The requests of tests/hostile/test_ids.py that take each refused bad id through the whole app."""
+    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    return sum(len(rules[endpoint].arguments) * len(REFUSED_BY_CONVERTER) * 2
+               for endpoint, _method in END_TO_END_ROUTES)
+
+
 def figures(app) -> dict[str, str]:
     arguments = id_arguments(app)
     foreign = sum(len(FOREIGN.get(name, ())) for route, name in arguments if actor_for(route) != "site_admin")
@@ -46,7 +53,8 @@ def figures(app) -> dict[str, str]:
     return {
         "routes": n(len(ROUTES)), "actors": n(len(ACTORS)), "route checks": n(len(ROUTES) * len(ACTORS)),
         "id arguments": n(len(arguments)),
-        "bad-id requests": n(len(arguments) * len(payloads.BAD_IDS) * 2),
+        "bad-id requests": n(len(arguments) * len(REACHING_THE_VIEW) * 2 + bad_ids_end_to_end(app)),
+        "bad-id route matches": n(len(arguments) * len(REFUSED_BY_CONVERTER)),
         "foreign-id requests": n(foreign),
         "hostile inputs": n(sum(distinct.values())),
         "form text fields covered": n(len(TEXT_FIELDS)),

@@ -110,31 +110,114 @@ def test_route_ids_match_exactly_the_numbers_an_id_column_holds():
         assert not pattern.match(text), text
 
 
-def test_bad_ids_in_every_route_answer_404(app, hostile_world):
-    """Does every route that takes an id answer 404 to a negative, huge (2**63, 10**30), fractional, hex or
-    non-ASCII-digit id, even for the person who may use the route, and never a 500 (no database overflow)?"""
-    clients = clients_for(app, hostile_world)
-    before = counts()
-    problems, tried = [], 0
-    for endpoint, method, _url, arguments, actor in concrete_routes(app, hostile_world):
+def converter_refuses(bad: str) -> bool:
+    """Does the id converter refuse `bad` (as it appears in a URL), so that no route matches it?"""
+    import re
+    from urllib.parse import unquote
+
+    from portal import IdConverter
+    return re.fullmatch(IdConverter.regex, unquote(bad)) is None
+
+
+# The bad ids no route can match (the converter's pattern refuses them) and those it takes ("0", the largest
+# id), which reach the view and must be refused there.
+REFUSED_BY_CONVERTER = tuple(bad for bad in BAD_IDS if converter_refuses(bad))
+REACHING_THE_VIEW = tuple(bad for bad in BAD_IDS if not converter_refuses(bad))
+
+
+# The URL arguments that are not ids: keys of a template's sections and fields, one-time tokens, file names.
+NOT_IDS = {"section_key", "field_key", "key", "token", "filename"}
+
+
+def test_every_id_argument_goes_through_the_id_converter(app):
+    """Does every route take each of its arguments that is not one of the few named text arguments through the
+    one id converter, so that what the converter refuses no route can match?"""
+    from portal import IdConverter
+    others = {(rule.rule, name) for rule in app.url_map.iter_rules() for name, converter in rule._converters.items()
+              if not isinstance(converter, IdConverter)}
+    assert {name for _rule, name in others} <= NOT_IDS, sorted(others)
+
+
+def test_bad_ids_no_route_can_match_are_refused_for_every_id_argument(app, hostile_world):
+    """For every id argument of every route, does each bad id the converter refuses (negative, huge, text,
+    fractions, hex, other scripts' digits, NUL, spaces) match no route at all, so that the app answers 404
+    before any view runs? The next test proves that answer end to end."""
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+    adapter = app.url_map.bind("localhost")
+    unmatched, checked = [], 0
+    for endpoint, method, _url, arguments, _actor in concrete_routes(app, hostile_world):
         for name, value in arguments.items():
             if not isinstance(value, int):
                 continue
-            for bad in BAD_IDS:
+            for bad in REFUSED_BY_CONVERTER:
                 bad_url = with_argument(app, endpoint, method, arguments, name, bad)
-                for who in (actor, "anonymous"):
-                    response = clients[who].open(bad_url, method=method, data={} if method == "POST" else None)
-                    tried += 1
-                    status, location = response.status_code, response.headers.get("Location", "")
-                    fine = status == 404 or (who == "anonymous" and status == 303
-                                             and location.startswith("/auth/sign-in"))
-                    fine = fine or (who != "anonymous" and endpoint in ALREADY_GONE and status == 303
-                                    and not location.startswith("/auth/"))
-                    if not fine:
-                        problems.append(f"{method} {bad_url} as {who}: {status}")
+                checked += 1
+                try:
+                    matched = adapter.match(bad_url, method=method)
+                except (NotFound, MethodNotAllowed):
+                    continue
+                unmatched.append(f"{method} {bad_url} matched {matched}")
+    assert unmatched == []
+    assert checked == len(id_arguments_of(app, hostile_world)) * len(REFUSED_BY_CONVERTER)
+
+
+def id_arguments_of(app, world) -> list[tuple[str, str, str]]:
+    return [(endpoint, method, name) for endpoint, method, _url, arguments, _actor in concrete_routes(app, world)
+            for name, value in arguments.items() if isinstance(value, int)]
+
+
+END_TO_END_ROUTES = (("agreements.show", "GET"), ("notes.create_note", "POST"))
+
+
+def test_bad_ids_answer_404_through_the_whole_app(app, hostile_world):
+    """Does each bad id the converter refuses get a 404 (the sign-in page for an anonymous visitor), never a
+    500, from the whole app, on a page and on a form, as the person allowed there and anonymously?"""
+    clients = clients_for(app, hostile_world)
+    before = counts()
+    problems = []
+    for route in END_TO_END_ROUTES:
+        endpoint, method = route
+        url = ROUTES[route][0].format(**hostile_world.ids).partition("?")[0]
+        _matched, arguments = app.url_map.bind("localhost").match(url, method=method)
+        for name in arguments:
+            for bad in REFUSED_BY_CONVERTER:
+                bad_url = with_argument(app, endpoint, method, arguments, name, bad)
+                problems += _bad_id_problems(clients, route, bad_url)
+    assert problems == [], "\n".join(problems)
+    assert counts() == before, "a bad id changed something"
+
+
+def _bad_id_problems(clients, route, bad_url: str) -> list[str]:
+    endpoint, method = route
+    problems = []
+    for who in (actor_for(route), "anonymous"):
+        response = clients[who].open(bad_url, method=method, data={} if method == "POST" else None)
+        status, location = response.status_code, response.headers.get("Location", "")
+        fine = status == 404 or (who == "anonymous" and status == 303 and location.startswith("/auth/sign-in"))
+        fine = fine or (who != "anonymous" and endpoint in ALREADY_GONE and status == 303
+                        and not location.startswith("/auth/"))
+        if not fine:
+            problems.append(f"{method} {bad_url} as {who}: {status}")
+    return problems
+
+
+def test_ids_that_reach_the_view_answer_404_in_every_route(app, hostile_world):
+    """Does every route that takes an id answer 404 to the bad ids the converter lets through (0 and the largest
+    id, which name nothing), as the person who may use the route and anonymously, and never a 500?"""
+    clients = clients_for(app, hostile_world)
+    before = counts()
+    problems, tried = [], 0
+    for endpoint, method, _url, arguments, _actor in concrete_routes(app, hostile_world):
+        for name, value in arguments.items():
+            if not isinstance(value, int):
+                continue
+            for bad in REACHING_THE_VIEW:
+                bad_url = with_argument(app, endpoint, method, arguments, name, bad)
+                problems += _bad_id_problems(clients, (endpoint, method), bad_url)
+                tried += 2
     assert problems == [], "\n".join(problems)
     assert tried > 100
-    assert counts() == before, "a foreign id changed something"
+    assert counts() == before, "a bad id changed something"
 
 
 def test_ids_of_another_pair_or_program_answer_404(app, hostile_world):
