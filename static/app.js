@@ -33,26 +33,67 @@ document.addEventListener("htmx:afterSettle", function (event) {
   });
 });
 
-// Live co-editing: never replace a field the person is typing in (or has unsaved input in) with the
-// partner's version. Their own save then meets the newer version and shows the conflict view, so nothing is
-// lost and they choose.
-document.addEventListener("input", function (event) {
-  var block = event.target.closest && event.target.closest(".field-block");
-  if (block) { block.classList.add("is-dirty"); }
+// Live co-editing: a partner's change replaces a field unless the person changed it (what is in its inputs
+// differs from what the page was rendered with or what their last accepted save sent) or is settling a conflict
+// there. Merely having the focus is no change: the box then takes the partner's value (htmx keeps the focus).
+// A held-back field's own save then meets the newer version and shows the conflict view, so nothing is lost.
+function ownInputs(container) {
+  return container.querySelectorAll("input:not([type=hidden]), textarea, select");
+}
+function isChanged(input) {
+  if (input.type === "checkbox" || input.type === "radio") { return input.checked !== input.defaultChecked; }
+  if (input.tagName === "SELECT") {
+    return Array.prototype.some.call(input.options, function (option) {
+      return option.selected !== option.defaultSelected;
+    });
+  }
+  return input.value !== input.defaultValue;
+}
+function hasChanges(container) {
+  return Array.prototype.some.call(ownInputs(container), isChanged);
+}
+// What each autosave sent: once the server accepts it, that is the field's "unchanged" state.
+var sentValues = new WeakMap();
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var block = event.detail.elt;
+  if (!block || !block.classList || !block.classList.contains("field-block")) { return; }
+  sentValues.set(block, Array.prototype.map.call(ownInputs(block), function (input) {
+    return [input, input.type === "checkbox" || input.type === "radio" ? input.checked : input.value];
+  }));
 });
 document.addEventListener("htmx:afterRequest", function (event) {
-  var block = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".field-block");
-  if (block && event.detail.successful) { block.classList.remove("is-dirty"); }
+  var block = event.detail.elt;
+  var sent = block && sentValues.get(block);
+  if (!sent) { return; }
+  sentValues.delete(block);
+  if (!event.detail.successful || event.detail.xhr.status !== 200) { return; }
+  sent.forEach(function (entry) {
+    var input = entry[0];
+    if (input.type === "checkbox" || input.type === "radio") { input.defaultChecked = entry[1]; }
+    else if (input.tagName !== "SELECT") { input.defaultValue = entry[1]; }
+  });
 });
 document.addEventListener("htmx:oobBeforeSwap", function (event) {
   var target = event.detail.target;
-  if (!target || !target.classList || !target.classList.contains("field-block")) { return; }
-  if (target.contains(document.activeElement) || target.classList.contains("is-dirty") ||
-      target.classList.contains("has-conflict")) {
-    event.detail.shouldSwap = false;
-    target.classList.add("partner-changed");
-    var status = target.querySelector(".save-status");
-    if (status) { status.textContent = "Your partner changed this too. When you save, you will see both versions."; }
+  if (!target || !target.classList) { return; }
+  if (target.classList.contains("field-block")) {
+    if (target.classList.contains("has-conflict") || hasChanges(target)) {
+      event.detail.shouldSwap = false;
+      target.classList.add("partner-changed");
+      var status = target.querySelector(".save-status");
+      if (status) { status.textContent = "Your partner changed this too. When you save, you will see both versions."; }
+    }
+  } else if (target.classList.contains("live-part")) {
+    // The signing panel and the like: never wipe what the person is typing there (a name, a reason).
+    if (hasChanges(target)) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    var fragment = event.detail.fragment;
+    target.querySelectorAll("details[open][id]").forEach(function (open) {
+      var replacement = fragment && fragment.querySelector && fragment.querySelector("#" + open.id);
+      if (replacement) { replacement.open = true; }
+    });
   }
 });
 
