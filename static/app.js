@@ -33,66 +33,41 @@ document.addEventListener("htmx:afterSettle", function (event) {
   });
 });
 
-// Live co-editing: a partner's change replaces a field unless the person changed it (what is in its inputs
-// differs from what the page was rendered with or what their last accepted save sent) or is settling a conflict
-// there. Merely having the focus is no change: the box then takes the partner's value (htmx keeps the focus).
-// A held-back field's own save then meets the newer version and shows the conflict view, so nothing is lost.
-function ownInputs(container) {
-  return container.querySelectorAll("input:not([type=hidden]), textarea, select");
+// Live co-editing: a partner's change replaces a field unless the person changed it (its inputs differ from
+// what was rendered or last accepted) or settles a conflict there; focus alone is no change.
+function changed(box) {
+  return Array.prototype.some.call(box.querySelectorAll("input:not([type=hidden]), textarea"), function (i) {
+    return /checkbox|radio/.test(i.type) ? i.checked !== i.defaultChecked : i.value !== i.defaultValue;
+  });
 }
-function isChanged(input) {
-  if (input.type === "checkbox" || input.type === "radio") { return input.checked !== input.defaultChecked; }
-  if (input.tagName === "SELECT") {
-    return Array.prototype.some.call(input.options, function (option) {
-      return option.selected !== option.defaultSelected;
-    });
-  }
-  return input.value !== input.defaultValue;
-}
-function hasChanges(container) {
-  return Array.prototype.some.call(ownInputs(container), isChanged);
-}
-// What each autosave sent: once the server accepts it, that is the field's "unchanged" state.
-var sentValues = new WeakMap();
+// What an autosave sent becomes the field's "unchanged" state once the server accepts it.
+var sent = new WeakMap();
 document.addEventListener("htmx:beforeRequest", function (event) {
-  var block = event.detail.elt;
-  if (!block || !block.classList || !block.classList.contains("field-block")) { return; }
-  sentValues.set(block, Array.prototype.map.call(ownInputs(block), function (input) {
-    return [input, input.type === "checkbox" || input.type === "radio" ? input.checked : input.value];
-  }));
+  var box = event.detail.elt;
+  if (box.classList.contains("field-block")) {
+    sent.set(box, Array.prototype.map.call(box.querySelectorAll("input, textarea"), function (i) {
+      return [i, i.value, i.checked];
+    }));
+  }
 });
 document.addEventListener("htmx:afterRequest", function (event) {
-  var block = event.detail.elt;
-  var sent = block && sentValues.get(block);
-  if (!sent) { return; }
-  sentValues.delete(block);
-  if (!event.detail.successful || event.detail.xhr.status !== 200) { return; }
-  sent.forEach(function (entry) {
-    var input = entry[0];
-    if (input.type === "checkbox" || input.type === "radio") { input.defaultChecked = entry[1]; }
-    else if (input.tagName !== "SELECT") { input.defaultValue = entry[1]; }
-  });
+  var values = sent.get(event.detail.elt);
+  sent.delete(event.detail.elt);
+  if (!values || event.detail.xhr.status !== 200) { return; }
+  values.forEach(function (v) { v[0].defaultValue = v[1]; v[0].defaultChecked = v[2]; });
 });
 document.addEventListener("htmx:oobBeforeSwap", function (event) {
-  var target = event.detail.target;
-  if (!target || !target.classList) { return; }
-  if (target.classList.contains("field-block")) {
-    if (target.classList.contains("has-conflict") || hasChanges(target)) {
-      event.detail.shouldSwap = false;
-      target.classList.add("partner-changed");
-      var status = target.querySelector(".save-status");
-      if (status) { status.textContent = "Your partner changed this too. When you save, you will see both versions."; }
-    }
-  } else if (target.classList.contains("live-part")) {
-    // The signing panel and the like: never wipe what the person is typing there (a name, a reason).
-    if (hasChanges(target)) {
-      event.detail.shouldSwap = false;
-      return;
-    }
-    var fragment = event.detail.fragment;
+  var target = event.detail.target, list = target.classList;
+  if (list.contains("field-block") && (list.contains("has-conflict") || changed(target))) {
+    event.detail.shouldSwap = false;
+    list.add("partner-changed");
+    var status = target.querySelector(".save-status");
+    if (status) { status.textContent = "Your partner changed this too. When you save, you will see both versions."; }
+  } else if (list.contains("live-part")) {  // the signing panel: never wipe a name or reason being typed
+    if (changed(target)) { event.detail.shouldSwap = false; return; }
     target.querySelectorAll("details[open][id]").forEach(function (open) {
-      var replacement = fragment && fragment.querySelector && fragment.querySelector("#" + open.id);
-      if (replacement) { replacement.open = true; }
+      var again = event.detail.fragment.querySelector("#" + open.id);
+      if (again) { again.open = true; }
     });
   }
 });
@@ -108,4 +83,15 @@ document.addEventListener("htmx:responseError", function (event) {
   if (!panel) { return; }
   flash.replaceChildren(document.importNode(panel, true));
   flash.scrollIntoView({ block: "nearest" });
+});
+
+// Presence: a closing (or reloading) agreement page says so at once; the server's timeout covers a lost beacon.
+// A plain form with the CSRF token: a beacon cannot send headers.
+window.addEventListener("pagehide", function () {
+  var presence = document.getElementById("presence");
+  var token = document.querySelector("meta[name='csrf-token']");
+  if (!presence || !token || !presence.dataset.leaveUrl || !navigator.sendBeacon) { return; }
+  var form = new FormData();
+  form.append("csrf_token", token.content);
+  navigator.sendBeacon(presence.dataset.leaveUrl, form);
 });

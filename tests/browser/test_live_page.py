@@ -60,3 +60,20 @@ def test_a_decline_and_its_reason_show_live(live_server, open_page):
     expect(mona.get_by_text("Elias Decline declined to sign.")).to_be_visible(timeout=LIVE)
     expect(mona.locator("#line-mentee")).to_contain_text("The schedule is too tight for me.")
     expect(mona.locator("#signing").get_by_role("heading", name="Sign as mentor")).to_be_visible()
+
+
+def test_a_partner_who_closes_the_page_is_gone_within_10_seconds(live_server, open_page):
+    """When the mentee closes his agreement page, does the mentor's page stop naming him within 10 seconds?"""
+    with live_server.seed():
+        program = make_program(name="Bayview Mentoring", code="BAYGONE")
+        mentor, mentee = make_user(name="Mona Stays"), make_user(name="Elias Leaves")
+        make_agreement(make_pair(program, mentor, mentee))
+        mentor_email, mentee_email = mentor.email, mentee.email
+
+    mona, elias = open_page(), open_page()
+    open_agreement(mona, mentor_email)
+    open_agreement(elias, mentee_email)
+    presence = mona.locator("#presence")
+    expect(presence).to_contain_text("Elias Leaves", timeout=LIVE)
+    elias.close(run_before_unload=True)
+    expect(presence).to_have_text("Only you have this page open.", timeout=10_000)
