@@ -33,19 +33,19 @@ document.addEventListener("htmx:afterSettle", function (event) {
   });
 });
 
-// Live co-editing: a partner's change replaces a field unless the person changed it (its inputs differ from
-// what was rendered or last accepted) or settles a conflict there; focus alone is no change.
+// Live co-editing: a partner's change replaces a field unless the person changed it (inputs differ from what
+// was rendered or last saved) or settles a conflict there. Focus alone is no change.
+var own = "input:not([type=hidden]), textarea";
 function changed(box) {
-  return Array.prototype.some.call(box.querySelectorAll("input:not([type=hidden]), textarea"), function (i) {
+  return [].some.call(box.querySelectorAll(own), function (i) {
     return /checkbox|radio/.test(i.type) ? i.checked !== i.defaultChecked : i.value !== i.defaultValue;
   });
 }
-// What an autosave sent becomes the field's "unchanged" state once the server accepts it.
 var sent = new WeakMap();
 document.addEventListener("htmx:beforeRequest", function (event) {
   var box = event.detail.elt;
   if (box.classList.contains("field-block")) {
-    sent.set(box, Array.prototype.map.call(box.querySelectorAll("input, textarea"), function (i) {
+    sent.set(box, [].map.call(box.querySelectorAll(own), function (i) {
       return [i, i.value, i.checked];
     }));
   }
@@ -63,7 +63,7 @@ document.addEventListener("htmx:oobBeforeSwap", function (event) {
     list.add("partner-changed");
     var status = target.querySelector(".save-status");
     if (status) { status.textContent = "Your partner changed this too. When you save, you will see both versions."; }
-  } else if (list.contains("live-part")) {  // the signing panel: never wipe a name or reason being typed
+  } else if (list.contains("live-part")) {  // e.g. the signing panel
     if (changed(target)) { event.detail.shouldSwap = false; return; }
     target.querySelectorAll("details[open][id]").forEach(function (open) {
       var again = event.detail.fragment.querySelector("#" + open.id);
@@ -85,8 +85,7 @@ document.addEventListener("htmx:responseError", function (event) {
   flash.scrollIntoView({ block: "nearest" });
 });
 
-// Presence: a closing (or reloading) agreement page says so at once; the server's timeout covers a lost beacon.
-// A plain form with the CSRF token: a beacon cannot send headers.
+// Presence: a closing agreement page says so at once (a form with the CSRF token: a beacon sends no headers).
 window.addEventListener("pagehide", function () {
   var presence = document.getElementById("presence");
   var token = document.querySelector("meta[name='csrf-token']");

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.factories import make_agreement, make_pair, make_program, make_user
 
-LIVE = 10_000  # the editors poll every 2 s and check in every 10 s: a change shows within this
+LIVE = 10_000  # the editors poll every 2 s and check in every 3 s: a change shows within this
 
 
 def open_agreement(page, email, pictures=False):

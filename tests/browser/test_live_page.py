@@ -3,7 +3,6 @@ the sign form, a decline shows with its reason, and someone who closed the page 
 from playwright.sync_api import expect
 
 from portal.domain.template_store import definition_of
-from tests.browser.conftest import sign_in
 from tests.browser.test_coediting_journey import LIVE, open_agreement
 from tests.factories import PASSWORD, answer_for, fill_in, make_agreement, make_pair, make_program, make_user
 
