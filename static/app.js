@@ -33,26 +33,42 @@ document.addEventListener("htmx:afterSettle", function (event) {
   });
 });
 
-// Live co-editing: never replace a field the person is typing in (or has unsaved input in) with the
-// partner's version. Their own save then meets the newer version and shows the conflict view, so nothing is
-// lost and they choose.
-document.addEventListener("input", function (event) {
-  var block = event.target.closest && event.target.closest(".field-block");
-  if (block) { block.classList.add("is-dirty"); }
+// Live co-editing: a partner's change replaces a field unless the person changed it (inputs differ from what
+// was rendered or last saved) or settles a conflict there. Focus alone is no change.
+var own = "input:not([type=hidden]), textarea";
+function changed(box) {
+  return [].some.call(box.querySelectorAll(own), function (i) {
+    return /checkbox|radio/.test(i.type) ? i.checked !== i.defaultChecked : i.value !== i.defaultValue;
+  });
+}
+var sent = new WeakMap();
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var box = event.detail.elt;
+  if (box.classList.contains("field-block")) {
+    sent.set(box, [].map.call(box.querySelectorAll(own), function (i) {
+      return [i, i.value, i.checked];
+    }));
+  }
 });
 document.addEventListener("htmx:afterRequest", function (event) {
-  var block = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".field-block");
-  if (block && event.detail.successful) { block.classList.remove("is-dirty"); }
+  var values = sent.get(event.detail.elt);
+  sent.delete(event.detail.elt);
+  if (!values || event.detail.xhr.status !== 200) { return; }
+  values.forEach(function (v) { v[0].defaultValue = v[1]; v[0].defaultChecked = v[2]; });
 });
 document.addEventListener("htmx:oobBeforeSwap", function (event) {
-  var target = event.detail.target;
-  if (!target || !target.classList || !target.classList.contains("field-block")) { return; }
-  if (target.contains(document.activeElement) || target.classList.contains("is-dirty") ||
-      target.classList.contains("has-conflict")) {
+  var target = event.detail.target, list = target.classList;
+  if (list.contains("field-block") && (list.contains("has-conflict") || changed(target))) {
     event.detail.shouldSwap = false;
-    target.classList.add("partner-changed");
+    list.add("partner-changed");
     var status = target.querySelector(".save-status");
     if (status) { status.textContent = "Your partner changed this too. When you save, you will see both versions."; }
+  } else if (list.contains("live-part")) {  // e.g. the signing panel
+    if (changed(target)) { event.detail.shouldSwap = false; return; }
+    target.querySelectorAll("details[open][id]").forEach(function (open) {
+      var again = event.detail.fragment.querySelector("#" + open.id);
+      if (again) { again.open = true; }
+    });
   }
 });
 
@@ -67,4 +83,14 @@ document.addEventListener("htmx:responseError", function (event) {
   if (!panel) { return; }
   flash.replaceChildren(document.importNode(panel, true));
   flash.scrollIntoView({ block: "nearest" });
+});
+
+// Presence: a closing agreement page says so at once (a form with the CSRF token: a beacon sends no headers).
+window.addEventListener("pagehide", function () {
+  var presence = document.getElementById("presence");
+  var token = document.querySelector("meta[name='csrf-token']");
+  if (!presence || !token || !presence.dataset.leaveUrl || !navigator.sendBeacon) { return; }
+  var form = new FormData();
+  form.append("csrf_token", token.content);
+  navigator.sendBeacon(presence.dataset.leaveUrl, form);
 });

@@ -146,6 +146,7 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("agreements.save_field", "POST"): ("/agreements/{agreement}/fields/goal", PAIR_MEMBERS),
     ("agreements.changes", "GET"): ("/agreements/{agreement}/changes?since=0&state=draft", PAIR_MEMBERS),
     ("agreements.presence", "POST"): ("/agreements/{agreement}/presence", PAIR_MEMBERS),
+    ("agreements.leave_page", "POST"): ("/agreements/{agreement}/presence/leave", PAIR_MEMBERS),
     ("agreements.history", "GET"): ("/agreements/{agreement}/history", PAIR_MEMBERS),
     # The template area: the program's admins only (the site admin is no program admin of it).
     ("builder.index", "GET"): ("/programs/{program}/templates", PROGRAM_ADMIN_ONLY),

@@ -193,6 +193,18 @@ def presence(agreement_id: int):
                            agreement=agreement)
 
 
+@bp.route("/agreements/<int:agreement_id>/presence/leave", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+@automatic
+def leave_page(agreement_id: int):
+    """The page's beacon as it closes, reloads or navigates away (app.js, on pagehide): a plain form with the
+    page's CSRF token. The partner's next check-in no longer names the person."""
+    agreement = policy.agreement_for_member(current_user, agreement_id)
+    rules.leave(agreement, current_user)
+    db.session.commit()
+    return "", 204
+
+
 @bp.route("/agreements/<int:agreement_id>/history")
 @policy.access(policy.SIGNED_IN)
 def history(agreement_id: int):

@@ -114,13 +114,14 @@ def open_page(browser, live_server, request):
     """open_page(js=True) -> a Page in a new browser context (its own cookies: one person).
 
     When the test ends, the test fails if any page logged a script error or a CSP refusal, or an asset under
-    /static/ failed to load; and every page the test visited with JavaScript on is checked with axe-core.
+    /static/ failed to load; and every page the test visited with JavaScript on is checked with axe-core and,
+    on a phone-sized screen (NARROW_WIDTH), for a page that scrolls sideways.
     """
     contexts, watches = [], []
 
     def open_page(js: bool = True, **context_options):
-        context = browser.new_context(base_url=live_server.url, java_script_enabled=js,
-                                      viewport={"width": 1280, "height": 900}, accept_downloads=True,
+        context_options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(base_url=live_server.url, java_script_enabled=js, accept_downloads=True,
                                       **context_options)
         context.set_default_timeout(10_000)
         contexts.append(context)
@@ -160,8 +161,44 @@ def open_page(browser, live_server, request):
         pytest.fail("problems in the browser:\n" + "\n".join(problems), pytrace=False)
 
 
+NARROW_WIDTH = 390  # a phone held upright: no page may scroll sideways at this width
+
+
+def sideways_scroll(page) -> str | None:
+    """None when the page as it is now fits its window's width; else how much wider it is and the widest
+    elements that stick out (to find what to fix)."""
+    return page.evaluate("""() => {
+        const root = document.documentElement;
+        if (root.scrollWidth <= root.clientWidth) { return null; }
+        const wide = [];
+        for (const element of document.body.querySelectorAll('*')) {
+            const box = element.getBoundingClientRect();
+            if (box.right > root.clientWidth + 1 && box.width > 0) {
+                wide.push(element.tagName.toLowerCase() + (element.id ? '#' + element.id : '') +
+                          (element.className && typeof element.className === 'string'
+                           ? '.' + element.className.trim().split(/\\s+/).join('.') : '') +
+                          ' (' + Math.round(box.right) + ' px)');
+            }
+        }
+        return `${root.scrollWidth} px wide in a ${root.clientWidth} px window; sticking out: ` +
+               wide.slice(0, 6).join(', ');
+    }""")
+
+
+def narrow_screen_problem(page) -> str | None:
+    """Look at the page as it is now on a phone-sized screen (then back to the test's own size)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": NARROW_WIDTH, "height": 844})
+    try:
+        return sideways_scroll(page)
+    finally:
+        if size:
+            page.set_viewport_size(size)
+
+
 def revisit_for_accessibility(page, visited: list[str]) -> list[str]:
-    """Run axe on each distinct page the test visited (GETs change nothing, so revisiting is safe)."""
+    """Run axe on each distinct page the test visited (GETs change nothing, so revisiting is safe), and check
+    that it does not scroll sideways on a phone-sized screen."""
     problems, seen = [], set()
     for url in visited:
         address = url.split("#")[0]
@@ -172,6 +209,9 @@ def revisit_for_accessibility(page, visited: list[str]) -> list[str]:
         if response is None or response.headers.get("content-type", "").split(";")[0] != "text/html":
             continue
         problems += [f"{address}: {violation}" for violation in accessibility_violations(page)]
+        overflow = narrow_screen_problem(page)
+        if overflow:
+            problems.append(f"{address} scrolls sideways at {NARROW_WIDTH} px: {overflow}")
     return problems
 
 

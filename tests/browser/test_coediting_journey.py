@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
 from tests.factories import make_agreement, make_pair, make_program, make_user
 
-LIVE = 10_000  # the editors poll every 2 s and check in every 10 s: a change shows within this
+LIVE = 10_000  # the editors poll every 2 s and check in every 3 s: a change shows within this
 
 
 def open_agreement(page, email, pictures=False):
@@ -59,16 +59,21 @@ def test_mentor_and_mentee_co_edit_live_and_resolve_a_clash(live_server, open_pa
     mona.evaluate("() => window.scrollTo(0, 0)")  # the header, with who is on the page
     screenshot(mona, "agreement-editor")
 
-    # The clash: Elias is in the ground rules while Mona saves her version of them.
+    # The clash: Elias has typed in the ground rules (his save not yet through) while Mona saves her version.
     ground_rules = re.compile("Honor the ground rules")
-    elias.get_by_label(ground_rules).click()
+    held_saves = []
+    elias.route("**/fields/ground_rules", lambda route: held_saves.append(route))
+    elias.get_by_label(ground_rules).fill("We keep what we say between us.")
     mona_rules = mona.get_by_label(ground_rules)
     mona_rules.fill("Phones away; we start on time.")
     expect(mona.locator("#status-ground_rules")).to_have_text("Saved", timeout=LIVE)
     mona_rules.blur()
-    # Elias's screen keeps what he is working on and tells him that Mona changed it.
+    # Elias's screen keeps what he typed and tells him that Mona changed it.
     expect(elias.locator("#status-ground_rules")).to_contain_text("Your partner changed this too", timeout=LIVE)
-    elias.get_by_label(ground_rules).fill("We keep what we say between us.")
+    expect(elias.get_by_label(ground_rules)).to_have_value("We keep what we say between us.")
+    for route in held_saves:  # his save goes through now, based on the version he had
+        route.continue_()
+    elias.unroute("**/fields/ground_rules")
     conflict = elias.locator("#field-ground_rules .conflict-panel")
     expect(conflict).to_be_visible(timeout=LIVE)
     expect(conflict).to_contain_text("Mona Mentor changed this")
@@ -91,3 +96,46 @@ def test_mentor_and_mentee_co_edit_live_and_resolve_a_clash(live_server, open_pa
         page.reload()
         expect(page.get_by_label(ground_rules)).to_have_value(merged)
         expect(page.get_by_role("textbox", name="Goal:")).to_have_value("Elias leads a ward audit by June.")
+
+
+def test_a_field_only_clicked_into_takes_the_partners_change(live_server, open_page):
+    """When the mentee only clicks into a field and types nothing, does the mentor's change of it replace the
+    old value in his box, live, with no "your partner changed this too" (he changed nothing)?"""
+    with live_server.seed():
+        program = make_program(name="Bayview Mentoring", code="BAY2")
+        mentor = make_user(name="Mona Focus")
+        mentee = make_user(name="Elias Focus")
+        make_agreement(make_pair(program, mentor, mentee))
+        mentor_email, mentee_email = mentor.email, mentee.email
+
+    mona, elias = open_page(), open_page()
+    open_agreement(mona, mentor_email)
+    open_agreement(elias, mentee_email)
+    ground_rules = re.compile("Honor the ground rules")
+    elias_rules = elias.get_by_label(ground_rules)
+    elias_rules.click()
+    expect(elias_rules).to_be_focused()
+
+    mona.get_by_label(ground_rules).fill("Phones away; we start on time.")
+    expect(mona.locator("#status-ground_rules")).to_have_text("Saved", timeout=LIVE)
+    mona.get_by_label(ground_rules).blur()
+
+    expect(elias_rules).to_have_value("Phones away; we start on time.", timeout=LIVE)
+    expect(elias.locator("#field-ground_rules")).to_contain_text("Last saved by Mona Focus")
+    expect(elias.locator("#status-ground_rules")).not_to_contain_text("Your partner changed this too")
+    expect(elias.locator("#field-ground_rules .conflict-panel")).to_have_count(0)
+    expect(elias_rules).to_be_focused()  # he is still where he was
+
+    # A field he did change is still held back: typing, then the partner's change, keeps his words.
+    held_saves = []
+    elias.route("**/fields/goal", lambda route: held_saves.append(route))
+    elias.get_by_role("textbox", name="Goal:").fill("Elias's own goal")
+    mona.get_by_role("textbox", name="Goal:").fill("Mona's goal for Elias")
+    expect(mona.locator("#status-goal")).to_have_text("Saved", timeout=LIVE)
+    mona.get_by_role("textbox", name="Goal:").blur()
+    expect(elias.locator("#status-goal")).to_contain_text("Your partner changed this too", timeout=LIVE)
+    expect(elias.get_by_role("textbox", name="Goal:")).to_have_value("Elias's own goal")
+    for route in held_saves:
+        route.continue_()
+    elias.unroute("**/fields/goal")
+    expect(elias.locator("#field-goal .conflict-panel")).to_be_visible(timeout=LIVE)
