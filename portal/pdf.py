@@ -341,8 +341,9 @@ def _measure(html: str) -> None:
                                  f"{MAX_STYLE_BYTES // 1024} KB.")
 
 
-def render_pdf_report(html: str) -> RenderedPdf:
+def render_pdf_report(html: str, signer=None) -> RenderedPdf:
     """Render `html`, refusing every fetch, in at most MAX_RENDER_SECONDS; returns the PDF and what was refused.
+    With a `signer` (portal.pdf_signing.PdfSigner), the PDF is signed in the same process and time bound.
     Raises PdfRenderError (a message in plain words that quotes nothing of the document) when it cannot."""
     if not isinstance(html, str):
         raise PdfRenderError("The document to render must be text.")
@@ -350,16 +351,18 @@ def render_pdf_report(html: str) -> RenderedPdf:
         raise PdfRenderError(f"The document is too large to render (more than {MAX_HTML_BYTES // (1024 * 1024)} MB).")
     _measure(html)
     register_fonts()
+    if signer is not None:
+        signer.warm()  # before the fork: the child inherits pyHanko loaded and the key parsed
     if hasattr(os, "fork"):
-        return _render_in_child(html)
-    return _render(html)  # no fork (Windows): the library's own deadline, checked between elements, is the bound
+        return _render_in_child(html, signer)
+    return _render(html, signer)  # no fork (Windows): the library's own deadline, checked between elements, is the bound
 
 
 _TOO_LONG = "The document could not be rendered: it took longer than the {seconds:g} seconds a PDF may take."
 _FAILED = "The document could not be rendered as a PDF: part of it cannot be laid out on a page."
 
 
-def _render_in_child(html: str) -> RenderedPdf:
+def _render_in_child(html: str, signer=None) -> RenderedPdf:
     """`_render` in a forked child, killed when it runs out of time; its outcome comes back through a pipe."""
     seconds = MAX_RENDER_SECONDS
     reader, writer = os.pipe()
@@ -370,7 +373,7 @@ def _render_in_child(html: str) -> RenderedPdf:
             os.close(reader)
             try:
                 _silence_child_process()
-                outcome = ("ok", _render(html))
+                outcome = ("ok", _render(html, signer))
             except PdfRenderError as error:
                 outcome = ("error", (str(error), error.failure))
             except BaseException as error:  # whatever happens, the child must report and exit
@@ -422,7 +425,7 @@ def _render_in_child(html: str) -> RenderedPdf:
     return value
 
 
-def _render(html: str) -> RenderedPdf:
+def _render(html: str, signer=None) -> RenderedPdf:
     blocked: list[str] = []
 
     def refuse_every_fetch(uri, _relative):
@@ -442,15 +445,23 @@ def _render(html: str) -> RenderedPdf:
             failure = type(error).__name__
             log.error("PDF render failed: %s", failure)  # in the child process, this goes nowhere (see above)
             raise PdfRenderError(_FAILED, failure=failure) from None
-    if status.err:
-        raise PdfRenderError("The document could not be rendered as a PDF.")
-    return RenderedPdf(pdf=out.getvalue(), blocked=blocked + refused_by_policy)
+        if status.err:
+            raise PdfRenderError("The document could not be rendered as a PDF.")
+        pdf = out.getvalue()
+        if signer is not None:
+            try:
+                pdf = signer.sign(pdf)
+            except Exception as error:  # pyHanko's messages may quote the file; only the kind goes on
+                failure = type(error).__name__
+                log.error("PDF signature failed: %s", failure)
+                raise PdfRenderError("The PDF could not be signed.", failure=failure) from None
+    return RenderedPdf(pdf=pdf, blocked=blocked + refused_by_policy)
 
 
-def render_pdf(html: str) -> bytes:
-    """The PDF of `html`. Nothing is fetched; how many fetches the document asked for is logged (not what they
-    named: the addresses come from the document, which may hold pair-only text)."""
-    result = render_pdf_report(html)
+def render_pdf(html: str, signer=None) -> bytes:
+    """The PDF of `html` (signed by `signer` if given). Nothing is fetched; how many fetches the document asked
+    for is logged (not what they named: the addresses come from the document, which may hold pair-only text)."""
+    result = render_pdf_report(html, signer)
     if result.blocked:
         log.warning("PDF render refused %d fetch(es); the addresses are not logged", len(result.blocked))
     return result.pdf

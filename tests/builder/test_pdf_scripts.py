@@ -29,3 +29,20 @@ def test_the_pdf_preview_prints_template_text_in_every_script(builder):
     text = pdftotext(pdf)
     for typed in TEXTS:
         assert typed in text, (typed, text[:500])
+
+
+def test_the_pdf_preview_is_signed_and_checks_as_a_preview_not_an_agreement(app, builder):
+    """Does the preview PDF carry the portal's signature (pyHanko validates it with the portal's certificate)
+    and does "Check a signed PDF" recognise it as a template preview, never as a signed agreement?"""
+    import io
+
+    from tests.signing.test_issued_files import portal_certificate, validate
+    pdf = builder.client.get(builder.version_url(builder.published_id, "/preview.pdf")).get_data()
+    [status] = validate(pdf, portal_certificate(app))
+    assert status.intact and status.valid and status.trusted
+    page = builder.client.post("/verify", data={"pdf": (io.BytesIO(pdf), "preview.pdf")},
+                               content_type="multipart/form-data").get_data(as_text=True)
+    assert "Yes: this file is a template preview the portal issued." in page and "Signed by both" not in page
+    public = app.test_client().post("/check-a-pdf", data={"pdf": (io.BytesIO(pdf), "preview.pdf")},
+                                    content_type="multipart/form-data").get_data(as_text=True)
+    assert "A template preview (not an agreement)" in public and "Signed on" not in public
