@@ -278,3 +278,18 @@ def test_an_organisations_certificate_is_used_from_pem_files_or_pkcs12(tmp_path)
                                          "PDF_SIGNING_KEY": str(tmp_path / "other.pem")})
     with pytest.raises(pdf_signing.SigningConfigError, match="both"):
         pdf_signing.configured_identity({"PDF_SIGNING_CERT": str(tmp_path / "cert.pem")})
+
+
+def test_the_rotation_command_retires_the_generated_key_and_is_audited(app, runner):
+    """Does `flask rotate-pdf-signing-key` make a new generated certificate, keep the old one retired, and
+    record the rotation in the audit log (without any key material)?"""
+    from portal.config import INSTANCE_DIR
+    from portal.models import AuditEvent
+    before = (INSTANCE_DIR / pdf_signing.CERT_FILE).read_bytes()
+    result = runner.invoke(args=["rotate-pdf-signing-key"])
+    assert result.exit_code == 0 and "New PDF signing certificate" in result.output, result.output
+    after = (INSTANCE_DIR / pdf_signing.CERT_FILE).read_bytes()
+    assert after != before
+    assert before in [path.read_bytes() for path in (INSTANCE_DIR / pdf_signing.RETIRED_DIR).iterdir()]
+    [event] = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "pdf_signing_key.rotated")).all()
+    assert "PRIVATE KEY" not in (event.detail or "")
