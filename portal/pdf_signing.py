@@ -70,7 +70,10 @@ def _write_once(path: Path, data: bytes) -> None:
 
 def new_identity(common_name: str) -> SigningIdentity:
     """A fresh EC P-256 key and a self-signed certificate for signing documents."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    return _self_signed(ec.generate_private_key(ec.SECP256R1()), common_name)
+
+
+def _self_signed(key, common_name: str) -> SigningIdentity:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Mentorship Agreement Portal")])
     now = datetime.now(timezone.utc)
@@ -100,6 +103,9 @@ def instance_identity(instance_dir: Path, common_name: str) -> SigningIdentity:
                     cert_path.unlink(missing_ok=True)
                     _write_once(cert_path, fresh.cert_pem)
             _wait_for(cert_path)
+            if not cert_path.exists():  # the process that made the key stopped before its certificate
+                key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+                _write_once(cert_path, _self_signed(key, common_name).cert_pem)
     return _checked(key_path.read_bytes(), cert_path.read_bytes(), (), "the generated pair in instance/")
 
 

@@ -293,3 +293,12 @@ def test_the_rotation_command_retires_the_generated_key_and_is_audited(app, runn
     assert before in [path.read_bytes() for path in (INSTANCE_DIR / pdf_signing.RETIRED_DIR).iterdir()]
     [event] = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "pdf_signing_key.rotated")).all()
     assert "PRIVATE KEY" not in (event.detail or "")
+
+
+def test_a_generated_key_left_without_its_certificate_gets_one(tmp_path):
+    """If a worker stopped between writing the generated key and its certificate, does the next start make a
+    certificate for that key (rather than failing, or replacing the key)?"""
+    first = pdf_signing.instance_identity(tmp_path, "Portal test")
+    (tmp_path / pdf_signing.CERT_FILE).unlink()
+    again = pdf_signing.instance_identity(tmp_path, "Portal test")
+    assert again.key_pem == first.key_pem and again.cert_pem != first.cert_pem
