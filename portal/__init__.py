@@ -69,6 +69,7 @@ def create_app(config: object | dict | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
+    app.extensions["pdf_signer"] = _pdf_signer(app)
     _register_blueprints(app)
     _register_hooks(app)
     from portal import fragment_cache
@@ -78,6 +79,18 @@ def create_app(config: object | dict | None = None) -> Flask:
     errors.register(app)
     cli.register(app)
     return app
+
+
+def _pdf_signer(app: Flask):
+    """The key and certificate that sign every PDF: configured (PDF_SIGNING_PKCS12, or PDF_SIGNING_CERT and
+    PDF_SIGNING_KEY), else generated once into instance/. A configured one that cannot be used stops the start."""
+    import os
+
+    from portal import pdf_signing
+    from portal.config import INSTANCE_DIR
+    identity = (app.config.get("PDF_SIGNING_IDENTITY") or pdf_signing.configured_identity(os.environ)
+                or pdf_signing.instance_identity(INSTANCE_DIR, pdf_signing.common_name(app.config["PUBLIC_URL"])))
+    return pdf_signing.PdfSigner(identity)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -33,6 +33,25 @@ def register(app: Flask) -> None:
         else:
             click.echo("The database already has data; the demo was not loaded.")
 
+    @app.cli.command("rotate-pdf-signing-key")
+    def rotate_pdf_signing_key() -> None:
+        """Retire the generated PDF signing key and certificate (kept in instance/pdf_signing_retired/) and make
+        new ones; restart the workers afterwards. Files issued before still verify (by their recorded hash).
+        A configured certificate (PDF_SIGNING_*) is rotated by configuring the new files instead."""
+        import os
+
+        from portal import audit, pdf_signing
+        from portal.config import INSTANCE_DIR
+        if pdf_signing.configured_identity(os.environ) is not None:
+            raise click.ClickException("PDF_SIGNING_* names the signing certificate: configure the new files "
+                                       "instead, then restart the workers.")
+        identity = pdf_signing.rotate_instance_identity(INSTANCE_DIR, pdf_signing.common_name(
+            app.config["PUBLIC_URL"]))
+        serial = format(identity.certificate.serial_number, "x")
+        audit.record("pdf_signing_key.rotated", certificate_serial=serial)
+        db.session.commit()
+        click.echo(f"New PDF signing certificate {serial}; restart the workers to use it.")
+
     @app.cli.command("rotate-keys")
     def rotate_keys() -> None:
         """Re-encrypt all confidential content under the first key of DATA_KEYS (safe while serving).

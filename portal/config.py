@@ -102,4 +102,6 @@ class Config:
         self.MAIL_FILE = env.get("MAIL_FILE", str(INSTANCE_DIR / "outbox.log"))
         self.PUBLIC_URL = env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
+        # The public "check a PDF" page (no account): uploads counted per client address and hour.
+        self.PUBLIC_CHECKS_PER_HOUR = int(env.get("PUBLIC_CHECKS_PER_HOUR", "30"))
         self.DEMO_PASSWORD = env.get("DEMO_PASSWORD", "mentor-demo-2026")

@@ -30,7 +30,12 @@ does not raise). So:
   the pipe and is logged by the parent. What the portal logs about a render (a failure's kind, a time-out, how
   many fetches were refused) quotes nothing of the document, not even a refused address.
 
-Only fonts built into the PDF standard (Helvetica, Times, Courier) are used, so nothing needs to be read.
+Fonts: the fonts bundled in portal/fonts/ (DejaVu Sans for Latin with its extensions, Greek, Cyrillic, Hebrew and
+Arabic; DejaVu Sans Mono for hashes; WenQuanYi Micro Hei for Chinese, Japanese and Korean) are registered with
+reportlab by this module, from that fixed list of files and before any document is seen, so the document's own
+fetches stay refused. xhtml2pdf embeds them subset, chooses per character the first family of a font-family list
+that can draw it, joins Arabic letters (arabic-reshaper) and orders right-to-left runs (its Unicode bidi
+algorithm). The 14 standard fonts are not used: they are not embedded and draw only Western European text.
 """
 from __future__ import annotations
 
@@ -48,8 +53,17 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
+from reportlab import rl_config
+from reportlab.lib.fonts import addMapping
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus.tables import CellStyle
+from xhtml2pdf import default as xhtml2pdf_default
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
+from xhtml2pdf.util import font_has_glyph
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +87,65 @@ class PdfRenderError(Exception):
 class RenderedPdf:
     pdf: bytes
     blocked: list[str] = field(default_factory=list)  # every URL the document asked for and did not get
+
+
+# --- fonts ---------------------------------------------------------------------------------------------------
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+
+
+@dataclass(frozen=True)
+class BundledFont:
+    name: str          # the reportlab font name (what pdffonts shows, after the subset prefix)
+    file: str          # in FONT_DIR
+    subfont: int = 0   # the face inside a TrueType collection
+
+
+# The only font files the renderer reads. Families, as the PDF templates name them in font-family:
+#   "Portal Sans" (DejaVu Sans: regular, bold, oblique, bold oblique), "Portal Mono" (DejaVu Sans Mono) and
+#   "Portal CJK" (WenQuanYi Micro Hei, one weight: bold and italic draw with it too).
+BUNDLED_FONTS = (
+    BundledFont("PortalSans", "DejaVuSans.ttf"),
+    BundledFont("PortalSans-Bold", "DejaVuSans-Bold.ttf"),
+    BundledFont("PortalSans-Oblique", "DejaVuSans-Oblique.ttf"),
+    BundledFont("PortalSans-BoldOblique", "DejaVuSans-BoldOblique.ttf"),
+    BundledFont("PortalMono", "DejaVuSansMono.ttf"),
+    BundledFont("PortalCJK", "wqy-microhei.ttc"),
+)
+FONT_FAMILIES = {  # font-family name (as xhtml2pdf looks it up, lower case) -> (regular, bold, italic, bold italic)
+    "portal sans": ("PortalSans", "PortalSans-Bold", "PortalSans-Oblique", "PortalSans-BoldOblique"),
+    "portal mono": ("PortalMono",) * 4,
+    "portal cjk": ("PortalCJK",) * 4,
+}
+_fonts_lock = threading.Lock()
+_fonts_ready = False
+
+
+def register_fonts() -> None:
+    """Register the bundled fonts with reportlab and make their families known to xhtml2pdf, once per process.
+    Called before the render forks, so that the child inherits them (parsing the CJK font costs ~0.1 s, and
+    each face's character coverage, which xhtml2pdf computes on first use, is computed here once as well)."""
+    global _fonts_ready
+    if _fonts_ready:
+        return
+    with _fonts_lock:
+        if _fonts_ready:
+            return
+        for font in BUNDLED_FONTS:
+            pdfmetrics.registerFont(TTFont(font.name, str(FONT_DIR / font.file), subfontIndex=font.subfont))
+        for family, (regular, bold, italic, bold_italic) in FONT_FAMILIES.items():
+            addMapping(regular, 0, 0, regular)
+            addMapping(regular, 1, 0, bold)
+            addMapping(regular, 0, 1, italic)
+            addMapping(regular, 1, 1, bold_italic)
+            xhtml2pdf_default.DEFAULT_FONT[family] = regular
+        for font in BUNDLED_FONTS:
+            font_has_glyph(font.name, "a")  # xhtml2pdf keeps each face's coverage once computed
+        # reportlab selects this font at the top of every page, before any text: Helvetica would put an
+        # unembedded font into every PDF, even one that draws no glyph with it.
+        rl_config.canvas_basefontname = "PortalSans"
+        CellStyle.fontname = "PortalSans"  # and a table selects this one for each cell it draws
+        _fonts_ready = True
 
 
 def _policy() -> ResourceAccessPolicy:
@@ -268,24 +341,28 @@ def _measure(html: str) -> None:
                                  f"{MAX_STYLE_BYTES // 1024} KB.")
 
 
-def render_pdf_report(html: str) -> RenderedPdf:
+def render_pdf_report(html: str, signer=None) -> RenderedPdf:
     """Render `html`, refusing every fetch, in at most MAX_RENDER_SECONDS; returns the PDF and what was refused.
+    With a `signer` (portal.pdf_signing.PdfSigner), the PDF is signed in the same process and time bound.
     Raises PdfRenderError (a message in plain words that quotes nothing of the document) when it cannot."""
     if not isinstance(html, str):
         raise PdfRenderError("The document to render must be text.")
     if len(html.encode("utf-8")) > MAX_HTML_BYTES:
         raise PdfRenderError(f"The document is too large to render (more than {MAX_HTML_BYTES // (1024 * 1024)} MB).")
     _measure(html)
+    register_fonts()
+    if signer is not None:
+        signer.warm()  # before the fork: the child inherits pyHanko loaded and the key parsed
     if hasattr(os, "fork"):
-        return _render_in_child(html)
-    return _render(html)  # no fork (Windows): the library's own deadline, checked between elements, is the bound
+        return _render_in_child(html, signer)
+    return _render(html, signer)  # no fork (Windows): the library's own deadline, checked between elements, is the bound
 
 
 _TOO_LONG = "The document could not be rendered: it took longer than the {seconds:g} seconds a PDF may take."
 _FAILED = "The document could not be rendered as a PDF: part of it cannot be laid out on a page."
 
 
-def _render_in_child(html: str) -> RenderedPdf:
+def _render_in_child(html: str, signer=None) -> RenderedPdf:
     """`_render` in a forked child, killed when it runs out of time; its outcome comes back through a pipe."""
     seconds = MAX_RENDER_SECONDS
     reader, writer = os.pipe()
@@ -296,7 +373,7 @@ def _render_in_child(html: str) -> RenderedPdf:
             os.close(reader)
             try:
                 _silence_child_process()
-                outcome = ("ok", _render(html))
+                outcome = ("ok", _render(html, signer))
             except PdfRenderError as error:
                 outcome = ("error", (str(error), error.failure))
             except BaseException as error:  # whatever happens, the child must report and exit
@@ -348,7 +425,7 @@ def _render_in_child(html: str) -> RenderedPdf:
     return value
 
 
-def _render(html: str) -> RenderedPdf:
+def _render(html: str, signer=None) -> RenderedPdf:
     blocked: list[str] = []
 
     def refuse_every_fetch(uri, _relative):
@@ -368,15 +445,23 @@ def _render(html: str) -> RenderedPdf:
             failure = type(error).__name__
             log.error("PDF render failed: %s", failure)  # in the child process, this goes nowhere (see above)
             raise PdfRenderError(_FAILED, failure=failure) from None
-    if status.err:
-        raise PdfRenderError("The document could not be rendered as a PDF.")
-    return RenderedPdf(pdf=out.getvalue(), blocked=blocked + refused_by_policy)
+        if status.err:
+            raise PdfRenderError("The document could not be rendered as a PDF.")
+        pdf = out.getvalue()
+        if signer is not None:
+            try:
+                pdf = signer.sign(pdf)
+            except Exception as error:  # pyHanko's messages may quote the file; only the kind goes on
+                failure = type(error).__name__
+                log.error("PDF signature failed: %s", failure)
+                raise PdfRenderError("The PDF could not be signed.", failure=failure) from None
+    return RenderedPdf(pdf=pdf, blocked=blocked + refused_by_policy)
 
 
-def render_pdf(html: str) -> bytes:
-    """The PDF of `html`. Nothing is fetched; how many fetches the document asked for is logged (not what they
-    named: the addresses come from the document, which may hold pair-only text)."""
-    result = render_pdf_report(html)
+def render_pdf(html: str, signer=None) -> bytes:
+    """The PDF of `html` (signed by `signer` if given). Nothing is fetched; how many fetches the document asked
+    for is logged (not what they named: the addresses come from the document, which may hold pair-only text)."""
+    result = render_pdf_report(html, signer)
     if result.blocked:
         log.warning("PDF render refused %d fetch(es); the addresses are not logged", len(result.blocked))
     return result.pdf

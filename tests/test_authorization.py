@@ -212,6 +212,8 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     # Anyone signed in may check a PDF or a hash; the answer reveals no content.
     ("agreements.verify", "GET"): ("/verify", SIGNED_IN),
     ("agreements.verify", "POST"): ("/verify", SIGNED_IN),
+    ("agreements.check_public", "GET"): ("/check-a-pdf", PUBLIC_PAGE),
+    ("agreements.check_public", "POST"): ("/check-a-pdf", PUBLIC_PAGE),
     # The mentorship's life: only the two members act on it (supervisors and admins follow it read-only).
     ("lifecycle.log_meeting", "POST"): ("/agreements/{agreement}/meetings", PAIR_MEMBERS),
     ("lifecycle.delete_meeting", "POST"): ("/agreements/{agreement}/meetings/{meeting}/delete", PAIR_MEMBERS),
@@ -298,7 +300,9 @@ def test_route_answers_each_actor_as_written(app, world, route):
         check(response, expectations[actor], label)
         writes = [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE"))]
         if method == "GET":
-            # No GET changes state. The one write allowed is the audit entry of a refused request.
-            assert all(s.startswith("INSERT INTO AUDIT_EVENT") for s in writes), f"{label} wrote: {writes}"
+            # No GET changes state. The writes allowed are the audit entry of a refused request and the record
+            # of a PDF the portal issued (its hash, so that "Check a signed PDF" recognises the file).
+            assert all(s.startswith(("INSERT INTO AUDIT_EVENT", "INSERT INTO ISSUED_FILE")) for s in writes), \
+                f"{label} wrote: {writes}"
         if expectations[actor] == DENY:
             assert any(s.startswith("INSERT INTO AUDIT_EVENT") for s in writes), f"{label}: refusal not audited"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, flash, make_response, request, url_for
+from flask import abort, current_app, flash, make_response, request, url_for
 from flask_login import current_user
 
-from portal import policy
+from portal import audit, policy, ratelimit
 from portal.agreements import bp
 from portal.agreements.routes import _page_for
 from portal.domain import agreement_pdf, signing, verification
@@ -149,7 +149,7 @@ def program_copy_pdf(agreement_id: int, revision: int):
 @bp.route("/verify", methods=["GET", "POST"])
 @policy.access(policy.SIGNED_IN)
 def verify():
-    """Does this PDF (or this hash) match a signed version? Answers yes/no, program and date only."""
+    """Is this PDF one the portal issued (or this hash one of a signed version)? Yes/no, program and date only."""
     if request.method == "GET":
         return render("agreements/verify.html", result=None, error=None, pasted="",
                       max_upload=verification.MAX_UPLOAD_TEXT)
@@ -165,6 +165,33 @@ def verify():
     except verification.VerificationInputError as error:
         return render("agreements/verify.html", result=None, error=str(error), pasted=pasted, status=422,
                       max_upload=verification.MAX_UPLOAD_TEXT)
-    may_open = result.matched and policy.may_view_agreement(current_user, result.agreement_id)
+    may_open = bool(result.agreement_id) and result.matched and policy.may_view_agreement(current_user,
+                                                                                         result.agreement_id)
     return render("agreements/verify.html", result=result, error=None, pasted="", may_open=may_open,
+                  max_upload=verification.MAX_UPLOAD_TEXT)
+
+
+@bp.route("/check-a-pdf", methods=["GET", "POST"])
+@policy.access(policy.PUBLIC)
+def check_public():
+    """The check for people without an account (a certification body): upload a PDF, learn match or no match,
+    the program and the date, nothing more. Limited per client address."""
+    limit = current_app.config["PUBLIC_CHECKS_PER_HOUR"]
+    if request.method == "GET":
+        return render("agreements/check_public.html", result=None, error=None, limit=limit,
+                      max_upload=verification.MAX_UPLOAD_TEXT)
+    if not ratelimit.take("verify:public", audit.client_address() or "unknown", limit, 60):
+        db.session.commit()
+        refuse(429, f"This address has checked {limit} files in the last hour, as many as the public check "
+                    "allows. Try again in an hour.")
+    db.session.commit()  # the check is counted whatever it finds
+    upload = request.files.get("pdf")
+    try:
+        if upload is None or not upload.filename:
+            raise verification.VerificationInputError("Choose a PDF file to upload.")
+        result = verification.verify_pdf(upload.stream.read(verification.MAX_UPLOAD_BYTES + 1))
+    except verification.VerificationInputError as error:
+        return render("agreements/check_public.html", result=None, error=str(error), limit=limit, status=422,
+                      max_upload=verification.MAX_UPLOAD_TEXT)
+    return render("agreements/check_public.html", result=result, error=None, limit=limit,
                   max_upload=verification.MAX_UPLOAD_TEXT)

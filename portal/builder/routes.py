@@ -21,6 +21,7 @@ from portal.builder.forms import (
     FIELD_FORMS, FIELD_TYPE_NAMES, ImportForm, NewSectionForm, NewTemplateForm, SectionForm,
     ShippedTemplateForm, TemplateTextForm, attach_problems, field_form,
 )
+from portal.domain import issued_files
 from portal.domain import template_store as store
 from portal.domain.template_format import (
     MAX_FILE_BYTES, TemplateFormatError, diff_definitions, dump_template_file, substitute_placeholders,
@@ -28,7 +29,7 @@ from portal.domain.template_format import (
 from portal.errors import error_response
 from portal.extensions import db
 from portal.models import TemplateVersion
-from portal.pdf import PdfRenderError, render_pdf
+from portal.pdf import PdfRenderError
 from portal.web import is_htmx_fragment_request, render, see_other
 
 MAX_SHOWN_PROBLEMS = 20  # of an imported file: the first ones tell what is wrong; the rest would bury them
@@ -351,7 +352,7 @@ def preview_pdf(program_id: int, version_id: int):
     # A .html template: autoescaped, so template text reaches the PDF as text, never as markup.
     html = render_template("builder/pdf/preview.html", **_preview_context(program, version))
     try:
-        pdf = render_pdf(html)
+        pdf = issued_files.issue_pdf(html, "template_preview", program.id, template_version_id=version.id)
     except PdfRenderError as error:  # a clear page, not a server error: the template is beyond what a PDF takes
         return error_response(422, f"This template cannot be shown as a PDF. {error} You can still read its "
                                    "preview page.")

@@ -3,8 +3,8 @@ amendment may have changed since).
 
 Two copies: the pair's copy holds every field; the program's copy leaves the pair-only fields out entirely
 (label and value) and is rendered without decrypting them. Both end with a signature certificate: the hash,
-every signature's details and the version's event history. The hash is also written into the PDF's metadata
-(`portal-sha256:<hex>`), where the verification page finds it again.
+every signature's details and the version's event history. Each file is signed with the portal's key and its own
+SHA-256 recorded when it is issued; "Check a signed PDF" looks that up.
 """
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from typing import Any
 
 from flask import current_app, render_template
 
-from portal.domain import signed_content, signing
+from portal.domain import issued_files, signed_content, signing
 from portal.domain.field_values import display_text, is_empty
 from portal.domain.template_format import OTHER, Field, Section, TemplateDefinition, substitute_placeholders
 from portal.domain.template_store import definition_of
 from portal.models import AgreementEvent, AgreementSignature, SignedVersion
-from portal.pdf import render_pdf
 from portal.timeutil import utcnow
 
 COPIES = ("pair", "program")
@@ -178,12 +177,15 @@ def pdf_copy(version: SignedVersion, copy: str) -> PdfCopy:
     return PdfCopy(copy=copy, version=version, content=content, definition=definition_of(version.template_version),
                    placeholders=signed_content.placeholders_of(content), signatures=signatures,
                    events=signing.version_events(version),
-                   verify_url=f"{current_app.config['PUBLIC_URL']}/verify")
+                   verify_url=f"{current_app.config['PUBLIC_URL']}/check-a-pdf")
 
 
 def render_copy(version: SignedVersion, copy: str) -> bytes:
+    """The copy as a PDF signed with the portal's key; its hash is recorded as issued (portal.domain.issued_files),
+    so call this only for a copy that is handed out."""
     document = pdf_copy(version, copy)
-    return render_pdf(render_template("agreements/pdf.html", doc=document, generated_at=utcnow()))
+    html = render_template("agreements/pdf.html", doc=document, generated_at=utcnow())
+    return issued_files.issue_pdf(html, f"{copy}_copy", version.program_id, signed_version_id=version.id)
 
 
 def filename(version: SignedVersion, copy: str) -> str:

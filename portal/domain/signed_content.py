@@ -26,7 +26,7 @@ from portal.domain.template_format import TemplateDefinition, substitute_placeho
 FORMAT = "mentorship-agreement-signed-content"
 FORMAT_VERSION = 1
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
-# How the hash is written into the PDFs the portal makes (text and metadata), so that it can be found again.
+# How the hash is written into the PDFs the portal makes (text and metadata); a pasted hash may carry it.
 HASH_MARKER = "portal-sha256:"
 
 
@@ -136,13 +136,3 @@ def normalize_hash(text: str) -> str | None:
         cleaned = cleaned[len("sha256:"):]
     return cleaned if HASH_PATTERN.fullmatch(cleaned) else None
 
-
-_MARKED_HASH = re.compile(re.escape(HASH_MARKER.encode("ascii")) + rb"([0-9a-f]{64})")
-
-
-def find_hash_in_pdf(data: bytes) -> str | None:
-    """The hash the portal wrote into one of its PDFs (in the document's metadata, which PDF writers leave
-    uncompressed), found by a plain byte search: no PDF parser runs on an uploaded file. The caller bounds
-    the size. None when there is none; a file with two different marked hashes is not one of ours."""
-    found = {match.group(1).decode("ascii") for match in _MARKED_HASH.finditer(data)}
-    return found.pop() if len(found) == 1 else None

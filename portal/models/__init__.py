@@ -5,7 +5,7 @@ from portal.models.templates import AgreementTemplate, TemplateVersion  # noqa: 
 from portal.models.agreements import (  # noqa: F401
     Agreement, AgreementEvent, EditorPresence, FieldChange, FieldValue,
 )
-from portal.models.signing import AgreementSignature, SignedVersion  # noqa: F401
+from portal.models.signing import AgreementSignature, IssuedFile, SignedVersion  # noqa: F401
 from portal.models.mail import OutboxMail  # noqa: F401
 from portal.models.audit import AuditEvent  # noqa: F401
 from portal.models.notes import Note, NoteShare  # noqa: F401

@@ -67,3 +67,27 @@ class SignedVersion(db.Model):
     agreement = relationship("Agreement")
     program = relationship("Program")
     template_version = relationship("TemplateVersion")
+
+
+ISSUED_KINDS = ("pair_copy", "program_copy", "template_preview")
+
+
+class IssuedFile(db.Model):
+    """One PDF file the portal handed out (a download, a mail attachment, a preview), by the SHA-256 of its
+    exact bytes: "Check a signed PDF" says yes only for a file whose hash is here. Holds no content."""
+
+    __tablename__ = "issued_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # one of ISSUED_KINDS
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id", ondelete="CASCADE"), index=True)
+    signed_version_id: Mapped[int | None] = mapped_column(ForeignKey("signed_version.id", ondelete="CASCADE"),
+                                                          index=True)
+    template_version_id: Mapped[int | None] = mapped_column(ForeignKey("template_version.id",
+                                                                       ondelete="CASCADE"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)  # UTC
+    size: Mapped[int] = mapped_column(Integer)
+
+    program = relationship("Program")
+    signed_version = relationship("SignedVersion")

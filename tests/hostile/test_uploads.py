@@ -50,7 +50,7 @@ BAD_TEMPLATE = {
 BAD_PDF = [
     ("agreement.pdf", b"GIF89a" + b"\x00" * 100, "not a PDF"),
     ("agreement.pdf", b"%PDF-1.4\n" + b"0" * MAX_UPLOAD_BYTES, "larger than"),
-    ("agreement.pdf", b"%PDF-1.4\n%%EOF\n", "no hash"),
+    ("agreement.pdf", b"junk before the header %PDF-1.4\n%%EOF\n", "not a PDF"),
     ("agreement.pdf", b"", "Choose a PDF"),
 ]
 
@@ -126,7 +126,8 @@ def test_a_bad_template_file_gets_a_clear_message_and_imports_nothing(app, admin
 
 @pytest.mark.parametrize("name, content, words", BAD_PDF)
 def test_a_bad_pdf_to_verify_gets_a_clear_message(app, admin_client, name, content, words):
-    """Is a file that is not a PDF, too large, carries no hash, or is empty answered with a message saying so?"""
+    """Is a file that is not a PDF (or does not start as one), too large, or empty answered with a message saying
+    so?"""
     response = upload(admin_client, "/verify", "pdf", name, content)
     assert response.status_code == 422
     assert words.lower() in response.get_data(as_text=True).lower()

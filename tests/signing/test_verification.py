@@ -69,14 +69,15 @@ def test_verifying_reveals_only_yes_no_program_and_date(world):
 
 
 def test_uploads_are_checked_for_type_size_and_marker(world):
-    """Is a file that is not a PDF, a PDF without the portal's hash, an empty form and an oversized file each
-    refused with a message saying what to do instead?"""
+    """Is a file that is not a PDF, an empty form and an oversized file each refused with a message saying what
+    to do instead, and a PDF the portal never issued (with or without a hash marker in it) answered no match?"""
     client = world.clients["outsider"]
     not_pdf = upload(client, b"GIF89a not a pdf at all", "picture.pdf")
     assert not_pdf.status_code == 422 and "not a PDF" in not_pdf.get_data(as_text=True)
     from portal.pdf import render_pdf
-    foreign = upload(client, render_pdf("<p>Some other PDF</p>"))
-    assert foreign.status_code == 422 and "carries no hash from this portal" in foreign.get_data(as_text=True)
+    foreign = upload(client, render_pdf("<p>Some other PDF</p>"))  # never issued: no match, and why
+    assert foreign.status_code == 200 and "No match." in foreign.get_data(as_text=True)
+    assert "not, byte for byte, a file the portal issued" in foreign.get_data(as_text=True)
     nothing = client.post("/verify", data={})
     assert nothing.status_code == 422 and "Choose a PDF file" in nothing.get_data(as_text=True)
     huge = upload(client, b"%PDF-1.4\n" + b"0" * MAX_UPLOAD_BYTES)
