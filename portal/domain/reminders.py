@@ -13,6 +13,7 @@ Kinds:
   signature_waiting  in "signing" for 7+ days                         -> the member who has not signed
   stalled            no meeting for the program's stall_days          -> both members (again each period)
   retention          pair-only content will be purged in 30 days      -> both members
+  meeting_tomorrow   a planned meeting is tomorrow (program's zone)  -> both members (never its place)
 (A share awaiting approval is left to the notes area, which owns shares.)
 """
 from __future__ import annotations
@@ -191,9 +192,22 @@ def share_waiting(today: date) -> list[Reminder]:
     return reminders
 
 
+def meeting_tomorrow(today: date) -> list[Reminder]:
+    """A meeting planned for tomorrow. The key names the meeting and its start, so a run that finds it again
+    sends nothing and nothing is sent twice."""
+    from portal.domain.planned_meetings import due_tomorrow
+    return [Reminder(f"meeting_tomorrow:{meeting.id}:{meeting.starts_at.isoformat()}", "meeting_tomorrow",
+                     meeting.agreement, _both(meeting.agreement), "Your mentoring meeting is tomorrow",
+                     "reminder_meeting_tomorrow.txt",
+                     {"starts": starts, "time_zone": meeting.agreement.pair.program.time_zone,
+                      "minutes": meeting.minutes})
+            for meeting, starts in due_tomorrow(today)]
+
+
 FINDERS: dict[str, Callable[[date], list[Reminder]]] = {
     "term_ending": term_ending, "review_due": review_due, "signature_waiting": signature_waiting,
     "stalled": stalled, "retention": retention, "share_waiting": share_waiting,
+    "meeting_tomorrow": meeting_tomorrow,
 }
 
 
