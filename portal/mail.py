@@ -72,10 +72,13 @@ def _message(mail: OutboxMail) -> EmailMessage:
     return message
 
 
-def _deliver_to_file(message: EmailMessage, pair_text: bool = False) -> None:
-    # Attachments (only the program's copy is ever attached) are named, never written out: the file and the
-    # console are read by whoever runs the server.
+def _deliver_to_file(message: EmailMessage, stored_body: str | None = None) -> None:
+    """`stored_body`: a mail with the pair's own text (policy.MAIL_KINDS_WITH_PAIR_TEXT) is written with that
+    text left out: the file and the console are read by whoever runs the server."""
+    # Attachments (the program's copy, an invitation) are named, never written out, for the same reason.
     body = message.get_body(("plain",)).get_content()
+    if stored_body is not None:
+        body = PAIR_TEXT.sub("[the pair's own, not written here]", stored_body)
     attachments = [f"[attachment: {part.get_filename()}, {len(part.get_content())} bytes, not shown]"
                    for part in message.iter_attachments()]
     text = "\n".join([f"From: {message['From']}", f"To: {message['To']}", f"Subject: {message['Subject']}", "",
@@ -83,9 +86,7 @@ def _deliver_to_file(message: EmailMessage, pair_text: bool = False) -> None:
     log.info("mail delivered to console: To: %s | Subject: %s", message["To"], message["Subject"])
     with open(current_app.config["MAIL_FILE"], "a", encoding="utf-8") as handle:
         handle.write(text + "\n" + "=" * 72 + "\n")
-    # Logs are read by whoever runs the server: a mail with the pair's own text is named there, not quoted.
-    current_app.logger.info("\n%s", text if not pair_text else
-                            f"To: {message['To']}\nSubject: {message['Subject']}\n[body not logged: the pair's own]")
+    current_app.logger.info("\n%s", text)
 
 
 def _deliver_smtp(messages: list[EmailMessage]) -> None:
@@ -112,7 +113,7 @@ def deliver_pending(limit: int = 100) -> int:
             if current_app.config["MAIL_SERVER"]:
                 _deliver_smtp([message])
             else:
-                _deliver_to_file(message, policy.carries_pair_text(mail.kind))
+                _deliver_to_file(message, mail.body if policy.carries_pair_text(mail.kind) else None)
         except (OSError, smtplib.SMTPException) as error:
             mail.last_error = f"{type(error).__name__}: {error}"[:500]
             log.warning("mail %s not delivered: %s", mail.id, mail.last_error)
