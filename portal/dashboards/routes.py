@@ -87,7 +87,7 @@ def settings(program_id: int):
     if request.method == "POST":
         values = {"stall_days": request.form.get("stall_days", ""),
                   "retention_months": request.form.get("retention_months", ""),
-                  "time_zone": request.form.get("time_zone", program.time_zone)}
+                  "time_zone": request.form.get("time_zone", program.time_zone).strip()}
         try:
             program_settings.save_settings(current_user, program, request.form)
         except lifecycle.LifecycleInputError as error:
