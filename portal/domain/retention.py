@@ -35,7 +35,7 @@ from portal.domain.template_store import definition_of
 from portal.db_setup import forget_deleted_pages
 from portal.extensions import db
 from portal.models import (
-    Agreement, AgreementEvent, FieldChange, FieldValue, GoalProgress, Meeting, Pair, Program, ReviewEntry,
+    Agreement, AgreementEvent, FieldChange, FieldValue, GoalProgress, Meeting, Pair, PlannedMeeting, Program, ReviewEntry,
     SentReminder, User,
 )
 from portal.timeutil import utcnow, utctoday
@@ -170,6 +170,8 @@ def _purge_content(agreement: Agreement) -> int:
         .values(old_ct=None, new_ct=None),
         update(Meeting).where(Meeting.agreement_id == agreement.id, Meeting.summary_ct.is_not(None))
         .values(summary_ct=None),
+        update(PlannedMeeting).where(PlannedMeeting.agreement_id == agreement.id, PlannedMeeting.place_ct.is_not(None))
+        .values(place_ct=None),
         update(GoalProgress).where(GoalProgress.agreement_id == agreement.id, GoalProgress.comment_ct.is_not(None))
         .values(comment_ct=None),
         update(ReviewEntry).where(ReviewEntry.agreement_id == agreement.id, ReviewEntry.conclusion_ct.is_not(None))

@@ -145,3 +145,15 @@ def test_a_closed_agreement_takes_no_plans(world):
         "on": (utctoday() + timedelta(days=2)).isoformat(), "at": "10:00", "minutes": "30", "place": "x"},
         follow_redirects=True)
     assert "closed" in response.get_data(as_text=True) and planned() == []
+
+
+def test_the_retention_purge_deletes_the_place(world):
+    """When a closed agreement's pair-only content is purged, is a planned meeting's place deleted too?"""
+    from portal.domain.retention import purge_agreement
+    from tests.factories import set_state
+    _plan(world)
+    set_state(world.agreement, "closed")
+    purge_agreement(world.refresh())
+    db.session.commit()
+    [meeting] = planned()
+    assert meeting.place_ct is None
