@@ -209,3 +209,21 @@ def due_tomorrow(today: date) -> list[tuple[PlannedMeeting, datetime]]:
         if starts.date() == today + timedelta(days=1):
             found.append((meeting, starts))
     return found
+
+
+def for_export(agreement: Agreement) -> list[dict]:
+    """Every planned meeting of the agreement with its place, for the pair's own data export."""
+    rows = db.session.scalars(select(PlannedMeeting).where(PlannedMeeting.agreement_id == agreement.id)
+                              .order_by(PlannedMeeting.starts_at, PlannedMeeting.id)).all()
+    out = []
+    for meeting in rows:
+        place = None
+        if meeting.place_ct is not None:
+            try:
+                place = crypto.decrypt(meeting.place_ct, _place_aad(meeting.id, agreement.pair_id))
+            except crypto.DecryptionError:
+                place = None
+        out.append({"starts_utc": meeting.starts_at.isoformat(),
+                    "starts_local": local_time(agreement, meeting.starts_at).replace(tzinfo=None).isoformat(),
+                    "time_zone": agreement.pair.program.time_zone, "minutes": meeting.minutes, "place": place})
+    return out

@@ -26,7 +26,7 @@ from typing import Any, Callable
 from sqlalchemy import String, cast, or_, select, update
 
 from portal import audit
-from portal.domain import commitments, meetings, progress, signing
+from portal.domain import commitments, meetings, planned_meetings, progress, signing
 from portal.domain.agreements import history, read_fields
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS, chain_of, reviews_of
 from portal.domain.reminders import RETENTION_NOTICE_DAYS, purge_date
@@ -104,6 +104,7 @@ def _agreement_export(agreement: Agreement) -> dict:
         "meetings": [{"held_on": m.held_on.isoformat(),
                       "mode": commitments.mode_label(definition, m.mode, m.other_label),
                       "minutes": m.minutes, "summary": summaries.get(m.id)} for m in meeting_rows],
+        "planned_meetings": planned_meetings.for_export(agreement),
         "progress": [{"goal": item.item.label, "text": item.item.text, "status": item.status_label,
                       "comment": comments.get((item.item.field_key, item.item.index))} for item in progress_items],
         "reviews": [{"by": view.user.name, "outcomes": view.outcomes, "conclusion": view.conclusion,

@@ -157,3 +157,11 @@ def test_the_retention_purge_deletes_the_place(world):
     db.session.commit()
     [meeting] = planned()
     assert meeting.place_ct is None
+
+
+def test_the_pairs_export_holds_its_planned_meetings(world):
+    """Does the members' data export list each planned meeting with its time, length and place?"""
+    _plan(world, at="08:15")
+    data = world.client("mentor").get(f"/pairs/{world.pair.id}/export.json").get_json()
+    [entry] = data["agreements"][-1]["planned_meetings"]
+    assert entry["place"] == PLACE and entry["minutes"] == 45 and entry["starts_local"].endswith("08:15:00")
