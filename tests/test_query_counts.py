@@ -31,7 +31,8 @@ NOT_COUNTED = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")
 BUDGET = {
     "editor": 7, "autosave": 7, "poll_unchanged": 1, "poll_changed": 8, "dashboard": 9,
     "notes": 5,  # 4, and whether the notebook was purged: a note written since is deleted by the next purge
-    "pdf": 5, "sign_in": 0, "home": 10, "pair": 15,
+    "pdf": 5, "sign_in": 0, "home": 10,
+    "pair": 16,  # 15, and the members' planned meetings (with their places)
     "followed_agreement": 8,  # the editor's reads, and the supervisor's link to the pair
 }
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 
 from portal import crypto
 from portal.domain import commitments
@@ -199,14 +199,15 @@ class MeetingTally:
 
 def tally(agreement: Agreement, definition: TemplateDefinition, values: Mapping[str, Any]) -> MeetingTally:
     """Meetings held this term per mode against what the agreement commits to."""
-    held_rows = db.session.execute(
-        select(Meeting.mode, func.count(Meeting.id), func.coalesce(func.sum(Meeting.minutes), 0))
-        .where(Meeting.agreement_id == agreement.id, held_this_term(agreement.term_start))
-        .group_by(Meeting.mode)).all()
-    before_term = db.session.scalar(select(func.count(Meeting.id)).where(
-        Meeting.agreement_id == agreement.id, ~held_this_term(agreement.term_start)))
-    held = {mode: count for mode, count, _ in held_rows}
-    minutes = sum(int(total) for _, _, total in held_rows)
+    in_term = held_this_term(agreement.term_start)
+    rows = db.session.execute(
+        select(Meeting.mode, func.coalesce(func.sum(case((in_term, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((in_term, Meeting.minutes), else_=0)), 0),
+               func.coalesce(func.sum(case((in_term, 0), else_=1)), 0))
+        .where(Meeting.agreement_id == agreement.id).group_by(Meeting.mode)).all()
+    held = {mode: int(count) for mode, count, _, _ in rows if count}
+    minutes = sum(int(total) for _, _, total, _ in rows)
+    before_term = sum(int(early) for _, _, _, early in rows)
     commitment = commitments.committed_meetings(definition, values)
     committed = commitment.counts if commitment else {}
     rows = []
