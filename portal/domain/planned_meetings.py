@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
-from portal import crypto
+from portal import crypto, ratelimit
 from portal.domain.agreements import AgreementStateError
 from portal.domain.calendar import ICS_UTC, escape_text, fold
 from portal.domain.lifecycle import mail_member, portal_link
@@ -31,6 +31,7 @@ from portal.timeutil import day_in_reach, utcnow
 PLACE_MAX = 500
 DEFAULT_MINUTES = "60"
 UPCOMING_SHOWN = 20
+PLANS_PER_HOUR = 20  # each plan mails the partner: enough for any real use, not enough to flood them
 INVITATION_KIND = "meeting_invitation"
 INVITATION_FILE = "invitation.ics"
 
@@ -111,6 +112,9 @@ def plan_meeting(agreement: Agreement, actor: User, typed: PlanInput, now: datet
         starts_at = local.astimezone(timezone.utc).replace(tzinfo=None)
         if starts_at <= now:
             errors["on"] = "This time is already past: plan a meeting still to come (or log one that took place)."
+    if not errors and not ratelimit.take("plan_meeting:member", str(actor.id), PLANS_PER_HOUR, 60):
+        errors["on"] = (f"You have planned {PLANS_PER_HOUR} meetings in the last hour, the most the portal "
+                        "allows. Wait a while, then try again.")
     if errors:
         raise PlanInputError(errors)
     meeting = PlannedMeeting(agreement_id=agreement.id, starts_at=starts_at, minutes=minutes,

@@ -165,3 +165,13 @@ def test_the_pairs_export_holds_its_planned_meetings(world):
     data = world.client("mentor").get(f"/pairs/{world.pair.id}/export.json").get_json()
     [entry] = data["agreements"][-1]["planned_meetings"]
     assert entry["place"] == PLACE and entry["minutes"] == 45 and entry["starts_local"].endswith("08:15:00")
+
+
+def test_planning_is_limited_so_the_partner_is_not_flooded_with_invitations(world, monkeypatch):
+    """Past the hourly limit of planned meetings, is the next one refused with a message and no mail?"""
+    from portal.domain import planned_meetings
+    monkeypatch.setattr(planned_meetings, "PLANS_PER_HOUR", 2)
+    assert _plan(world).status_code == 303 and _plan(world).status_code == 303
+    response = _plan(world)
+    assert response.status_code == 422 and "in the last hour" in response.get_data(as_text=True)
+    assert len(planned()) == 2 and len(invitations()) == 4
