@@ -228,7 +228,10 @@ _PATTERN = bindparam("pattern", type_=String)
 _OF_AGREEMENT = Meeting.agreement_id == Agreement.id
 _HELD = select(func.count(Meeting.id)).where(
     _OF_AGREEMENT, meetings.held_this_term(Agreement.term_start)).scalar_subquery()
-_LAST_MET = select(func.max(Meeting.held_on)).where(_OF_AGREEMENT).scalar_subquery()
+# A meeting before the term does not count as held this term, so neither does it end a stall (else a new pair
+# that met once before its term would look stalled from its first day).
+_LAST_MET = select(func.max(Meeting.held_on)).where(
+    _OF_AGREEMENT, meetings.held_this_term(Agreement.term_start)).scalar_subquery()
 _LAST_LOGGED = select(func.max(Meeting.created_at)).where(_OF_AGREEMENT).scalar_subquery()
 _LAST_PROGRESS = (select(func.max(GoalProgress.updated_at))
                   .where(GoalProgress.agreement_id == Agreement.id).scalar_subquery())

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.domain.agreements import add_months
 from portal.domain.lifecycle import mail_member, portal_link
+from portal.domain.meetings import held_this_term
 from portal.extensions import db
 from portal.models import Agreement, AgreementEvent, AgreementSignature, Meeting, Pair, Program, SentReminder, User
 from portal.timeutil import utctoday
@@ -124,7 +125,10 @@ def signature_waiting(today: date) -> list[Reminder]:
 
 
 def stalled(today: date) -> list[Reminder]:
+    # Meetings before the term do not count as held this term (see portal.domain.meetings.held_this_term).
     last_meeting = (select(Meeting.agreement_id, func.max(Meeting.held_on).label("held_on"))
+                    .join(Agreement, Agreement.id == Meeting.agreement_id)
+                    .where(held_this_term(Agreement.term_start))
                     .group_by(Meeting.agreement_id).subquery())
     rows = db.session.execute(
         select(Agreement, Program.stall_days, last_meeting.c.held_on).join(Pair, Pair.id == Agreement.pair_id)

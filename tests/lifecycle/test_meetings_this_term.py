@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 from portal.domain import meetings
+from portal.extensions import db
 from portal.domain.template_store import definition_of
 from portal.domain.agreements import read_fields, values_of
 from portal.timeutil import utctoday
@@ -59,3 +60,16 @@ def test_the_dashboard_and_its_csv_count_only_this_terms_meetings(world):
         rows = list(csv.reader(io.StringIO(
             client.get(f"/programs/{world.program.id}/dashboard.csv").get_data(as_text=True).lstrip("\ufeff"))))
         assert rows[1][7] == "1", who
+
+
+def test_a_meeting_before_the_term_does_not_make_a_new_pair_look_stalled(world):
+    """Ten days into the term, with one meeting logged 35 days ago (before the term), is the pair neither
+    flagged as stalled on the dashboard nor sent a "no meeting" reminder (the program stalls after 30 days)?"""
+    from portal.domain.reminders import send_reminders
+    a = world.agreement
+    a.term_start = utctoday() - timedelta(days=10)
+    db.session.commit()
+    make_meeting(a, world.people["mentor"], held_on=utctoday() - timedelta(days=35))
+    [row] = table_rows(world.client("admin").get(f"/programs/{world.program.id}/dashboard").get_data(as_text=True))
+    assert row[9] == "none"
+    assert send_reminders(utctoday())["stalled"] == 0
