@@ -81,7 +81,8 @@ def register(app: Flask) -> None:
     @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Act as if today were this date (UTC), for catching up or testing.")
     def send_reminders(today) -> None:
-        """Queue today's reminders (term ending, review due, signature waiting, no meeting, retention).
+        """Queue today's reminders (term ending, review due, signature waiting, no meeting, retention, a planned
+        meeting tomorrow).
 
         Run daily from cron; a reminder is never sent twice, however often this runs."""
         from portal.domain.reminders import send_reminders as send

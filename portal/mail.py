@@ -27,8 +27,18 @@ ONE_TIME_LINK = re.compile(r"(/auth/(?:set-password|confirm-email)/)[A-Za-z0-9_\
 SENT_LINK_PLACEHOLDER = r"\1[link removed from the outbox once the mail was sent]"
 
 
+# The pair's own text in a mail (policy.MAIL_KINDS_WITH_PAIR_TEXT) sits between these markers in the body.
+PAIR_TEXT = re.compile(r"\[\[pair:(.*?)\]\]", re.S)
+PAIR_TEXT_REMOVED = "[removed from the outbox once the mail was sent]"
+
+
 def without_one_time_links(body: str) -> str:
     return ONE_TIME_LINK.sub(SENT_LINK_PLACEHOLDER, body)
+
+
+def as_delivered(body: str) -> str:
+    """The body a person reads: the pair-text markers dropped, their text kept."""
+    return PAIR_TEXT.sub(r"\1", body)
 
 
 def queue_mail(to: str, kind: str, subject: str, template: str, attachment: tuple[str, bytes] | None = None,
@@ -50,17 +60,25 @@ def _message(mail: OutboxMail) -> EmailMessage:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
-    message.set_content(mail.body)
-    if mail.attachment is not None:
+    message.set_content(as_delivered(mail.body))
+    if mail.attachment is not None and (mail.attachment_name or "").endswith(".ics"):
+        # An invitation (RFC 6047): calendar programs offer to add it when it comes as text/calendar with
+        # its method.
+        message.add_attachment(bytes(mail.attachment).decode("utf-8"), subtype="calendar",
+                               filename=mail.attachment_name, params={"method": "REQUEST"})
+    elif mail.attachment is not None:
         message.add_attachment(mail.attachment, maintype="application", subtype="pdf",
                                filename=mail.attachment_name or "attachment.pdf")
     return message
 
 
-def _deliver_to_file(message: EmailMessage) -> None:
-    # Attachments (only the program's copy is ever attached) are named, never written out: the file and the
-    # console are read by whoever runs the server.
+def _deliver_to_file(message: EmailMessage, stored_body: str | None = None) -> None:
+    """`stored_body`: a mail with the pair's own text (policy.MAIL_KINDS_WITH_PAIR_TEXT) is written with that
+    text left out: the file and the console are read by whoever runs the server."""
+    # Attachments (the program's copy, an invitation) are named, never written out, for the same reason.
     body = message.get_body(("plain",)).get_content()
+    if stored_body is not None:
+        body = PAIR_TEXT.sub("[the pair's own, not written here]", stored_body)
     attachments = [f"[attachment: {part.get_filename()}, {len(part.get_content())} bytes, not shown]"
                    for part in message.iter_attachments()]
     text = "\n".join([f"From: {message['From']}", f"To: {message['To']}", f"Subject: {message['Subject']}", "",
@@ -95,7 +113,7 @@ def deliver_pending(limit: int = 100) -> int:
             if current_app.config["MAIL_SERVER"]:
                 _deliver_smtp([message])
             else:
-                _deliver_to_file(message)
+                _deliver_to_file(message, mail.body if policy.carries_pair_text(mail.kind) else None)
         except (OSError, smtplib.SMTPException) as error:
             mail.last_error = f"{type(error).__name__}: {error}"[:500]
             log.warning("mail %s not delivered: %s", mail.id, mail.last_error)
@@ -103,6 +121,9 @@ def deliver_pending(limit: int = 100) -> int:
             mail.sent_at = utcnow()
             mail.last_error = None
             mail.body = without_one_time_links(mail.body)
+            if policy.carries_pair_text(mail.kind):
+                mail.body = PAIR_TEXT.sub(PAIR_TEXT_REMOVED, mail.body)
+                mail.attachment = None  # the invitation holds the place too
             sent += 1
         db.session.commit()
     return sent

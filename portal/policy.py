@@ -37,11 +37,18 @@ ROUTE_RULES = (PUBLIC, SIGNED_IN, SITE_ADMIN, SESSION_IN_QUERY)
 # The only mail that may carry an attachment: the program's signed copy, which leaves out every pair-only field.
 # The pair's own copy is never mailed (members download it after signing in): pair-only text stays out of the
 # outbox table, the mail servers and the mailboxes.
-MAIL_ATTACHMENT_KINDS = frozenset({"signed_copy_program"})
+MAIL_ATTACHMENT_KINDS = frozenset({"signed_copy_program", "meeting_invitation"})
+# Mails that carry the pair's own text (a planned meeting's place) and go to the pair's two members only: the
+# sender neither logs their bodies nor keeps that text in the outbox once they are delivered.
+MAIL_KINDS_WITH_PAIR_TEXT = frozenset({"meeting_invitation"})
 
 
 def may_attach_to_mail(kind: str) -> bool:
     return kind in MAIL_ATTACHMENT_KINDS
+
+
+def carries_pair_text(kind: str) -> bool:
+    return kind in MAIL_KINDS_WITH_PAIR_TEXT
 
 
 class NotSignedIn(Exception):

@@ -217,6 +217,7 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     # The mentorship's life: only the two members act on it (supervisors and admins follow it read-only).
     ("lifecycle.log_meeting", "POST"): ("/agreements/{agreement}/meetings", PAIR_MEMBERS),
     ("lifecycle.delete_meeting", "POST"): ("/agreements/{agreement}/meetings/{meeting}/delete", PAIR_MEMBERS),
+    ("lifecycle.plan_meeting", "POST"): ("/agreements/{agreement}/meetings/plan", PAIR_MEMBERS),
     ("lifecycle.schedule", "GET"): ("/agreements/{agreement}/schedule.ics", PAIR_MEMBERS),
     ("lifecycle.check_in", "POST"): ("/agreements/{agreement}/progress", PAIR_MEMBERS),
     ("lifecycle.start_review", "POST"): ("/agreements/{agreement}/review/start", PAIR_MEMBERS),

@@ -32,7 +32,8 @@ BUDGET = {
     "editor": 7, "autosave": 7, "poll_unchanged": 1, "poll_changed": 8, "dashboard": 9,
     "notes": 5,  # 4, and whether the notebook was purged: a note written since is deleted by the next purge
     "pdf": 6,  # 5 reads, and the record of the file issued (its hash, in a short write transaction of its own)
-    "sign_in": 0, "home": 10, "pair": 15,
+    "sign_in": 0, "home": 10,
+    "pair": 16,  # 15, and the members' planned meetings (with their places)
     "followed_agreement": 8,  # the editor's reads, and the supervisor's link to the pair
 }
 

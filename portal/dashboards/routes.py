@@ -86,7 +86,8 @@ def settings(program_id: int):
     errors, values = {}, program_settings.settings_of(program)
     if request.method == "POST":
         values = {"stall_days": request.form.get("stall_days", ""),
-                  "retention_months": request.form.get("retention_months", "")}
+                  "retention_months": request.form.get("retention_months", ""),
+                  "time_zone": request.form.get("time_zone", program.time_zone).strip()}
         try:
             program_settings.save_settings(current_user, program, request.form)
         except lifecycle.LifecycleInputError as error:

@@ -1,8 +1,11 @@
 """The agreed meeting schedule as an iCalendar file (RFC 5545) that the pair imports into their calendars.
 
-One all-day event per planned meeting (portal.domain.commitments.planned_schedule): the agreements give a
-cadence or a number of meetings, never a time of day, so all-day events are the honest representation, and
-separate events avoid recurrence rules that calendar programs read differently at month ends.
+One event per planned meeting (portal.domain.commitments.planned_schedule). When the agreement names days and a
+time of day ("every second Tuesday, 17:00"), each event is timed: the wall-clock time in the program's time
+zone, converted to UTC meeting by meeting with zoneinfo (so a clock change between two meetings is honoured and
+no VTIMEZONE is needed). Otherwise the agreement gives a cadence or a number of meetings, never a time, and
+all-day events are the honest representation. Separate events avoid recurrence rules that calendar programs
+read differently at month ends.
 
 Only the names, the program and the non-pair-only wording of the schedule go into the file: it is meant to be
 copied into other systems.
@@ -10,8 +13,9 @@ copied into other systems.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
 from portal.domain import commitments
 from portal.domain.field_values import display_text, is_empty
@@ -20,8 +24,8 @@ from portal.models import Agreement
 from portal.timeutil import utcnow
 
 LINE_OCTETS = 75
-# Fields whose (non-pair-only) wording describes when and where the pair meets.
-SCHEDULE_FIELD_KEYS = ("meeting_schedule", "meeting_place_time", "meeting_period")
+SCHEDULE_FIELD_KEYS = commitments.SCHEDULE_FIELD_KEYS
+ICS_UTC = "%Y%m%dT%H%M%SZ"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -64,6 +68,11 @@ def _description(agreement: Agreement, definition: TemplateDefinition, values: M
     return "\n".join(lines)
 
 
+def utc_stamp(local: datetime, time_zone: str) -> str:
+    """A wall-clock time in the named zone as an iCalendar UTC date-time ("20270302T160000Z")."""
+    return local.replace(tzinfo=ZoneInfo(time_zone)).astimezone(timezone.utc).strftime(ICS_UTC)
+
+
 def schedule_ics(agreement: Agreement, definition: TemplateDefinition, values: Mapping[str, Any],
                  host: str) -> str:
     """The iCalendar text. `values` must hold no pair-only field (read them without pair-only content)."""
@@ -76,15 +85,21 @@ def schedule_ics(agreement: Agreement, definition: TemplateDefinition, values: M
              "CALSCALE:GREGORIAN", "METHOD:PUBLISH", f"X-WR-CALNAME:{escape_text(title)}"]
     total = len(schedule.dates)
     for number, day in enumerate(schedule.dates, 1):
+        if schedule.timed:
+            start, minutes = schedule.times[number - 1]
+            when = [f"DTSTART:{utc_stamp(start, schedule.time_zone)}",
+                    f"DTEND:{utc_stamp(start + timedelta(minutes=minutes), schedule.time_zone)}"]
+        else:
+            when = [f"DTSTART;VALUE=DATE:{day.strftime('%Y%m%d')}",
+                    f"DTEND;VALUE=DATE:{(day + timedelta(days=1)).strftime('%Y%m%d')}"]
         lines += [
             "BEGIN:VEVENT",
             f"UID:agreement-{agreement.id}-r{agreement.revision}-meeting-{number}@{host}",
             f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{day.strftime('%Y%m%d')}",
-            f"DTEND;VALUE=DATE:{(day + timedelta(days=1)).strftime('%Y%m%d')}",
+            *when,
             f"SUMMARY:{escape_text(f'{title} (meeting {number} of {total})')}",
             f"DESCRIPTION:{description}",
-            "TRANSP:TRANSPARENT",
+            "TRANSP:OPAQUE" if schedule.timed else "TRANSP:TRANSPARENT",
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")

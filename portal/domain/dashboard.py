@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from portal import rawsql
-from portal.domain import commitments
+from portal.domain import commitments, meetings
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS
 from portal.domain.reminders import SIGNED_EVENT, TERM_ENDING_DAYS, signature_cutoff
 from portal.domain.template_store import definition_from
@@ -226,8 +226,12 @@ _SIGNING_CUTOFF = bindparam("signing_cutoff", type_=DateTime)
 _STATE = bindparam("state", type_=String)
 _PATTERN = bindparam("pattern", type_=String)
 _OF_AGREEMENT = Meeting.agreement_id == Agreement.id
-_HELD = select(func.count(Meeting.id)).where(_OF_AGREEMENT).scalar_subquery()
-_LAST_MET = select(func.max(Meeting.held_on)).where(_OF_AGREEMENT).scalar_subquery()
+_HELD = select(func.count(Meeting.id)).where(
+    _OF_AGREEMENT, meetings.held_this_term(Agreement.term_start)).scalar_subquery()
+# A meeting before the term does not count as held this term, so neither does it end a stall (else a new pair
+# that met once before its term would look stalled from its first day).
+_LAST_MET = select(func.max(Meeting.held_on)).where(
+    _OF_AGREEMENT, meetings.held_this_term(Agreement.term_start)).scalar_subquery()
 _LAST_LOGGED = select(func.max(Meeting.created_at)).where(_OF_AGREEMENT).scalar_subquery()
 _LAST_PROGRESS = (select(func.max(GoalProgress.updated_at))
                   .where(GoalProgress.agreement_id == Agreement.id).scalar_subquery())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 
 from portal import crypto
 from portal.domain import commitments
@@ -128,6 +128,7 @@ class MeetingView:
     logged_by: str | None
     summary: str | None = None      # only for members, and only when there is one
     unreadable: bool = False
+    before_term: bool = False       # held before the term started: listed apart, not counted
 
 
 def meetings_of(agreement: Agreement, definition: TemplateDefinition, include_summaries: bool,
@@ -147,7 +148,7 @@ def meetings_of(agreement: Agreement, definition: TemplateDefinition, include_su
             except crypto.DecryptionError:
                 unreadable = True
         views.append(MeetingView(meeting, commitments.mode_label(definition, meeting.mode, meeting.other_label),
-                                 author, summary, unreadable))
+                                 author, summary, unreadable, is_before_term(meeting, agreement)))
     return views
 
 
@@ -167,6 +168,18 @@ def summaries_for_export(agreement: Agreement) -> dict[int, str | None]:
 
 # --- held against committed ---------------------------------------------------------------------------------
 
+def held_this_term(term_start):
+    """The one rule for "held this term": a meeting on or after the term's first day. A pair may log a meeting
+    held before the term (a first talk before signing); it is kept and listed apart, never counted against
+    the term. `term_start` is a date, or the agreement's column in a query over many agreements."""
+    return Meeting.held_on >= term_start
+
+
+def is_before_term(meeting: Meeting, agreement: Agreement) -> bool:
+    """The same rule for one meeting already read (the list shows these apart)."""
+    return meeting.held_on < agreement.term_start
+
+
 @dataclass(frozen=True)
 class ModeTally:
     label: str
@@ -181,15 +194,20 @@ class MeetingTally:
     committed: int | None
     minutes: int
     planned: commitments.PlannedSchedule
+    before_term: int = 0  # meetings logged with a date before the term: listed apart, not counted
 
 
 def tally(agreement: Agreement, definition: TemplateDefinition, values: Mapping[str, Any]) -> MeetingTally:
-    """Meetings held per mode against what the agreement commits to, for the term."""
-    held_rows = db.session.execute(
-        select(Meeting.mode, func.count(Meeting.id), func.coalesce(func.sum(Meeting.minutes), 0))
+    """Meetings held this term per mode against what the agreement commits to."""
+    in_term = held_this_term(agreement.term_start)
+    rows = db.session.execute(
+        select(Meeting.mode, func.coalesce(func.sum(case((in_term, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((in_term, Meeting.minutes), else_=0)), 0),
+               func.coalesce(func.sum(case((in_term, 0), else_=1)), 0))
         .where(Meeting.agreement_id == agreement.id).group_by(Meeting.mode)).all()
-    held = {mode: count for mode, count, _ in held_rows}
-    minutes = sum(int(total) for _, _, total in held_rows)
+    held = {mode: int(count) for mode, count, _, _ in rows if count}
+    minutes = sum(int(total) for _, _, total, _ in rows)
+    before_term = sum(int(early) for _, _, _, early in rows)
     commitment = commitments.committed_meetings(definition, values)
     committed = commitment.counts if commitment else {}
     rows = []
@@ -205,4 +223,5 @@ def tally(agreement: Agreement, definition: TemplateDefinition, values: Mapping[
     if stray:
         rows.append(ModeTally("other ways", stray, None))
     planned = commitments.planned_schedule(agreement, definition, values)
-    return MeetingTally(rows, sum(held.values()), commitment.total if commitment else None, minutes, planned)
+    return MeetingTally(rows, sum(held.values()), commitment.total if commitment else None, minutes, planned,
+                        before_term or 0)

@@ -13,6 +13,7 @@ from sqlalchemy import Integer, bindparam, select
 from portal import policy, rawsql
 from portal.domain import commitments, lifecycle
 from portal.domain import meetings as meeting_rules
+from portal.domain import planned_meetings
 from portal.domain import progress as progress_rules
 from portal.domain.agreements import program_values_of, read_fields, values_of
 from portal.domain.reminders import purge_date
@@ -37,6 +38,7 @@ class PairLife:
     values: dict[str, Any] = field(default_factory=dict)
     tally: meeting_rules.MeetingTally | None = None
     meetings: list[meeting_rules.MeetingView] = field(default_factory=list)
+    planned: list[planned_meetings.PlannedView] = field(default_factory=list)  # members only (places)
     modes: list[commitments.MeetingMode] = field(default_factory=list)
     progress: list[progress_rules.ProgressItem] = field(default_factory=list)
     check_in: progress_rules.CheckInStatus | None = None
@@ -50,6 +52,8 @@ class PairLife:
     meeting_input: meeting_rules.MeetingInput = field(default_factory=meeting_rules.MeetingInput)
     meeting_errors: dict[str, str] = field(default_factory=dict)
     progress_errors: dict[str, str] = field(default_factory=dict)
+    plan_input: planned_meetings.PlanInput = field(default_factory=planned_meetings.PlanInput)
+    plan_errors: dict[str, str] = field(default_factory=dict)
     notice: str | None = None
 
     @property
@@ -140,6 +144,7 @@ def pair_life(pair: Pair, viewer: User, relation: str, today: date | None = None
     life.modes = commitments.meeting_modes(definition)
     life.progress = progress_rules.progress_of(current, definition, life.values, include_comments=is_member)
     if is_member:
+        life.planned = planned_meetings.upcoming(current)
         life.check_in = progress_rules.check_in_status(current, definition, life.values, life.today)
         life.review_requests = lifecycle.review_requests(current)
         life.open_help = lifecycle.open_help_requests(pair)

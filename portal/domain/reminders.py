@@ -13,6 +13,7 @@ Kinds:
   signature_waiting  in "signing" for 7+ days                         -> the member who has not signed
   stalled            no meeting for the program's stall_days          -> both members (again each period)
   retention          pair-only content will be purged in 30 days      -> both members
+  meeting_tomorrow   a planned meeting is tomorrow (program's zone)  -> both members (never its place)
 (A share awaiting approval is left to the notes area, which owns shares.)
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.domain.agreements import add_months
 from portal.domain.lifecycle import mail_member, portal_link
+from portal.domain.meetings import held_this_term
 from portal.extensions import db
 from portal.models import Agreement, AgreementEvent, AgreementSignature, Meeting, Pair, Program, SentReminder, User
 from portal.timeutil import utctoday
@@ -123,7 +125,10 @@ def signature_waiting(today: date) -> list[Reminder]:
 
 
 def stalled(today: date) -> list[Reminder]:
+    # Meetings before the term do not count as held this term (see portal.domain.meetings.held_this_term).
     last_meeting = (select(Meeting.agreement_id, func.max(Meeting.held_on).label("held_on"))
+                    .join(Agreement, Agreement.id == Meeting.agreement_id)
+                    .where(held_this_term(Agreement.term_start))
                     .group_by(Meeting.agreement_id).subquery())
     rows = db.session.execute(
         select(Agreement, Program.stall_days, last_meeting.c.held_on).join(Pair, Pair.id == Agreement.pair_id)
@@ -191,9 +196,22 @@ def share_waiting(today: date) -> list[Reminder]:
     return reminders
 
 
+def meeting_tomorrow(today: date) -> list[Reminder]:
+    """A meeting planned for tomorrow. The key names the meeting and its start, so a run that finds it again
+    sends nothing and nothing is sent twice."""
+    from portal.domain.planned_meetings import due_tomorrow
+    return [Reminder(f"meeting_tomorrow:{meeting.id}:{meeting.starts_at.isoformat()}", "meeting_tomorrow",
+                     meeting.agreement, _both(meeting.agreement), "Your mentoring meeting is tomorrow",
+                     "reminder_meeting_tomorrow.txt",
+                     {"starts": starts, "time_zone": meeting.agreement.pair.program.time_zone,
+                      "minutes": meeting.minutes})
+            for meeting, starts in due_tomorrow(today)]
+
+
 FINDERS: dict[str, Callable[[date], list[Reminder]]] = {
     "term_ending": term_ending, "review_due": review_due, "signature_waiting": signature_waiting,
     "stalled": stalled, "retention": retention, "share_waiting": share_waiting,
+    "meeting_tomorrow": meeting_tomorrow,
 }
 
 

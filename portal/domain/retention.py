@@ -26,7 +26,7 @@ from typing import Any, Callable
 from sqlalchemy import String, cast, or_, select, update
 
 from portal import audit
-from portal.domain import commitments, meetings, progress, signing
+from portal.domain import commitments, meetings, planned_meetings, progress, signing
 from portal.domain.agreements import history, read_fields
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS, chain_of, reviews_of
 from portal.domain.reminders import RETENTION_NOTICE_DAYS, purge_date
@@ -35,7 +35,7 @@ from portal.domain.template_store import definition_of
 from portal.db_setup import forget_deleted_pages
 from portal.extensions import db
 from portal.models import (
-    Agreement, AgreementEvent, FieldChange, FieldValue, GoalProgress, Meeting, Pair, Program, ReviewEntry,
+    Agreement, AgreementEvent, FieldChange, FieldValue, GoalProgress, Meeting, Pair, PlannedMeeting, Program, ReviewEntry,
     SentReminder, User,
 )
 from portal.timeutil import utcnow, utctoday
@@ -104,6 +104,7 @@ def _agreement_export(agreement: Agreement) -> dict:
         "meetings": [{"held_on": m.held_on.isoformat(),
                       "mode": commitments.mode_label(definition, m.mode, m.other_label),
                       "minutes": m.minutes, "summary": summaries.get(m.id)} for m in meeting_rows],
+        "planned_meetings": planned_meetings.for_export(agreement),
         "progress": [{"goal": item.item.label, "text": item.item.text, "status": item.status_label,
                       "comment": comments.get((item.item.field_key, item.item.index))} for item in progress_items],
         "reviews": [{"by": view.user.name, "outcomes": view.outcomes, "conclusion": view.conclusion,
@@ -170,6 +171,8 @@ def _purge_content(agreement: Agreement) -> int:
         .values(old_ct=None, new_ct=None),
         update(Meeting).where(Meeting.agreement_id == agreement.id, Meeting.summary_ct.is_not(None))
         .values(summary_ct=None),
+        update(PlannedMeeting).where(PlannedMeeting.agreement_id == agreement.id, PlannedMeeting.place_ct.is_not(None))
+        .values(place_ct=None),
         update(GoalProgress).where(GoalProgress.agreement_id == agreement.id, GoalProgress.comment_ct.is_not(None))
         .values(comment_ct=None),
         update(ReviewEntry).where(ReviewEntry.agreement_id == agreement.id, ReviewEntry.conclusion_ct.is_not(None))

@@ -12,7 +12,9 @@ from flask_login import current_user
 
 from portal import audit, policy
 from portal.agreements.routes import render_pair_page
-from portal.domain import agreement_quotes, calendar, commitments, lifecycle, meetings, progress, retention
+from portal.domain import (
+    agreement_quotes, calendar, commitments, lifecycle, meetings, planned_meetings, progress, retention,
+)
 from portal.domain.agreements import AgreementStateError, read_fields, values_of
 from portal.domain.pair_life import pair_life
 from portal.domain.template_store import definition_of
@@ -82,6 +84,29 @@ def delete_meeting(agreement_id: int, meeting_id: int):
         return _refused(error, _pair_url(agreement, "meetings"))
     db.session.commit()
     message = "Meeting removed." if removed else "That meeting had already been removed."
+    if is_htmx_fragment_request():
+        return _section(agreement, "lifecycle/_meetings.html", notice=message)
+    flash(message, "success")
+    return redirect_to(_pair_url(agreement, "meetings"))
+
+
+@bp.route("/agreements/<int:agreement_id>/meetings/plan", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def plan_meeting(agreement_id: int):
+    """Plan one meeting; both members are mailed an invitation for their calendars."""
+    agreement = policy.agreement_for_member(current_user, agreement_id)
+    typed = planned_meetings.PlanInput.from_form(request.form)
+    try:
+        planned_meetings.plan_meeting(agreement, current_user, typed)
+    except planned_meetings.PlanInputError as error:
+        db.session.rollback()
+        return _section(agreement, "lifecycle/_meetings.html", status=422, plan_input=typed,
+                        plan_errors=error.errors)
+    except AgreementStateError as error:
+        return _refused(error, _pair_url(agreement, "meetings"))
+    db.session.commit()
+    partner = lifecycle.partner_of(agreement.pair, current_user)
+    message = f"Meeting planned: you and {partner.name} have each been sent an invitation for your calendars."
     if is_htmx_fragment_request():
         return _section(agreement, "lifecycle/_meetings.html", notice=message)
     flash(message, "success")

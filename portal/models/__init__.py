@@ -10,5 +10,5 @@ from portal.models.mail import OutboxMail  # noqa: F401
 from portal.models.audit import AuditEvent  # noqa: F401
 from portal.models.notes import Note, NoteShare  # noqa: F401
 from portal.models.lifecycle import (  # noqa: F401
-    GoalConfirmation, GoalProgress, HelpRequest, Meeting, ProgressCheckIn, ReviewEntry, ReviewRequest, SentReminder,
+    GoalConfirmation, GoalProgress, HelpRequest, Meeting, PlannedMeeting, ProgressCheckIn, ReviewEntry, ReviewRequest, SentReminder,
 )

@@ -42,6 +42,25 @@ class Meeting(db.Model):
     logged_by = relationship("User")
 
 
+class PlannedMeeting(db.Model):
+    """One meeting a member planned ahead: when (UTC, shown in the program's time zone), for how long, and where
+    or by which link. The place is the pair's: encrypted, shown and mailed to the two members only."""
+
+    __tablename__ = "planned_meeting"
+    __table_args__ = (Index("ix_planned_meeting_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+    minutes: Mapped[int] = mapped_column(Integer)
+    place_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    planned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    agreement = relationship("Agreement")
+    planned_by = relationship("User")
+
+
 class GoalProgress(db.Model):
     """Where one goal or objective stands (seen by supervisors and the program) and the pair's own comment on
     it (pair-only). A goal is an item of a goal field: (field_key, item_index)."""

@@ -26,6 +26,8 @@ class Program(db.Model):
     stall_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     # Pair-only content of agreements closed this many months ago is purged; None keeps it.
     retention_months: Mapped[int | None] = mapped_column(Integer)
+    # IANA name of the zone the program's pairs live in: agreed meeting times ("Tuesdays 17:00") are read in it.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     roles = relationship("ProgramRole", back_populates="program", cascade="all, delete-orphan")

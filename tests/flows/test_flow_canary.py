@@ -388,3 +388,26 @@ def test_closure_and_retention_purge(flow, logs, runner):
                 kept = decrypt(blob, column.aad(row))
                 assert not tags_in(kept), f"{column.model.__tablename__}.{column.attribute} kept {tags_in(kept)}"
     assert_no_leak(flow, logs)
+
+
+def test_planning_a_meeting(flow, logs, runner):
+    """A planned meeting's place is the pair's: do its invitations go to the two members only, and once
+    `flask send-mail` has delivered them does the place stay out of every outsider's page, the outbox, the mail
+    file, every log, the audit log and the database in clear?"""
+    place = canary("place")
+    _post(flow.client("mentor"), f"/agreements/{flow.agreement.id}/meetings/plan", {
+        "on": (utctoday() + timedelta(days=4)).isoformat(), "at": "17:00", "minutes": "60", "place": place})
+    members = sorted([flow.people["mentor"].email, flow.people["mentee"].email])
+    carrying = [mail.to_address for mail in db.session.scalars(db.select(OutboxMail))
+                if "place" in tags_in(mail.body + bytes(mail.attachment or b"").decode("utf-8", "replace"))]
+    assert sorted(carrying) == members
+    assert "place" in tags_in(flow.client("mentee").get(f"/pairs/{flow.pair.id}").get_data(as_text=True))
+    result = runner.invoke(args=["send-mail"])
+    assert result.exit_code == 0, result.output
+    assert_no_leak(flow, logs)
+    for mail in db.session.scalars(db.select(OutboxMail)):
+        assert "place" not in tags_in(f"{mail.body}{bytes(mail.attachment or b'')!r}"), mail.kind
+    with open(flow.app.config["MAIL_FILE"], encoding="utf-8", errors="replace") as handle:
+        assert "place" not in tags_in(handle.read())
+    assert "place" not in tags_in(logs.text())
+    assert not {where for where, tags in database_tags().items() if "place" in tags}

@@ -7,12 +7,15 @@ import copy
 import io
 import json
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from portal.domain import notes
 from portal.extensions import db
 from portal.models import Agreement, Note, NoteShare, Pair, Program, TemplateVersion, User
+from portal.timeutil import utctoday
 from tests.factories import PASSWORD, fill_in, make_user, sign_as, act_as
 from tests.hostile.html_check import html_problems, pdf_text, visible_text
 from tests.hostile.payloads import LINK_PAYLOADS, MARKUP_PAYLOADS, TEMPLATE_PAYLOADS
@@ -128,6 +131,9 @@ def plant(app, payload: str) -> dict:
     assert member.post(f"/agreements/{agreement.id}/meetings", data={
         "held_on": "2026-01-20", "mode": "other", "other_label": payload[:80], "minutes": "30",
         "summary": payload}).status_code == 303
+    assert member.post(f"/agreements/{agreement.id}/meetings/plan", data={
+        "on": (utctoday() + timedelta(days=3)).isoformat(), "at": "17:00", "minutes": "30",
+        "place": payload[:500]}).status_code == 303
     assert fill_text_fields(member, f"/pairs/{pair.id}", f"/agreements/{agreement.id}/progress", payload
                             ).status_code == 303
     assert member.post(f"/pairs/{pair.id}/help", data={"message": payload}).status_code == 303
@@ -237,6 +243,10 @@ def test_echoed_input_stays_text(app, payload):
     assert_text_only(response, payload, "CSV preview")
     assert_text_only(admin_client.get(f"/programs/{program.id}/dashboard", query_string={"q": payload}), payload,
                      "dashboard search")
+    response = admin_client.post(f"/programs/{program.id}/settings", data={
+        "stall_days": "30", "retention_months": "", "time_zone": payload[:64]})
+    assert response.status_code == 422
+    assert_text_only(response, payload[:64], "time zone setting")
     pair = make_pair(program)
     agreement = make_agreement(pair)
     fill_in(agreement)
@@ -311,6 +321,8 @@ TEXT_FIELDS = {
     ("notes.propose_share", "share-N-name"): "typed",
     ("notes.search_notes", "q"): "echoed",
     ("lifecycle.log_meeting", "other_label"): "typed", ("lifecycle.log_meeting", "summary"): "typed",
+    ("lifecycle.plan_meeting", "place"): "typed",
+    ("dashboards.settings", "time_zone"): "echoed (a zone name: anything else is refused and shown back)",
     ("lifecycle.check_in", "*"): "typed",
     ("lifecycle.ask_for_help", "message"): "typed",
     ("lifecycle.review", "*"): "echoed",
