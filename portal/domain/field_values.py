@@ -5,6 +5,8 @@ be filled in before the agreement can be signed.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import date
 from typing import Any, Mapping
@@ -161,6 +163,19 @@ def validate(field: Field, value: Any) -> Any:
             raise FieldValueError("Enter a date between the years 1900 and 2200.")
         return parsed.isoformat()
     raise FieldValueError("This part of the agreement is not filled in here.")
+
+
+def fingerprint(field: Field, value: Any) -> str:
+    """A short digest of a value in its canonical form. A page carries the digest of each answer it shows
+    (beside the answer's version), so that a submitted form tells which answers the person changed on that
+    page: an answer that comes back with the digest it was shown with was not touched, whatever the partner
+    did meanwhile."""
+    try:
+        value = validate(field, value)
+    except FieldValueError:
+        pass  # not a value the field accepts (say an old answer): digested as it is
+    canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def is_empty(value: Any) -> bool:
