@@ -8,7 +8,7 @@ from typing import Any
 
 from portal.domain import agreements as agreement_rules
 from portal.domain import signed_content, signing
-from portal.domain.field_values import fingerprint, input_names, is_empty, missing_required
+from portal.domain.field_values import Segment, fill_blanks, fingerprint, input_names, is_empty, missing_required
 from portal.domain.template_format import Field, Section, TemplateDefinition, substitute_placeholders
 from portal.domain.template_store import definition_of
 from portal.models import Agreement, SignedVersion, User
@@ -73,6 +73,14 @@ class AgreementPage:
 
     def prose(self, text: str) -> str:
         return substitute_placeholders(text, self.placeholders)
+
+    def inline(self, f: Field) -> list[Segment] | None:
+        """The field's sentence with its answer written into the blanks, as the PDF copy reads it; None when the
+        answer is shown under its label instead."""
+        state = self.fields.get(f.key)
+        if state is None or state.unreadable:
+            return None
+        return fill_blanks(f, self.prose(f.label), state.value)
 
     def field_cache_key(self, state: FieldState, oob: bool = False):
         """What one field's markup is a function of, for the fragment cache (portal/fragment_cache.py); None
