@@ -25,6 +25,7 @@ from portal.timeutil import utcnow
 
 COPIES = ("pair", "program")
 BLANK = "____"
+PAIR_ONLY_MARK = "(only the two of you)"
 
 
 class CopyUnavailable(Exception):
@@ -84,6 +85,22 @@ class PdfCopy:
 
     def prose(self, text: str) -> str:
         return substitute_placeholders(text, self.placeholders)
+
+    def readers(self, section: Section) -> str:
+        """Who reads the section's answers, in the words the pair's copy prints under its title."""
+        answers = [f for f in section.fields if f.stores_value]
+        private = [f for f in answers if f.pair_only]
+        if private and len(private) == len(answers):
+            return "only the two of you."
+        if private:
+            return f"the two of you, the program and supervisors, except the answers marked {PAIR_ONLY_MARK}."
+        return "the two of you, the program and supervisors."
+
+    pair_only_mark = PAIR_ONLY_MARK
+
+    def marked_pair_only(self, section: Section, f: Field) -> bool:
+        """A pair-only answer in a section the program otherwise reads is marked as such (pair's copy)."""
+        return f.pair_only and not self.is_program_copy and not self.readers(section).startswith("only")
 
     def value(self, f: Field) -> Any:
         return self.content["fields"].get(f.key)

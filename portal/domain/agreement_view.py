@@ -67,6 +67,11 @@ class AgreementPage:
     def sections(self) -> tuple[Section, ...]:
         return self.definition.sections
 
+    @property
+    def has_pair_only_fields(self) -> bool:
+        """Whether any answer of this agreement stays with the pair (otherwise the program reads them all)."""
+        return any(f.pair_only for f in self.definition.fields if f.stores_value)
+
     def visible(self, f: Field) -> bool:
         """Pair-only fields are absent from the page of anyone outside the pair."""
         return self.is_member or not f.pair_only
