@@ -51,7 +51,7 @@ def test_every_field_in_the_editor_says_who_reads_it(app, shipped):
             assert readers_of(page, f.key) == (PAIR_ONLY if f.key in pair_only else SHARED), f.key
     text = collapse(re.sub(r"<[^>]+>", " ", html))
     if pair_only:
-        assert ("Answers marked \u201conly the two of you see this\u201d stay between the two of you; "
+        assert ("Answers marked \u201conly the two of you\u201d stay between you; "
                 "the program and supervisors read the others.") in text
     else:
         assert "The program and supervisors read every answer of this agreement." in text
