@@ -83,11 +83,14 @@ def save_all(agreement_id: int):
 def _apply_outcome(fields: dict[str, FieldState], key: str, outcome: rules.FieldOutcome) -> FieldState:
     state = fields[key]
     if outcome.error:
+        state.base = state.base_digest  # of the stored value, which the refused answer replaces in the inputs
         state.value, state.error = outcome.submitted, outcome.error
     elif outcome.conflict:
         state.conflict = outcome.conflict
         state.value = outcome.submitted  # the person's own version stays in the inputs
-        state.version = outcome.conflict.version
+        # Still based on what the person's page showed before: saving the whole form again keeps the clash
+        # (and the partner's answer); only the explicit choice writes over the version it was shown.
+        state.version, state.base = outcome.base_version, outcome.base_digest or ""
     return state
 
 

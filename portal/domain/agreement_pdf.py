@@ -16,14 +16,15 @@ from typing import Any
 from flask import current_app, render_template
 
 from portal.domain import issued_files, signed_content, signing
-from portal.domain.field_values import display_text, is_empty
-from portal.domain.template_format import OTHER, Field, Section, TemplateDefinition, substitute_placeholders
+from portal.domain.field_values import Segment, display_text, fill_blanks, is_empty
+from portal.domain.template_format import Field, Section, TemplateDefinition, substitute_placeholders
 from portal.domain.template_store import definition_of
 from portal.models import AgreementEvent, AgreementSignature, SignedVersion
 from portal.timeutil import utcnow
 
 COPIES = ("pair", "program")
 BLANK = "____"
+PAIR_ONLY_MARK = "(only the two of you)"
 
 
 class CopyUnavailable(Exception):
@@ -37,12 +38,6 @@ class CopyPurged(CopyUnavailable):
     def __init__(self, purged_at):
         super().__init__()
         self.purged_at = purged_at
-
-
-@dataclass(frozen=True)
-class Segment:
-    text: str
-    filled: bool = False  # a value written into a blank of the form's sentence
 
 
 @dataclass
@@ -90,6 +85,22 @@ class PdfCopy:
     def prose(self, text: str) -> str:
         return substitute_placeholders(text, self.placeholders)
 
+    def readers(self, section: Section) -> str:
+        """Who reads the section's answers, in the words the pair's copy prints under its title."""
+        answers = [f for f in section.fields if f.stores_value]
+        private = [f for f in answers if f.pair_only]
+        if private and len(private) == len(answers):
+            return "only the two of you."
+        if private:
+            return f"the two of you, the program and supervisors, except the answers marked {PAIR_ONLY_MARK}."
+        return "the two of you, the program and supervisors."
+
+    pair_only_mark = PAIR_ONLY_MARK
+
+    def marked_pair_only(self, section: Section, f: Field) -> bool:
+        """A pair-only answer in a section the program otherwise reads is marked as such (pair's copy)."""
+        return f.pair_only and not self.is_program_copy and not self.readers(section).startswith("only")
+
     def value(self, f: Field) -> Any:
         return self.content["fields"].get(f.key)
 
@@ -126,38 +137,6 @@ def _json_list(raw: str) -> list[dict]:
     except ValueError:
         return []
     return value if isinstance(value, list) else []
-
-
-def fill_blanks(f: Field, sentence: str, value: Any) -> list[Segment] | None:
-    parts = re.split(r"_{4,}", sentence)
-    blanks = len(parts) - 1
-    if blanks == 0 or is_empty(value):
-        return None
-    if f.type == "meeting_modes":
-        counts = value.get("counts", {})
-        fills = [str(counts[m.key]) if m.key in counts else "0" for m in f.modes]
-        if f.allow_other:
-            fills += [str(counts.get(OTHER, 0)), value.get("other_label") or "\u2014"]
-    elif f.type == "number" and blanks == 1:
-        # "Meet for ____ months." has its unit after the blank; "We agree to meet for ____." does not.
-        unit = f.option("unit")
-        says_unit = bool(unit) and parts[1].strip().lower().startswith(unit.lower())
-        fills = [str(value) if says_unit or not unit else f"{value} {unit}"]
-    elif f.type in ("short_text", "date") and blanks == 1:
-        fills = [str(value)]
-    elif f.type == "choice" and blanks == 1:  # the free answer as written: "meet every other week"
-        fills = [value["other_text"] if value.get("option") == OTHER else display_text(f, value)]
-    else:
-        return None
-    if len(fills) != blanks:
-        return None
-    segments = []
-    for text, fill in zip(parts, fills + [None]):
-        if text:
-            segments.append(Segment(text))
-        if fill is not None:
-            segments.append(Segment(fill, filled=True))
-    return segments
 
 
 def pdf_copy(version: SignedVersion, copy: str) -> PdfCopy:

@@ -8,7 +8,7 @@ from typing import Any
 
 from portal.domain import agreements as agreement_rules
 from portal.domain import signed_content, signing
-from portal.domain.field_values import input_names, is_empty, missing_required
+from portal.domain.field_values import Segment, fill_blanks, fingerprint, input_names, is_empty, missing_required
 from portal.domain.template_format import Field, Section, TemplateDefinition, substitute_placeholders
 from portal.domain.template_store import definition_of
 from portal.models import Agreement, SignedVersion, User
@@ -25,11 +25,22 @@ class FieldState:
     error: str | None = None
     conflict: agreement_rules.SaveResult | None = None
     unreadable: bool = False
+    # The digest of the value at `version` when the inputs hold something else (a refused or clashing
+    # answer); "" when it is not known. None: the inputs hold that version's value.
+    base: str | None = None
+
+    @property
+    def base_digest(self) -> str:
+        """What the page sends back as `b-<key>`: the digest of the value its version holds, by which a
+        submission tells whether the person changed this answer (agreements.save_submission)."""
+        return fingerprint(self.field, self.value) if self.base is None else self.base
 
     @property
     def param_names(self) -> list[str]:
-        """The form names this field's autosave sends (htmx hx-params): its inputs and its version."""
-        return [*input_names(self.field), f"v-{self.field.key}", "resolve"]
+        """The form names this field's autosave sends (htmx hx-params): its inputs, the version and digest they
+        are based on, and the partner's version a conflict showed."""
+        key = self.field.key
+        return [*input_names(self.field), f"v-{key}", f"b-{key}", f"cv-{key}", "resolve"]
 
 
 @dataclass
@@ -56,12 +67,25 @@ class AgreementPage:
     def sections(self) -> tuple[Section, ...]:
         return self.definition.sections
 
+    @property
+    def has_pair_only_fields(self) -> bool:
+        """Whether any answer of this agreement stays with the pair (otherwise the program reads them all)."""
+        return any(f.pair_only for f in self.definition.fields if f.stores_value)
+
     def visible(self, f: Field) -> bool:
         """Pair-only fields are absent from the page of anyone outside the pair."""
         return self.is_member or not f.pair_only
 
     def prose(self, text: str) -> str:
         return substitute_placeholders(text, self.placeholders)
+
+    def inline(self, f: Field) -> list[Segment] | None:
+        """The field's sentence with its answer written into the blanks, as the PDF copy reads it; None when the
+        answer is shown under its label instead."""
+        state = self.fields.get(f.key)
+        if state is None or state.unreadable:
+            return None
+        return fill_blanks(f, self.prose(f.label), state.value)
 
     def field_cache_key(self, state: FieldState, oob: bool = False):
         """What one field's markup is a function of, for the fragment cache (portal/fragment_cache.py); None

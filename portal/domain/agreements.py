@@ -443,14 +443,36 @@ class FieldOutcome:
     error: str | None = None
     conflict: SaveResult | None = None
     version: int = 0
+    # What the person's page showed: the version and the digest of that version's value (None: not sent).
+    base_version: int = 0
+    base_digest: str | None = None
+    untouched: bool = False     # the answer came back as the page showed it: neither saved nor a conflict
+
+    @property
+    def digest(self) -> str:
+        """The digest of what the person's inputs now hold (their page's new base after a save)."""
+        return field_values.fingerprint(self.field, self.submitted)
+
+
+def _version_number(raw: Any) -> int | None:
+    if raw is None or not re.fullmatch(r"[0-9]{1,18}", str(raw)):  # ASCII: "\u00b2".isdigit() is True
+        return None
+    return int(raw)
 
 
 def save_submission(agreement: Agreement, definition: TemplateDefinition, form, actor: User,
                     only: str | None = None) -> dict[str, FieldOutcome]:
     """Save every field of a submitted agreement form (or just `only`), each on its own: a bad or stale field
-    does not stop the others. Returns what happened to each field that was submitted."""
+    does not stop the others. Returns what happened to each field that was submitted.
+
+    A field counts as changed only if what is submitted differs from what the person's page showed (its
+    `b-<key>` digest): an untouched field is neither written nor a conflict, however old the page. A changed
+    field is written only over the version the page showed (`v-<key>`), otherwise it is a conflict; after a
+    conflict was shown, `resolve=mine` with `only` writes over the partner's version the person was shown
+    (`cv-<key>`), and over nothing newer."""
     ensure_editable(agreement)
     outcomes: dict[str, FieldOutcome] = {}
+    replacing = only is not None and form.get("resolve") == "mine"
     for field in definition.fields:
         if not field.stores_value or (only is not None and field.key != only):
             continue
@@ -459,14 +481,24 @@ def save_submission(agreement: Agreement, definition: TemplateDefinition, form, 
             continue  # the field was not part of this submission
         outcome = FieldOutcome(field=field)
         outcomes[field.key] = outcome
-        if not re.fullmatch(r"[0-9]{1,18}", str(raw_version)):  # ASCII: "\u00b2".isdigit() is True
+        base_version = _version_number(raw_version)
+        if base_version is None:
             outcome.error = "This form is out of date. Reload the page and try again."
             continue
+        outcome.base_version, outcome.version = base_version, base_version
+        outcome.base_digest = form.get(f"b-{field.key}") or None
+        if replacing:  # the person chose their version over the partner's they were shown
+            shown = _version_number(form.get(f"cv-{field.key}"))
+            base_version = base_version if shown is None else shown
         try:
             outcome.submitted = field_values.parse_form(field, form)
+            if (not replacing and outcome.base_digest is not None
+                    and field_values.fingerprint(field, outcome.submitted) == outcome.base_digest):
+                outcome.untouched = True
+                continue
             for attempt in range(2):  # a lost race is retried once, and then shows as a conflict
                 try:
-                    result = save_field(agreement, definition, field, outcome.submitted, int(raw_version), actor)
+                    result = save_field(agreement, definition, field, outcome.submitted, base_version, actor)
                     break
                 except ConcurrentSave:
                     if attempt:

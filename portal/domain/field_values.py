@@ -5,7 +5,10 @@ be filled in before the agreement can be signed.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
@@ -163,6 +166,19 @@ def validate(field: Field, value: Any) -> Any:
     raise FieldValueError("This part of the agreement is not filled in here.")
 
 
+def fingerprint(field: Field, value: Any) -> str:
+    """A short digest of a value in its canonical form. A page carries the digest of each answer it shows
+    (beside the answer's version), so that a submitted form tells which answers the person changed on that
+    page: an answer that comes back with the digest it was shown with was not touched, whatever the partner
+    did meanwhile."""
+    try:
+        value = validate(field, value)
+    except FieldValueError:
+        pass  # not a value the field accepts (say an old answer): digested as it is
+    canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
@@ -205,3 +221,44 @@ def display_text(field: Field, value: Any) -> str:
             parts.append(f"{value['counts'][OTHER]} other ({value['other_label']})")
         return ", ".join(parts)
     return str(value)
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    filled: bool = False  # a value written into a blank of the form's sentence
+
+
+def fill_blanks(f: Field, sentence: str, value: Any) -> list[Segment] | None:
+    """The form's sentence with the value written into its blanks ("1. Meet regularly and for 3 months."), when
+    the value fits them exactly; None when the value is shown under the sentence instead. The PDF copies and
+    the read-only agreement page both read a sentence this way."""
+    parts = re.split(r"_{4,}", sentence)
+    blanks = len(parts) - 1
+    if blanks == 0 or is_empty(value):
+        return None
+    if f.type == "meeting_modes":
+        counts = value.get("counts", {})
+        fills = [str(counts[m.key]) if m.key in counts else "0" for m in f.modes]
+        if f.allow_other:
+            fills += [str(counts.get(OTHER, 0)), value.get("other_label") or "\u2014"]
+    elif f.type == "number" and blanks == 1:
+        # "Meet for ____ months." has its unit after the blank; "We agree to meet for ____." does not.
+        unit = f.option("unit")
+        says_unit = bool(unit) and parts[1].strip().lower().startswith(unit.lower())
+        fills = [str(value) if says_unit or not unit else f"{value} {unit}"]
+    elif f.type in ("short_text", "date") and blanks == 1:
+        fills = [str(value)]
+    elif f.type == "choice" and blanks == 1:  # the free answer as written: "meet every other week"
+        fills = [value["other_text"] if value.get("option") == OTHER else display_text(f, value)]
+    else:
+        return None
+    if len(fills) != blanks:
+        return None
+    segments = []
+    for text, fill in zip(parts, fills + [None]):
+        if text:
+            segments.append(Segment(text))
+        if fill is not None:
+            segments.append(Segment(fill, filled=True))
+    return segments

@@ -149,7 +149,8 @@ def test_a_clash_on_one_field_shows_both_versions_and_loses_nothing(pair_world):
     assert clash.headers["HX-Retarget"] == "#field-story" and clash.headers["HX-Reswap"] == "outerHTML"
     assert "Maya Mentor</strong> changed this" in body
     assert "Words of the mentor" in body and "Words of the mentee" in body  # theirs shown, mine kept in the box
-    assert 'name="v-story" value="1"' in body  # the next save is based on the partner's version
+    assert 'name="cv-story" value="1"' in body  # choosing "mine" writes over the partner's version shown
+    assert 'name="v-story" value="0"' in body  # and nothing else does: the page stays based on what it showed
     assert "hx-trigger" not in body.split('class="conflict-panel"')[0]  # nothing saves by itself meanwhile
     assert stored(agreement, "story") == "Words of the mentor"
     merged = autosave(clients["mentee"], agreement, "story",

@@ -86,7 +86,7 @@ def test_mentor_and_mentee_co_edit_live_and_resolve_a_clash(live_server, open_pa
     # He merges the two in the box and saves his version; both end up with it.
     merged = "Phones away; we start on time. We keep what we say between us."
     elias.get_by_label(ground_rules).fill(merged)
-    elias.get_by_role("button", name="Save my version (as edited below)").click()
+    elias.get_by_role("button", name="Replace their version with mine (as in the box below)").click()
     expect(conflict).to_have_count(0)
     expect(elias.get_by_label(ground_rules)).to_have_value(merged)
     expect(mona.get_by_label(ground_rules)).to_have_value(merged, timeout=LIVE)
