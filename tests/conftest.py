@@ -178,7 +178,7 @@ def app(_shared_app):
     """The run's application, as it was built: its configuration restored and its tables emptied after each
     test."""
     app = _shared_app
-    config = dict(app.config)
+    config, extensions = dict(app.config), dict(app.extensions)
     try:
         with app.app_context():
             yield app
@@ -188,7 +188,21 @@ def app(_shared_app):
     finally:
         app.config.clear()
         app.config.update(config)
+        app.extensions.clear()  # what a test put there (a keyring or PDF signer of its own) goes with it
+        app.extensions.update(extensions)
         app.jinja_env.fragment_cache_enabled = True
+
+
+@pytest.fixture
+def own_app(app):
+    """An application of the test's own on the same database, for a test that adds routes to it (the run's
+    application cannot take new routes once it has answered a request, and must not keep them)."""
+    own = create_app(TEST_CONFIG)
+    own.test_client_class = PortalClient
+    with own.app_context():
+        yield own
+        db.session.rollback()
+        db.session.remove()
 
 
 @pytest.fixture

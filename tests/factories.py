@@ -51,14 +51,16 @@ def make_pair(program: Program, mentor: User | None = None, mentee: User | None 
     return pair
 
 
-def act_as(client, user: User) -> None:
-    """Sign `user` in on `client` by writing the session that the sign-in form writes, for the many tests that
-    are not about signing in (tests/auth tests the form itself; `sign_in` goes through it). Like the form, it
-    leaves a deactivated or invited person signed out."""
+def act_as(client, user: User | str) -> None:
+    """Sign `user` (or the person with this e-mail address) in on `client` by writing the session that the
+    sign-in form writes, for the many tests that are not about signing in (tests/auth tests the form itself;
+    `sign_in` goes through it). Like the form, it leaves a deactivated or invited person signed out."""
     from flask import session
     from flask_login import login_user
 
     from portal import sessions
+    if isinstance(user, str):
+        user = db.session.scalar(db.select(User).where(User.email == user.lower()))
     with client.application.test_request_context():
         if login_user(user):
             sessions.start()

@@ -66,10 +66,10 @@ def test_every_route_declares_an_access_rule(app):
     assert missing == []
 
 
-def test_a_route_without_a_rule_is_refused(app, client):
+def test_a_route_without_a_rule_is_refused(own_app):
     """If someone adds a view without a rule, is it refused (deny by default) rather than open?"""
-    app.add_url_rule("/forgotten", "forgotten", lambda: "secret")
-    response = client.get("/forgotten")
+    own_app.add_url_rule("/forgotten", "forgotten", lambda: "secret")
+    response = own_app.test_client().get("/forgotten")
     assert response.status_code == 404 and "secret" not in response.get_data(as_text=True)
 
 
@@ -121,15 +121,15 @@ def test_404_is_friendly(client):
     assert response.status_code == 404 and "Not found" in page and 'href="/"' in page
 
 
-def test_500_is_friendly_rolls_back_and_hides_the_trace(app, client):
+def test_500_is_friendly_rolls_back_and_hides_the_trace(own_app):
     """Does an unexpected error show a friendly page, no stack trace, and leave nothing half-saved?"""
     def explode():
         db.session.add(Program(code="HALF", name="Half saved", return_email="x@y.example"))
         db.session.flush()
         raise RuntimeError("internal detail that must not leak")
     explode.access_rule = policy.PUBLIC
-    app.add_url_rule("/explode", "explode", explode)
-    response = client.get("/explode")
+    own_app.add_url_rule("/explode", "explode", explode)
+    response = own_app.test_client().get("/explode")
     page = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "Something went wrong" in page
@@ -137,13 +137,13 @@ def test_500_is_friendly_rolls_back_and_hides_the_trace(app, client):
     assert db.session.scalar(db.select(db.func.count(Program.id))) == 0
 
 
-def test_htmx_errors_get_a_fragment(app, client):
+def test_htmx_errors_get_a_fragment(own_app):
     """Does an htmx request that fails get a small error fragment, not a whole page?"""
     def forbidden():
         abort(403)
     forbidden.access_rule = policy.PUBLIC
-    app.add_url_rule("/forbidden", "forbidden", forbidden)
-    response = client.get("/forbidden", headers={"HX-Request": "true"})
+    own_app.add_url_rule("/forbidden", "forbidden", forbidden)
+    response = own_app.test_client().get("/forbidden", headers={"HX-Request": "true"})
     page = response.get_data(as_text=True)
     assert response.status_code == 403 and "<html" not in page and 'role="alert"' in page
 

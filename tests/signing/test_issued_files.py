@@ -47,6 +47,14 @@ def portal_certificate(app):
     return app.extensions["pdf_signer"].identity.certificate
 
 
+def outside_any_event_loop(function, *args):
+    """Call `function` in a thread of its own: pyHanko runs its own asyncio loop, which cannot start in a thread
+    where one is running (the browser tests' Playwright keeps one in the worker's main thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(function, *args).result()
+
+
 def validate(pdf: bytes, trusted: x509.Certificate):
     """pyHanko's own validation of every signature in `pdf`, trusting `trusted` alone (as a reader who was given
     the portal's certificate would)."""
@@ -56,7 +64,7 @@ def validate(pdf: bytes, trusted: x509.Certificate):
     from pyhanko_certvalidator import ValidationContext
     root = asn1_x509.Certificate.load(trusted.public_bytes(serialization.Encoding.DER))
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    return [validate_pdf_signature(signature, ValidationContext(trust_roots=[root]))
+    return [outside_any_event_loop(validate_pdf_signature, signature, ValidationContext(trust_roots=[root]))
             for signature in reader.embedded_signatures]
 
 
@@ -113,7 +121,7 @@ def paste_the_hashes_into_another_pdf(pdf: bytes, content_hash: str) -> bytes:
 
 def sign_again_with_another_key(pdf: bytes) -> bytes:
     other = pdf_signing.PdfSigner(pdf_signing.new_identity("Someone Else"), field_name="AnotherSignature")
-    return other.sign(pdf)
+    return outside_any_event_loop(other.sign, pdf)
 
 
 # --- the tests ----------------------------------------------------------------------------------------------
