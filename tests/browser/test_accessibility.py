@@ -51,7 +51,7 @@ def world(live_server):
     from portal.extensions import db
 
     with live_server.seed():
-        program = make_program(code="AXE", name="Accessible Program")
+        program = make_program(name="Accessible Program")  # a code of its own: a worker may build this world twice
         site_admin = make_user(name="Sam Site", site_admin=True)
         program_admin, supervisor = make_user(name="Pat Program"), make_user(name="Sue Supervisor")
         recipient = make_user(name="Rita Recipient")
@@ -185,9 +185,10 @@ def test_every_editor_of_the_template_builder_is_accessible(world, open_page):
 
 
 def test_pages_before_signing_in_are_accessible(live_server, world, open_page):
-    """Are the sign-in, forgot-password, set-password and not-found pages accessible to someone signed out?"""
+    """Are the sign-in, forgot-password, set-password, public PDF check and not-found pages accessible to someone
+    signed out?"""
     page = open_page()
-    problems = check_pages(page, ["/auth/sign-in", "/auth/forgot-password"])
+    problems = check_pages(page, ["/auth/sign-in", "/auth/forgot-password", "/check-a-pdf"])
     problems += check_pages(page, ["/auth/set-password/not-a-token"], statuses=(410,))
     page.goto("/auth/forgot-password")
     page.get_by_label("E-mail").fill(world["people"]["recipient"])
