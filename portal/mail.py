@@ -42,17 +42,41 @@ def as_delivered(body: str) -> str:
 
 
 def queue_mail(to: str, kind: str, subject: str, template: str, attachment: tuple[str, bytes] | None = None,
-               **context) -> OutboxMail:
+               program_copy_of=None, **context) -> OutboxMail:
     """Queue a plain-text mail rendered from templates/mail/<template>. Never put pair-only text in context.
-    Only the kinds `policy.may_attach_to_mail` names carry an attachment (the program's signed copy)."""
-    if attachment and not policy.may_attach_to_mail(kind):
+    Only the kinds `policy.may_attach_to_mail` names carry an attachment: given here, or, for a signed
+    version's program copy (`program_copy_of`), rendered by the sender when it sends the mail."""
+    if (attachment or program_copy_of is not None) and not policy.may_attach_to_mail(kind):
         raise ValueError(f"mail of kind {kind!r} may not carry an attachment")
     body = render_template(f"mail/{template}", **context)
     mail = OutboxMail(to_address=to, kind=kind, subject=subject, body=body)
     if attachment:
         mail.attachment_name, mail.attachment = attachment
+    if program_copy_of is not None:
+        mail.copy_of_signed_version_id = program_copy_of.id
     db.session.add(mail)
     return mail
+
+
+def _attach_program_copy(mail: OutboxMail) -> None:
+    """Render the program copy the mail is to carry, once (a retry sends the same file). When it cannot be
+    rendered, the mail goes without it and says so: two signatures stand whatever the renderer does."""
+    from portal.domain import agreement_pdf
+    from portal.models import SignedVersion
+    from portal.pdf import PdfRenderError
+    version = db.session.get(SignedVersion, mail.copy_of_signed_version_id)
+    mail.copy_of_signed_version_id = None
+    if version is None:
+        return
+    try:
+        mail.attachment = agreement_pdf.render_copy(version, "program")
+        mail.attachment_name = agreement_pdf.filename(version, "program")
+    except PdfRenderError as error:
+        current_app.logger.error("signed agreement %s revision %s: PDF not rendered: %s",
+                                 version.agreement_id, version.revision, error)
+        agreement = version.agreement
+        mail.body = render_template("mail/signed_copy_program.txt", has_pdf=False, agreement=agreement,
+                                    version=version, program=agreement.pair.program, pair=agreement.pair)
 
 
 def _message(mail: OutboxMail) -> EmailMessage:
@@ -108,6 +132,8 @@ def deliver_pending(limit: int = 100) -> int:
     sent = 0
     for mail in pending:
         mail.attempts += 1
+        if mail.copy_of_signed_version_id is not None:
+            _attach_program_copy(mail)
         try:
             message = _message(mail)
             if current_app.config["MAIL_SERVER"]:

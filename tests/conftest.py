@@ -5,7 +5,7 @@ both). The schema is built once per run through the real migrations; each test s
 
 One application serves the whole run (building one costs about half a second, mostly Werkzeug compiling each
 route's URL builder and Jinja compiling the templates): the `app` fixture gives every test that application
-with the configuration it started with and empty tables, so a test may change `app.config` freely.
+with the configuration it started with, empty tables and no mail file, so a test may change `app.config` freely.
 
 Under pytest-xdist (`-n 2`) each worker has its own temp dir and its own database (a SQLite file, or a
 database `<name>_<worker>` on the PostgreSQL server), so workers never see each other's rows.
@@ -191,6 +191,8 @@ def app(_shared_app):
         app.extensions.clear()  # what a test put there (a keyring or PDF signer of its own) goes with it
         app.extensions.update(extensions)
         app.jinja_env.fragment_cache_enabled = True
+        if os.path.exists(config["MAIL_FILE"]):  # what the development sender wrote belongs to this test only
+            os.remove(config["MAIL_FILE"])
 
 
 @pytest.fixture

@@ -88,6 +88,14 @@ def outbox(kind: str | None = None, to: str | None = None) -> list[OutboxMail]:
     return db.session.scalars(query).all()
 
 
+def delivered(kind: str | None = None, to: str | None = None) -> list[OutboxMail]:
+    """Send the queued mail as `flask send-mail` does (which renders the program's copy a mail attaches), then
+    `outbox(kind, to)`."""
+    from portal.mail import deliver_pending
+    deliver_pending()
+    return outbox(kind, to)
+
+
 def config(name: str):
     return current_app.config[name]
 

@@ -37,7 +37,6 @@ from portal.mail import queue_mail
 from portal.models import (
     Agreement, AgreementEvent, AgreementSignature, FieldValue, SignedVersion, User,
 )
-from portal.pdf import PdfRenderError
 from portal.timeutil import utcnow
 
 SIGNABLE_STATES = agreement_rules.EDITABLE_STATES  # draft and signing
@@ -414,23 +413,15 @@ def _activate(agreement: Agreement, definition: TemplateDefinition, content: dic
 
 
 def _send_signed_copies(agreement: Agreement, version: SignedVersion) -> None:
-    """The program's copy (no pair-only field) goes to the program's return address as an attachment. The
-    members get a link to their own copy, which they download after signing in: the pair's copy holds pair-only
-    answers, and a mail (its outbox row, the mail servers on its way, the mailbox) is no place for them."""
-    from portal.domain import agreement_pdf  # the PDF module reads this one's snapshots
+    """The program's copy (no pair-only field) goes to the program's return address as an attachment, rendered
+    by the mail sender (portal.mail), so that the second signer does not wait for it. The members get a link
+    to their own copy, which they download after signing in: the pair's copy holds pair-only answers, and a
+    mail (its outbox row, the mail servers on its way, the mailbox) is no place for them."""
     pair, program = agreement.pair, agreement.pair.program
-    try:
-        program_copy = (agreement_pdf.filename(version, "program"), agreement_pdf.render_copy(version, "program"))
-    except PdfRenderError as error:
-        # The agreement is signed all the same: a copy that cannot be rendered (e.g. beyond the renderer's size
-        # bound) must not undo two signatures. The mail says so and points to the agreement's page.
-        current_app.logger.error("signed agreement %s revision %s: PDF not rendered: %s",
-                                 agreement.id, version.revision, error)
-        program_copy = None
     title = f"{program.name}: signed agreement of {pair.mentor.name} and {pair.mentee.name}"
     queue_mail(program.return_email, "signed_copy_program", title[:200], "signed_copy_program.txt",
-               attachment=program_copy, has_pdf=program_copy is not None, agreement=agreement, version=version,
-               program=program, pair=pair)
+               program_copy_of=version, has_pdf=True, agreement=agreement, version=version, program=program,
+               pair=pair)
     copy_link = f"{_link(agreement)}/versions/{version.revision}/pair-copy.pdf"
     for member in (pair.mentor, pair.mentee):
         queue_mail(member.email, "signed_copy_pair", "Your signed mentoring agreement",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -22,6 +22,10 @@ class OutboxMail(db.Model):
     # Binary attachment (a signed agreement's PDF), optional.
     attachment_name: Mapped[str | None] = mapped_column(String(200))
     attachment: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    # The signed version whose program copy is attached when the mail is sent: rendering it (a few hundred ms)
+    # happens in the sender, not in the request of the member who signed second.
+    copy_of_signed_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signed_version.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

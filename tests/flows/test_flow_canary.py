@@ -175,6 +175,13 @@ share's recipient). Returns how many addresses were read (so a test can tell the
             text += pdf_text(attachment)
         leaked = tags_in(text) & (TEXT_TAGS | ADDRESS_TAGS) - public
         assert not leaked, f"mail {mail.kind} to {mail.to_address} carries {sorted(leaked)}"
+    # The program's copy a signing mail carries is rendered by the sender: send, and read what it attached.
+    from portal.mail import deliver_pending
+    from tests.flows.canary import pdf_text
+    deliver_pending()
+    for mail in db.session.scalars(db.select(OutboxMail).where(OutboxMail.attachment_name.like("%.pdf"))):
+        leaked = tags_in(pdf_text(mail.attachment)) & (TEXT_TAGS | ADDRESS_TAGS) - public
+        assert not leaked, f"the PDF mailed to {mail.to_address} carries {sorted(leaked)}"
     mail_file = world.app.config["MAIL_FILE"]
     try:
         with open(mail_file, encoding="utf-8", errors="replace") as handle:

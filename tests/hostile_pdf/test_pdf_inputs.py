@@ -21,7 +21,7 @@ from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, publish
 from portal.extensions import db
 from portal.pdf import MAX_RENDER_SECONDS, PdfRenderError, render_pdf, render_pdf_report
-from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, outbox, act_as
+from tests.factories import make_agreement, make_pair, make_program, make_role, make_user, outbox, act_as, delivered
 from tests.signing.conftest import FULL_VALUES, SIGNING_TEMPLATE, pdf_text
 
 # A render may take MAX_RENDER_SECONDS (the app kills it then); the margin absorbs a noisy shared machine.
@@ -159,7 +159,7 @@ def test_no_pdf_the_portal_makes_fetches_anything_named_in_its_text(app, canary,
         assert sign_over_the_page(clients[role], agreement.id, role, person.name).status_code == 303
     assert db.session.get(type(agreement), agreement.id).state == "active"
 
-    pdfs = {"mailed " + mail.kind: mail.attachment for mail in outbox() if mail.attachment is not None}
+    pdfs = {"mailed " + mail.kind: mail.attachment for mail in delivered() if mail.attachment is not None}
     assert list(pdfs) == ["mailed signed_copy_program"]  # members get a link to their copy
     for copy in ("pair", "program"):
         response = clients["mentor"].get(f"/agreements/{agreement.id}/versions/1/{copy}-copy.pdf")

@@ -15,7 +15,7 @@ from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, publish
 from portal.extensions import db
 from portal.pdf import PdfRenderError, render_pdf
-from tests.factories import fill_in, make_agreement, make_pair, make_program, make_role, make_user, outbox, act_as
+from tests.factories import fill_in, make_agreement, make_pair, make_program, make_role, make_user, act_as, delivered
 from tests.hostile_pdf.test_pdf_inputs import sign_over_the_page
 from tests.signing.conftest import FULL_VALUES, SIGNING_TEMPLATE, pdf_text
 
@@ -111,10 +111,10 @@ def test_no_pdf_the_portal_makes_logs_its_content(app, every_log):
         clients[role] = app.test_client()
         act_as(clients[role], person)
     every_log()  # from here on: the signing, its mailed copy, the downloads and the preview
-    for role in ("mentor", "mentee"):  # the second signature renders the program's copy for its mail
+    for role in ("mentor", "mentee"):  # the second signature queues the mail that carries the program's copy
         assert sign_over_the_page(clients[role], agreement.id, role, f"{role} {CANARY}").status_code == 303
     assert db.session.get(type(agreement), agreement.id).state == "active"
-    pdfs = {"mailed program copy": outbox("signed_copy_program")[0].attachment}
+    pdfs = {"mailed program copy": delivered("signed_copy_program")[0].attachment}
     for copy in ("pair", "program"):
         response = clients["mentor"].get(f"/agreements/{agreement.id}/versions/1/{copy}-copy.pdf")
         assert response.status_code == 200

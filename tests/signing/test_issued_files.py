@@ -18,7 +18,7 @@ from portal import pdf_signing
 from portal.domain.verification import MAX_UPLOAD_BYTES
 from portal.extensions import db
 from portal.models import IssuedFile
-from tests.factories import fill_in, outbox, sign_as
+from tests.factories import delivered, fill_in, sign_as
 from tests.signing.conftest import FULL_VALUES, PAIR_SECRET
 
 YES = "Yes: this matches a signed agreement."
@@ -130,7 +130,7 @@ def test_every_issued_copy_carries_the_portals_signature_over_the_whole_file(app
     """Do the pair's copy, the program's copy and the copy mailed to the program each carry a PAdES signature
     that pyHanko validates with the portal's certificate (intact, valid, trusted, covering the whole file)?"""
     make_active(world)
-    [mail] = outbox("signed_copy_program")
+    [mail] = delivered("signed_copy_program")
     for pdf in (download(world, "pair"), download(world, "program"), mail.attachment):
         [status] = validate(pdf, portal_certificate(app))
         assert status.intact and status.valid and status.trusted, status.summary()
@@ -143,7 +143,7 @@ def test_every_issued_file_is_recorded_by_its_hash_and_nothing_else(app, world):
     """Is every file handed out (two downloads, the mail attachment) recorded by the SHA-256 of its exact bytes,
     each download anew, with no content of the agreement?"""
     make_active(world)
-    [mail] = outbox("signed_copy_program")
+    [mail] = delivered("signed_copy_program")
     files = [download(world, "pair"), download(world, "program"), download(world, "program"), mail.attachment]
     db.session.expire_all()
     rows = db.session.scalars(db.select(IssuedFile).order_by(IssuedFile.id)).all()

@@ -13,7 +13,7 @@ from portal.domain.template_store import create_template, publish
 from portal.extensions import db
 from portal.pdf import MAX_HTML_BYTES, PdfRenderError, render_pdf, render_pdf_report
 from tests.factories import (
-    fill_in, make_pair, make_program, make_signed_agreement, make_user, make_version, outbox, sign_as,
+    fill_in, make_pair, make_program, make_signed_agreement, make_user, make_version, outbox, sign_as, delivered,
 )
 from tests.signing.conftest import (
     FULL_VALUES, PAIR_SECRET, PAIR_TOPIC, RETURN_ADDRESS, SIGNING_TEMPLATE, pdf_text,
@@ -112,12 +112,32 @@ def test_the_shipped_ccmc_form_reads_like_paper(app):
     assert "release and forever discharge" in text and "Accepted when signing by:" in text
 
 
+def test_the_second_signer_does_not_wait_for_the_programs_copy(world, monkeypatch):
+    """Does the second signature make the agreement active without rendering any PDF in that request, leaving
+    the program's copy to the mail sender, which renders it once, attaches it and records it as issued?"""
+    import portal.pdf
+    from portal.models import IssuedFile
+    renders = []
+    real_render = portal.pdf.render_pdf_report
+    monkeypatch.setattr(portal.pdf, "render_pdf_report", lambda *a, **k: renders.append(1) or real_render(*a, **k))
+    agreement, version = signed(world)
+    assert agreement.state == "active" and renders == []
+    [queued] = outbox("signed_copy_program")
+    assert queued.attachment is None and queued.copy_of_signed_version_id == version.id
+    assert "The program's copy is attached as a PDF" in queued.body
+    [sent] = delivered("signed_copy_program")
+    assert renders == [1] and sent.sent_at is not None and sent.copy_of_signed_version_id is None
+    assert sent.attachment.startswith(b"%PDF-") and sent.attachment_name.endswith("program-copy.pdf")
+    assert db.session.scalar(db.select(IssuedFile.kind).where(IssuedFile.signed_version_id == version.id)) \
+        == "program_copy"
+
+
 def test_activation_mails_the_programs_copy_to_the_program_and_each_member_a_link_to_their_own(world):
     """When the second signature makes the agreement active, does the program's return address get the
     program's copy attached, and each member a link to download the pair's copy after signing in (no PDF
     attached), so that no mail row holds pair-only text, in its body or in an attachment?"""
     signed(world)
-    [program_mail] = outbox("signed_copy_program")
+    [program_mail] = delivered("signed_copy_program")
     assert program_mail.to_address == RETURN_ADDRESS
     assert program_mail.attachment_name.endswith("program-copy.pdf")
     program_copy = pdf_text(program_mail.attachment)
@@ -247,7 +267,7 @@ def test_a_copy_that_cannot_be_rendered_does_not_undo_the_signatures(world, monk
     monkeypatch.setattr(portal.pdf, "MAX_HTML_BYTES", 1000)
     agreement, version = signed(world)
     assert agreement.state == "active" and version is not None
-    [program_mail] = outbox("signed_copy_program")
+    [program_mail] = delivered("signed_copy_program")
     assert program_mail.attachment is None and "could not be made automatically" in program_mail.body
     assert all(mail.attachment is None for mail in outbox("signed_copy_pair"))
     response = download(world, "mentor", "pair")
