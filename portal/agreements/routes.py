@@ -75,16 +75,23 @@ def save_all(agreement_id: int):
         _apply_outcome(page.fields, key, outcome)
     conflicts = sum(1 for outcome in troubled.values() if outcome.conflict)
     return render("agreements/page.html", page=page, status=409 if conflicts else 422,
-                  notice=((f"Saved {saved} change{'' if saved == 1 else 's'}. " if saved else "Nothing was saved. ")
-                          + (f"{len(troubled)} fields need" if len(troubled) > 1 else "1 field needs")
-                          + " your attention below: nothing you typed was lost."))
+                  notice=_attention_notice(saved, len(troubled)))
+
+
+def _attention_notice(saved: int, troubled: int) -> str:
+    return ((f"Saved {saved} change{'' if saved == 1 else 's'}. " if saved else "Nothing was saved. ")
+            + (f"{troubled} fields need" if troubled > 1 else "1 field needs")
+            + " your attention below: nothing you typed was lost.")
 
 
 def _apply_outcome(fields: dict[str, FieldState], key: str, outcome: rules.FieldOutcome) -> FieldState:
     state = fields[key]
     if outcome.error:
-        state.base = state.base_digest  # of the stored value, which the refused answer replaces in the inputs
+        # The refused answer replaces the stored one in the inputs, still based on what the person's page
+        # showed: once corrected, it is saved only over that version, and a partner's newer answer shows as a
+        # clash instead of being written over unseen.
         state.value, state.error = outcome.submitted, outcome.error
+        state.version, state.base = outcome.base_version, outcome.base_digest or ""
     elif outcome.conflict:
         state.conflict = outcome.conflict
         state.value = outcome.submitted  # the person's own version stays in the inputs
@@ -121,8 +128,13 @@ def field_block(agreement_id: int, key: str):
 def save_field(agreement_id: int, key: str):
     """Autosave of one field (htmx), or a conflict resolution posted as a plain form."""
     agreement, definition, field = _member_field(agreement_id, key)
+    whole_page = not is_htmx_fragment_request()
     try:
         outcome = rules.save_submission(agreement, definition, request.form, current_user, only=key).get(key)
+        # Without JavaScript the clash's buttons send the whole page: the other answers in it are saved as
+        # "Save all changes" would save them, so that choosing a version never drops another edit.
+        others = rules.save_submission(agreement, definition, request.form, current_user, skip=key) \
+            if whole_page and outcome is not None else {}
     except rules.AgreementStateError as error:
         db.session.rollback()
         if is_htmx_fragment_request():
@@ -134,14 +146,21 @@ def save_field(agreement_id: int, key: str):
     if outcome is None:
         abort(400)
     db.session.commit()
-    if not is_htmx_fragment_request():
-        if not (outcome.error or outcome.conflict):
+    if whole_page:
+        saved_others = sum(1 for other in others.values() if other.saved)
+        troubled = {name: other for name, other in {key: outcome, **others}.items() if other.error or other.conflict}
+        if not troubled:
             label = substitute_placeholders(field.label, placeholders_for(agreement))
-            flash(f"Saved \u201c{label[:60]}\u201d.", "success")
+            also = f" and {saved_others} other change{'' if saved_others == 1 else 's'}" if saved_others else ""
+            flash(f"Saved \u201c{label[:60]}\u201d{also}.", "success")
             return redirect_to(url_for("agreements.show", agreement_id=agreement.id, _anchor=f"field-{key}"))
         page = _page_for(agreement)
-        _apply_outcome(page.fields, key, outcome)
-        return render("agreements/page.html", page=page, status=409 if outcome.conflict else 422)
+        for name, other in troubled.items():
+            _apply_outcome(page.fields, name, other)
+        saved = saved_others + (1 if outcome.saved else 0)
+        return render("agreements/page.html", page=page,
+                      status=409 if any(other.conflict for other in troubled.values()) else 422,
+                      notice=_attention_notice(saved, len(troubled)))
     if outcome.conflict:
         page = _page_for(agreement)
         state = _apply_outcome(page.fields, key, outcome)

@@ -461,7 +461,7 @@ def _version_number(raw: Any) -> int | None:
 
 
 def save_submission(agreement: Agreement, definition: TemplateDefinition, form, actor: User,
-                    only: str | None = None) -> dict[str, FieldOutcome]:
+                    only: str | None = None, skip: str | None = None) -> dict[str, FieldOutcome]:
     """Save every field of a submitted agreement form (or just `only`), each on its own: a bad or stale field
     does not stop the others. Returns what happened to each field that was submitted.
 
@@ -474,7 +474,7 @@ def save_submission(agreement: Agreement, definition: TemplateDefinition, form, 
     outcomes: dict[str, FieldOutcome] = {}
     replacing = only is not None and form.get("resolve") == "mine"
     for field in definition.fields:
-        if not field.stores_value or (only is not None and field.key != only):
+        if not field.stores_value or (only is not None and field.key != only) or field.key == skip:
             continue
         raw_version = form.get(f"v-{field.key}")
         if raw_version is None:
@@ -483,7 +483,10 @@ def save_submission(agreement: Agreement, definition: TemplateDefinition, form, 
         outcomes[field.key] = outcome
         base_version = _version_number(raw_version)
         if base_version is None:
+            # Nothing says what the page showed: what was typed stays in the inputs, based on no version, so
+            # that saving it again shows the stored answer beside it rather than writing over it.
             outcome.error = "This form is out of date. Reload the page and try again."
+            outcome.submitted = _raw_submission(field, form)
             continue
         outcome.base_version, outcome.version = base_version, base_version
         outcome.base_digest = form.get(f"b-{field.key}") or None

@@ -141,3 +141,60 @@ def test_a_real_clash_shows_both_versions_and_overwrites_only_when_chosen(pair_w
                                                             "resolve": "mine"}, csrf=False)
     assert chosen.status_code == 303
     assert stored(agreement)["motto"] == "Motto of the mentee"
+
+
+def test_a_refused_answer_is_saved_later_only_over_what_the_page_showed(pair_world):
+    """The mentee saves the motto; the mentor, on a page from before, types a motto too long to store and saves
+    all: once corrected and saved again, does the mentor see the mentee's motto beside theirs (a clash) rather
+    than write over it unseen?"""
+    agreement, clients = pair_world
+    url = f"/agreements/{agreement.id}"
+    mentor_page = clients["mentor"].get(url).get_data(as_text=True)
+    mentee_page = clients["mentee"].get(url).get_data(as_text=True)
+    assert save_all(clients["mentee"], agreement, mentee_page, motto="Motto the mentee saved").status_code == 303
+
+    refused = save_all(clients["mentor"], agreement, mentor_page, motto="x" * 300)
+    assert refused.status_code == 422 and "x" * 300 in refused.get_data(as_text=True)
+
+    corrected = save_all(clients["mentor"], agreement, refused.get_data(as_text=True), motto="Motto the mentor corrected")
+    assert corrected.status_code == 409
+    assert "Motto the mentee saved" in corrected.get_data(as_text=True).split('class="conflict-panel"', 1)[1]
+    assert stored(agreement)["motto"] == "Motto the mentee saved"
+
+
+def test_choosing_my_version_keeps_the_other_answers_typed_on_the_page(pair_world):
+    """On the page that shows a clash, the mentee also changes another answer, then chooses "Replace their
+    version with mine": are both saved, and does the page say so?"""
+    agreement, clients = pair_world
+    url = f"/agreements/{agreement.id}"
+    mentor_page = clients["mentor"].get(url).get_data(as_text=True)
+    mentee_page = clients["mentee"].get(url).get_data(as_text=True)
+    assert save_all(clients["mentor"], agreement, mentor_page, motto="Motto of the mentor").status_code == 303
+    clash = save_all(clients["mentee"], agreement, mentee_page, motto="Motto of the mentee").get_data(as_text=True)
+
+    replace = re.search(r'formaction="([^"]+)"\s+name="resolve" value="mine"', clash)
+    fields = {**form_posting_to(clash, url).fields, "f-place": "The library", "resolve": "mine"}
+    chosen = clients["mentee"].post(replace.group(1), data=fields, csrf=False)
+
+    assert chosen.status_code == 303
+    assert stored(agreement)["motto"] == "Motto of the mentee" and stored(agreement)["place"] == "The library"
+    assert "and 1 other change" in clients["mentee"].get(url).get_data(as_text=True)
+
+
+def test_a_garbled_version_keeps_what_was_typed_and_writes_over_nothing(pair_world):
+    """A form whose version of an answer is garbled: is the typed answer kept in the box (not emptied), and
+    does saving that page again show the stored answer beside it instead of writing over it?"""
+    agreement, clients = pair_world
+    url = f"/agreements/{agreement.id}"
+    mentee_page = clients["mentee"].get(url).get_data(as_text=True)
+    assert save_all(clients["mentee"], agreement, mentee_page, motto="Stored motto").status_code == 303
+    form = form_posting_to(clients["mentor"].get(url).get_data(as_text=True), url)
+
+    garbled = clients["mentor"].post(url, data={**form.fields, "v-motto": "garbage", "f-motto": "Typed motto"},
+                                     csrf=False)
+    assert garbled.status_code == 422
+    page = garbled.get_data(as_text=True)
+    assert 'value="Typed motto"' in page
+
+    again = save_all(clients["mentor"], agreement, page)
+    assert again.status_code == 409 and stored(agreement)["motto"] == "Stored motto"
