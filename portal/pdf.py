@@ -103,7 +103,8 @@ class BundledFont:
 
 # The only font files the renderer reads. Families, as the PDF templates name them in font-family:
 #   "Portal Sans" (DejaVu Sans: regular, bold, oblique, bold oblique), "Portal Mono" (DejaVu Sans Mono) and
-#   "Portal CJK" (WenQuanYi Micro Hei, one weight: bold and italic draw with it too).
+#   "Portal CJK" (WenQuanYi Micro Hei, one weight: bold and italic draw with it too); "Portal Sans Upright"
+#   follows "Portal Sans" in the lists, for the letters its oblique faces lack (Arabic).
 BUNDLED_FONTS = (
     BundledFont("PortalSans", "DejaVuSans.ttf"),
     BundledFont("PortalSans-Bold", "DejaVuSans-Bold.ttf"),
@@ -114,6 +115,8 @@ BUNDLED_FONTS = (
 )
 FONT_FAMILIES = {  # font-family name (as xhtml2pdf looks it up, lower case) -> (regular, bold, italic, bold italic)
     "portal sans": ("PortalSans", "PortalSans-Bold", "PortalSans-Oblique", "PortalSans-BoldOblique"),
+    # DejaVu's oblique faces have no Arabic: italic text falls back to the upright faces for those letters.
+    "portal sans upright": ("PortalSans", "PortalSans-Bold", "PortalSans", "PortalSans-Bold"),
     "portal mono": ("PortalMono",) * 4,
     "portal cjk": ("PortalCJK",) * 4,
 }

@@ -77,3 +77,21 @@ def test_a_latin_only_whprms_copy_stays_small(app):
     assert len(pdf) < 150 * 1024, len(pdf)
     fonts = assert_every_font_embedded(pdf)
     assert not any("WenQuanYi" in font["name"] for font in fonts)  # a font no character needs stays out
+
+
+@pytest.mark.parametrize("case", SCRIPTS, ids=list(SCRIPTS))
+def test_italic_text_prints_in_every_script(case):
+    """Are names in italics (the signature table's "signed electronically by ...") printed in every script,
+    though the bundled oblique faces lack some letters (Arabic), with the copies' own font list?"""
+    import re
+    from pathlib import Path
+
+    from portal.pdf import render_pdf
+    template = Path(__file__).resolve().parents[2] / "templates" / "agreements" / "pdf.html"
+    families = re.search(r"body \{ font-family: ([^;]+);", template.read_text()).group(1)
+    names = SCRIPTS[case][:2]
+    lines = "".join(f"<p><i>signed electronically by {name}</i></p>" for name in names)
+    pdf = render_pdf(f"<html><head><style>body {{ font-family: {families}; }}</style></head><body>{lines}</body></html>")
+    text = pdftotext(pdf)
+    for name in names:
+        assert f"signed electronically by {name}" in text, (name, text)
