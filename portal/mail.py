@@ -143,6 +143,10 @@ def deliver_pending(limit: int = 100) -> int:
         except (OSError, smtplib.SMTPException) as error:
             mail.last_error = f"{type(error).__name__}: {error}"[:500]
             log.warning("mail %s not delivered: %s", mail.id, mail.last_error)
+            if mail.attempts >= MAX_ATTEMPTS and policy.carries_pair_text(mail.kind):
+                # Given up on: the pair's text has no reason to stay in the outbox any more than once sent.
+                mail.body = PAIR_TEXT.sub(PAIR_TEXT_REMOVED, mail.body)
+                mail.attachment = None
         else:
             mail.sent_at = utcnow()
             mail.last_error = None

@@ -175,3 +175,15 @@ def test_planning_is_limited_so_the_partner_is_not_flooded_with_invitations(worl
     response = _plan(world)
     assert response.status_code == 422 and "in the last hour" in response.get_data(as_text=True)
     assert len(planned()) == 2 and len(invitations()) == 4
+
+
+def test_an_invitation_given_up_on_keeps_no_place_in_the_outbox(world, app):
+    """When the mail server refuses an invitation until the sender gives up, does the outbox still hold the
+    pair's place (in the body or the calendar file)? (It must not: only the members' mailboxes may.)"""
+    assert _plan(world).status_code == 303
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_USE_TLS=False)  # nothing listens on port 1
+    for _attempt in range(mail.MAX_ATTEMPTS):
+        mail.deliver_pending()
+    for invitation in invitations():
+        assert invitation.sent_at is None and invitation.attempts == mail.MAX_ATTEMPTS
+        assert "meet.example" not in invitation.body and invitation.attachment is None
