@@ -53,8 +53,8 @@ def sign(agreement_id: int):
         return _agreement_page(agreement, 409, notice=str(error))
     db.session.commit()
     if outcome.activated:
-        flash("You have both signed: the agreement is active. Your copy is on its way by e-mail, and the "
-              "program's copy has gone to the program.", "success")
+        flash("You have both signed: the agreement is active. Download your copy below; you will each get an "
+              "e-mail with a link to it, and the program gets its copy by e-mail.", "success")
     else:
         flash("You have signed. The agreement becomes active when your partner signs too.", "success")
     return redirect_to(url_for("agreements.show", agreement_id=agreement.id, _anchor="signing"))
