@@ -4,7 +4,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, screenshot, sign_in
-from tests.factories import make_agreement, make_pair, make_program, make_user
+from tests.factories import fill_in, make_agreement, make_pair, make_program, make_user
 
 LIVE = 10_000  # the editors poll every 2 s and check in every 3 s: a change shows within this
 
@@ -139,3 +139,37 @@ def test_a_field_only_clicked_into_takes_the_partners_change(live_server, open_p
         route.continue_()
     elias.unroute("**/fields/goal")
     expect(elias.locator("#field-goal .conflict-panel")).to_be_visible(timeout=LIVE)
+
+
+def test_an_answer_typed_back_to_what_it_was_takes_the_partners_change(live_server, open_page):
+    """When the mentee types in a field while the mentor changes it, and then deletes what she typed, does her
+    box take the mentor's answer live (she no longer has a change), and while it was held back, did her page
+    keep the signing token of the content it showed?"""
+    with live_server.seed():
+        program = make_program(name="Bayview Mentoring", code="BAY3")
+        mentor = make_user(name="Mona Unseen")
+        mentee = make_user(name="Elias Unseen")
+        agreement = make_agreement(make_pair(program, mentor, mentee))
+        fill_in(agreement)  # complete: each sees the signing form, with its `seen` token
+        mentor_email, mentee_email = mentor.email, mentee.email
+
+    mona, elias = open_page(), open_page()
+    open_agreement(mona, mentor_email)
+    open_agreement(elias, mentee_email)
+    goal = elias.get_by_role("textbox", name="Goal:")
+    before, seen = goal.input_value(), elias.locator("input[name=seen]").get_attribute("value")
+
+    # She is typing, quicker than her autosave's pause: what she typed is in the box and not sent.
+    goal.evaluate("(box, typed) => { box.value = typed; }", before + " TYPED")
+    mona.get_by_role("textbox", name="Goal:").fill("Q-SIGNED-UNSEEN")
+    expect(mona.locator("#status-goal")).to_have_text("Saved", timeout=LIVE)
+    mona.get_by_role("textbox", name="Goal:").blur()
+    expect(elias.locator("#status-goal")).to_contain_text("Your partner changed this too", timeout=LIVE)
+    expect(goal).to_have_value(before + " TYPED")
+    # The page shows the old answer: its signing form still carries the token of what it shows.
+    assert elias.locator("input[name=seen]").get_attribute("value") == seen
+
+    goal.fill(before)  # she deletes what she typed: her autosave now sends what her page showed
+    expect(goal).to_have_value("Q-SIGNED-UNSEEN", timeout=LIVE)
+    expect(elias.locator("#field-goal")).not_to_contain_text("Your partner changed this too")
+    expect(elias.locator("#field-goal")).to_contain_text("Last saved by Mona Unseen")
