@@ -10,7 +10,7 @@ from portal import audit
 from portal.db_setup import write_transaction
 from portal.extensions import db
 from portal.models import AuditEvent
-from tests.factories import PASSWORD, make_program, make_user, sign_in, act_as
+from tests.factories import PASSWORD, make_program, make_user, sign_in
 
 
 def actions() -> list[str]:
