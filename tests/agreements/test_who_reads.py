@@ -12,7 +12,7 @@ from tests.factories import make_agreement, make_pair, make_program, make_versio
 from tests.properties.test_field_values import Page, collapse
 
 PAIR_ONLY = "only the two of you see this"
-SHARED = "the two of you, the program and supervisors see this"
+SHARED = "the program and supervisors see this too"
 
 
 def editor(app, shipped: str):
