@@ -199,18 +199,21 @@ def upcoming(agreement: Agreement, now: datetime | None = None) -> list[PlannedV
     return views
 
 
-def due_tomorrow(today: date) -> list[tuple[PlannedMeeting, datetime]]:
-    """Planned meetings of open agreements whose local date (the program's zone) is the day after `today`."""
-    window_start = datetime.combine(today, time()) - timedelta(days=1)
+def due_tomorrow(today: date | None) -> list[tuple[PlannedMeeting, datetime]]:
+    """Planned meetings of open agreements whose local date (the program's zone) is the day after `today`, or,
+    when `today` is None, after the program's own date at this moment."""
+    now = utcnow()
+    window_start = datetime.combine(today or now.date(), time()) - timedelta(days=2)
     rows = db.session.scalars(select(PlannedMeeting).join(Agreement, Agreement.id == PlannedMeeting.agreement_id)
                               .where(Agreement.state.in_(LOGGABLE_STATES),
                                      PlannedMeeting.starts_at >= window_start,
-                                     PlannedMeeting.starts_at < window_start + timedelta(days=4))
+                                     PlannedMeeting.starts_at < window_start + timedelta(days=5))
                               .order_by(PlannedMeeting.starts_at, PlannedMeeting.id)).all()
     found = []
     for meeting in rows:
         starts = local_time(meeting.agreement, meeting.starts_at)
-        if starts.date() == today + timedelta(days=1):
+        local_today = today if today is not None else local_time(meeting.agreement, now).date()
+        if starts.date() == local_today + timedelta(days=1):
             found.append((meeting, starts))
     return found
 

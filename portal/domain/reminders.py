@@ -196,9 +196,10 @@ def share_waiting(today: date) -> list[Reminder]:
     return reminders
 
 
-def meeting_tomorrow(today: date) -> list[Reminder]:
-    """A meeting planned for tomorrow. The key names the meeting and its start, so a run that finds it again
-    sends nothing and nothing is sent twice."""
+def meeting_tomorrow(today: date | None) -> list[Reminder]:
+    """A meeting planned for tomorrow in its program's time zone (`today`: that day for every program; None:
+    each program's own date now, which west of UTC can still be yesterday's UTC date). The key names the
+    meeting and its start, so a run that finds it again sends nothing and nothing is sent twice."""
     from portal.domain.planned_meetings import due_tomorrow
     return [Reminder(f"meeting_tomorrow:{meeting.id}:{meeting.starts_at.isoformat()}", "meeting_tomorrow",
                      meeting.agreement, _both(meeting.agreement), "Your mentoring meeting is tomorrow",
@@ -208,7 +209,7 @@ def meeting_tomorrow(today: date) -> list[Reminder]:
             for meeting, starts in due_tomorrow(today)]
 
 
-FINDERS: dict[str, Callable[[date], list[Reminder]]] = {
+FINDERS: dict[str, Callable[[date], list[Reminder]]] = {  # meeting_tomorrow is also called with None
     "term_ending": term_ending, "review_due": review_due, "signature_waiting": signature_waiting,
     "stalled": stalled, "retention": retention, "share_waiting": share_waiting,
     "meeting_tomorrow": meeting_tomorrow,
@@ -217,10 +218,10 @@ FINDERS: dict[str, Callable[[date], list[Reminder]]] = {
 
 def send_reminders(today: date | None = None) -> dict[str, int]:
     """Queue every reminder due today that was not sent before. Returns how many were sent, by kind."""
-    today = today or utctoday()
+    run_day = today or utctoday()
     sent = dict.fromkeys(FINDERS, 0)
     for kind, finder in FINDERS.items():
-        for reminder in finder(today):
+        for reminder in (finder(run_day) if finder is not meeting_tomorrow else meeting_tomorrow(today)):
             if _send_once(reminder):
                 sent[kind] += 1
         db.session.commit()

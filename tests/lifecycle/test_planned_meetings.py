@@ -187,3 +187,19 @@ def test_an_invitation_given_up_on_keeps_no_place_in_the_outbox(world, app):
     for invitation in invitations():
         assert invitation.sent_at is None and invitation.attempts == mail.MAX_ATTEMPTS
         assert "meet.example" not in invitation.body and invitation.attachment is None
+
+
+def test_the_reminder_comes_on_the_day_before_in_the_programs_time_zone(world, monkeypatch):
+    """West of UTC, the daily run at 06:15 UTC falls on the evening before in the program's zone: is a meeting
+    reminded on its local day before (the second run), not two local days before (the first)?"""
+    from datetime import datetime
+
+    from portal.domain import planned_meetings
+    world.program.time_zone = "America/Los_Angeles"
+    db.session.commit()
+    day = utctoday() + timedelta(days=6)
+    assert _plan(world, on=day.isoformat(), at="17:00").status_code == 303
+    for run_day, expected in ((day - timedelta(days=1), 0), (day, 1), (day + timedelta(days=1), 0)):
+        monkeypatch.setattr(planned_meetings, "utcnow", lambda run_day=run_day: datetime.combine(
+            run_day, datetime.strptime("06:15", "%H:%M").time()))
+        assert send_reminders()["meeting_tomorrow"] == expected, run_day
