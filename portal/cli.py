@@ -91,6 +91,7 @@ def register(app: Flask) -> None:
             click.echo(f"{kind}: {count} sent")
         click.echo(f"{sum(sent.values())} reminder(s) queued; `send-mail` delivers them.")
 
+
     @app.cli.command("purge")
     @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Act as if today were this date (UTC).")
@@ -105,17 +106,69 @@ def register(app: Flask) -> None:
             click.echo(f"agreement {agreement_id}: {rows} pair-only item(s) deleted")
         click.echo(f"{len(done)} agreement(s) purged.")
 
-    @app.cli.command("send-mail")
     @click.option("--watch", is_flag=True, help="Keep delivering every few seconds until interrupted.")
     @click.option("--interval", default=2.0, show_default=True, help="Seconds between deliveries with --watch.")
     def send_mail(watch: bool, interval: float) -> None:
-        """Deliver the mail waiting in the outbox."""
+        """Deliver the mail that is due in the outbox (any number of runs may overlap: each mail goes once).
+
+        Exits non-zero when a mail was not delivered in this run (it is retried after 1, 5, 30 minutes, then
+        hourly for a day; then `flask mail failed` lists it). With --watch, a failure is logged and the loop
+        goes on."""
         from portal.mail import deliver_pending
         while True:
-            sent = deliver_pending()
-            if sent or not watch:
-                click.echo(f"{sent} mail(s) delivered.")
+            try:
+                run = deliver_pending()
+            except Exception:  # noqa: BLE001  (the watching loop of `make run` outlives a database hiccup)
+                if not watch:
+                    raise
+                db.session.rollback()
+                app.logger.exception("mail delivery failed; trying again in %s seconds", interval)
+            else:
+                if run.sent or not watch:
+                    click.echo(f"{run.sent} mail(s) delivered.")
+                if run.not_delivered and not watch:
+                    click.echo(f"{run.not_delivered} mail(s) not delivered: {run.retrying} will be retried later, "
+                               f"{run.failed} failed for good (`flask mail failed` lists them).", err=True)
+                    raise SystemExit(1)
             if not watch:
                 return
             db.session.remove()
             time.sleep(interval)
+
+    app.cli.command("send-mail")(send_mail)
+
+    @app.cli.group("mail")
+    def mail_group() -> None:
+        """The outbox: deliver mail, list the mail given up on, queue it again."""
+
+    mail_group.command("send")(send_mail)
+
+    @mail_group.command("failed")
+    def mail_failed() -> None:
+        """List the mail the sender gave up on: id, address, kind, subject, attempts, last error (never the
+        text, which may be a pair's)."""
+        from portal.mail import failed_mail
+        failed = failed_mail()
+        if not failed:
+            click.echo("No failed mail.")
+            return
+        for mail in failed:
+            click.echo(f"{mail.id}\t{mail.to_address}\t{mail.kind}\t{mail.subject}\t"
+                       f"{mail.attempts} attempts, failed {mail.failed_at:%Y-%m-%d %H:%M} UTC\t{mail.last_error}")
+        click.echo(f"{len(failed)} failed mail(s); `flask mail retry ID` or `flask mail retry --all` queues "
+                   "them again.")
+
+    @mail_group.command("retry")
+    @click.argument("mail_id", type=int, required=False)
+    @click.option("--all", "retry_all", is_flag=True, help="Queue every failed mail again.")
+    def mail_retry(mail_id: int | None, retry_all: bool) -> None:
+        """Queue a failed mail (or --all of them) again, with a fresh run of attempts."""
+        from portal.mail import NotFailed, retry_failed
+        if (mail_id is None) == (not retry_all):
+            raise click.UsageError("Give the id of one failed mail, or --all.")
+        try:
+            count = retry_failed(None if retry_all else mail_id)
+        except NotFailed as error:
+            raise click.ClickException(str(error)) from error
+        db.session.commit()
+        click.echo(f"{count} failed mail(s) queued again; the next `flask send-mail` sends them.")

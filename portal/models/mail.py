@@ -30,3 +30,12 @@ class OutboxMail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Delivery (portal/mail.py): a failed attempt waits until next_attempt_at; a sender claims a message for a
+    # while (claimed_by, claimed_until) before sending it, so that concurrent senders never both send it and a
+    # sender that died leaves it to the next run once the claim runs out; failed_at: given up on (`flask mail
+    # failed` lists it). message_id: the Message-ID header, kept so that every attempt sends the same one.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    message_id: Mapped[str | None] = mapped_column(String(250))

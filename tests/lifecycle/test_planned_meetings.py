@@ -11,7 +11,7 @@ from portal import crypto, mail
 from portal.domain.reminders import send_reminders
 from portal.extensions import db
 from portal.models import OutboxMail, PlannedMeeting, SentReminder
-from portal.timeutil import utctoday
+from portal.timeutil import utcnow, utctoday
 from tests.lifecycle.conftest import HTMX
 from tests.lifecycle.test_calendar import parse
 
@@ -182,10 +182,11 @@ def test_an_invitation_given_up_on_keeps_no_place_in_the_outbox(world, app):
     pair's place (in the body or the calendar file)? (It must not: only the members' mailboxes may.)"""
     assert _plan(world).status_code == 303
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_USE_TLS=False)  # nothing listens on port 1
-    for _attempt in range(mail.MAX_ATTEMPTS):
-        mail.deliver_pending()
+    for attempt in range(mail.MAX_ATTEMPTS):
+        mail.deliver_pending(now=utcnow() + timedelta(days=attempt))  # each retry's wait is over
     for invitation in invitations():
-        assert invitation.sent_at is None and invitation.attempts == mail.MAX_ATTEMPTS
+        assert invitation.sent_at is None and invitation.failed_at is not None
+        assert invitation.attempts == mail.MAX_ATTEMPTS
         assert "meet.example" not in invitation.body and invitation.attachment is None
 
 
