@@ -311,3 +311,33 @@ def test_watch_mode_keeps_running_after_a_failure(smtp_app, smtp_server, runner,
     assert len(rounds) == 3
     [message] = outbox("invite")
     assert message.attempts == 1 and message.failed_at is None
+
+
+def test_upgrading_lists_mail_the_old_sender_gave_up_on_as_failed(tmp_path):
+    """Mail the old sender dropped after 5 attempts: after the upgrade, is it marked failed (so that `flask mail
+    failed` shows it and `flask mail retry` can queue it), while mail still waiting and mail sent are left alone?"""
+    from tests.lifecycle.test_migration import upgraded
+    seed = """
+    insert into outbox_mail(id,to_address,subject,body,kind,created_at,sent_at,attempts) values
+      (1,'a@x.example','Dropped','body','invite','2026-01-01',NULL,5),
+      (2,'b@x.example','Waiting','body','invite','2026-01-01',NULL,2),
+      (3,'c@x.example','Sent','body','invite','2026-01-01','2026-01-01',1);
+    """
+    with upgraded(tmp_path, "0014_mail_renders_program_copy", seed) as connection:
+        failed = {row[0]: row[1] for row in connection.execute("select id, failed_at from outbox_mail")}
+    assert failed[1] is not None and failed[2] is None and failed[3] is None
+
+
+def test_the_mail_claims_migration_goes_down_and_up_again(tmp_path):
+    """Can 0015 be undone (the outbox keeps its mail) and applied again?"""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.lifecycle.test_migration import upgraded
+
+    def down_and_up(_app):
+        downgrade(revision="0014_mail_renders_program_copy")
+        upgrade()
+    seed = "insert into outbox_mail(id,to_address,subject,body,kind,created_at,attempts) values " \
+           "(1,'a@x.example','Waiting','body','invite','2026-01-01',0);"
+    with upgraded(tmp_path, "0014_mail_renders_program_copy", seed, then=down_and_up) as connection:
+        assert connection.execute("select subject, failed_at from outbox_mail").fetchall() == [("Waiting", None)]
