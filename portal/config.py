@@ -44,6 +44,20 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+class ConfigurationError(RuntimeError):
+    """A setting production cannot run without is missing: the start stops, naming it."""
+
+
+def _require_in_production(env, names: tuple[str, ...]) -> None:
+    """Stop the start when any of `names` is unset or blank: in production a development default would be
+    wrong without a word (mail from no-reply@localhost, links to 127.0.0.1)."""
+    missing = [name for name in names if not (env.get(name) or "").strip()]
+    if missing:
+        raise ConfigurationError(f"PORTAL_PRODUCTION is set but {', '.join(missing)} is not: set "
+                                 f"{'it' if len(missing) == 1 else 'them'} in the environment (see README, "
+                                 "Configuration).")
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -71,6 +85,8 @@ class Config:
         # per request.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
         self.PRODUCTION = _env_bool("PORTAL_PRODUCTION", False)
+        if self.PRODUCTION:
+            _require_in_production(env, ("MAIL_FROM", "PUBLIC_URL"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.PRODUCTION)

@@ -159,6 +159,8 @@ def test_production_cookies_are_secure(monkeypatch):
     """With PORTAL_PRODUCTION set, are session and remember cookies Secure?"""
     from portal.config import Config
     monkeypatch.setenv("PORTAL_PRODUCTION", "1")
+    monkeypatch.setenv("MAIL_FROM", "portal@example.org")
+    monkeypatch.setenv("PUBLIC_URL", "https://mentoring.example.org")
     config = Config()
     assert config.SESSION_COOKIE_SECURE and config.REMEMBER_COOKIE_SECURE
 
