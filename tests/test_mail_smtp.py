@@ -341,3 +341,22 @@ def test_the_mail_claims_migration_goes_down_and_up_again(tmp_path):
            "(1,'a@x.example','Waiting','body','invite','2026-01-01',0);"
     with upgraded(tmp_path, "0014_mail_renders_program_copy", seed, then=down_and_up) as connection:
         assert connection.execute("select subject, failed_at from outbox_mail").fetchall() == [("Waiting", None)]
+
+
+def test_an_unreachable_server_is_tried_once_per_run_and_every_message_waits_its_turn(smtp_app, monkeypatch):
+    """When the SMTP server cannot be reached, does the run try to connect once (not once per message), and does
+    each message due count a failed attempt that waits a minute, with the reason kept?"""
+    import smtplib
+    connecting = []
+
+    def refused(*_args, **_kwargs):
+        connecting.append(1)
+        raise ConnectionRefusedError("connection refused")
+
+    monkeypatch.setattr(smtplib, "SMTP", refused)
+    _queue(3)
+    run = mail.deliver_pending()
+    assert (run.sent, run.retrying, run.failed) == (0, 3, 0) and connecting == [1]
+    db.session.expire_all()
+    for message in outbox("invite"):
+        assert message.attempts == 1 and "refused" in message.last_error and message.next_attempt_at is not None
