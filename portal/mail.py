@@ -136,7 +136,8 @@ def _deliver_to_file(message: EmailMessage, stored_body: str | None = None) -> N
 
 
 class SmtpUnreachable(OSError):
-    """The SMTP server could not be reached earlier in this run: the run's remaining mail waits for the next."""
+    """The SMTP server could not be reached earlier in this run: each further message of the run counts a failed
+    attempt without another try to connect."""
 
 
 class _SmtpConnection:
