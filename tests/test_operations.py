@@ -1,0 +1,121 @@
+"""What an operator and a load balancer see: the health checks, the request id, HSTS and the log format."""
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlalchemy import event
+
+from portal import health
+from portal.extensions import db
+from portal.logs import OneLineFormatter, RequestIdFilter
+from tests.factories import act_as, make_user
+
+
+def _statements_during(app, send):
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        response = send()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return response, statements
+
+
+def test_healthz_says_ok_without_touching_the_database(app, client):
+    """Does /healthz answer 200 "ok" without a single database statement?"""
+    response, statements = _statements_during(app, lambda: client.get("/healthz"))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "ok\n"
+    assert response.mimetype == "text/plain"
+    assert statements == []
+
+
+def test_health_checks_set_no_cookie_even_for_a_signed_in_person(app, client):
+    """Does a health check leave a signed-in person's session alone (no cookie set, nothing loaded)?"""
+    act_as(client, make_user())
+    for path in ("/healthz", "/readyz"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers, path
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "Content-Security-Policy" in response.headers
+
+
+def test_readyz_is_ready_with_the_database_at_head(app, client):
+    """Is /readyz 200 "ready" when the database answers, its schema is at the code's head and the keys parse?"""
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "ready\n"
+
+
+def test_readyz_is_not_ready_behind_a_migration(app, client, monkeypatch, caplog):
+    """With a migration not applied yet, is /readyz 503 "not ready", saying nothing more to the caller?"""
+    monkeypatch.setattr(health, "code_heads", lambda: frozenset({"0999_not_applied_yet"}))
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_data(as_text=True) == "not ready\n"
+    assert "0999_not_applied_yet" in caplog.text  # the operator reads why in the log
+
+
+def test_readyz_is_not_ready_with_unusable_data_keys(app, client, caplog):
+    """With DATA_KEYS that do not parse, is /readyz 503 without showing the keys or the reason?"""
+    app.config["DATA_KEYS"] = "k1:not-a-key"
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_data(as_text=True) == "not ready\n"
+    assert "DATA_KEYS" in caplog.text and "not-a-key" not in caplog.text
+
+
+def test_a_request_id_is_made_and_sent_back(app, client):
+    """Does every answer carry an X-Request-ID, a new one per request?"""
+    first, second = client.get("/healthz"), client.get("/auth/sign-in")
+    ids = first.headers["X-Request-ID"], second.headers["X-Request-ID"]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", value) for value in ids)
+    assert ids[0] != ids[1]
+
+
+def test_a_forged_request_id_is_ignored_without_a_trusted_proxy(app, client):
+    """Without a trusted proxy, is a client's own X-Request-ID replaced by one the portal makes?"""
+    app.config["TRUSTED_PROXIES"] = 0
+    response = client.get("/healthz", headers={"X-Request-ID": "forged-by-client"})
+    assert response.headers["X-Request-ID"] != "forged-by-client"
+
+
+def test_a_trusted_proxy_request_id_is_kept_when_sane(app, client):
+    """Behind a trusted proxy, is its X-Request-ID kept, and a malformed or overlong one replaced?"""
+    app.config["TRUSTED_PROXIES"] = 1
+    assert client.get("/healthz", headers={"X-Request-ID": "lb-1.a_b-C"}).headers["X-Request-ID"] == "lb-1.a_b-C"
+    for bad in ("a b", "x" * 129, "id;rm", "ünïcode", ""):
+        answered = client.get("/healthz", headers={"X-Request-ID": bad}).headers["X-Request-ID"]
+        assert re.fullmatch(r"[0-9a-f]{32}", answered), bad
+
+
+def test_log_records_of_a_request_carry_its_id(app, client, caplog):
+    """Does a line the app logs while answering a request carry that request's id?"""
+    caplog.handler.addFilter(RequestIdFilter())
+    app.config["DATA_KEYS"] = "broken"
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/readyz")
+    records = [record for record in caplog.records if record.name == app.logger.name]
+    assert len(records) == 1
+    assert records[0].request_id == response.headers["X-Request-ID"]
+
+
+def test_a_multi_line_record_is_logged_as_one_line():
+    """Is a message or traceback with newlines written as one line, the newlines escaped?"""
+    formatter = OneLineFormatter()
+    try:
+        raise ValueError("first line\nsecond line")
+    except ValueError:
+        record = logging.LogRecord("portal", logging.ERROR, __file__, 1, "failed:\n%s", ("detail\r\nmore",),
+                                   exc_info=__import__("sys").exc_info())
+    line = formatter.format(record)
+    assert "\n" not in line and "\r" not in line
+    assert "failed:\\ndetail\\r\\nmore" in line
+    assert "Traceback" in line and "first line\\nsecond line" in line
+    assert " - " in line or "[-]" in line or "rid=-" in line  # no request: the id is a dash
+
