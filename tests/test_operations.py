@@ -119,3 +119,10 @@ def test_a_multi_line_record_is_logged_as_one_line():
     assert "Traceback" in line and "first line\\nsecond line" in line
     assert " - " in line or "[-]" in line or "rid=-" in line  # no request: the id is a dash
 
+
+def test_hsts_only_in_production(app, client):
+    """Is HSTS sent in production (one year, subdomains) and not in development (plain-HTTP localhost)?"""
+    assert "Strict-Transport-Security" not in client.get("/auth/sign-in").headers
+    app.config["PRODUCTION"] = True
+    for path in ("/auth/sign-in", "/healthz", "/static/app.css"):
+        assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
