@@ -19,7 +19,10 @@ PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 
 
 def server_binaries() -> Path | None:
-    for candidate in (os.environ.get("PG_BIN"), *PG_BIN_DIRS):
+    """As .ci/with-postgres looks: PG_BIN, then PostgreSQL 15, then the newest installed, then initdb on PATH."""
+    newest_first = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True,
+                          key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else -1)
+    for candidate in (os.environ.get("PG_BIN"), *PG_BIN_DIRS, *newest_first):
         if candidate and (Path(candidate) / "initdb").is_file():
             return Path(candidate)
     found = shutil.which("initdb")
@@ -30,12 +33,24 @@ def require_server_binaries() -> Path:
     """The bin dir, or a skip that says why; in CI (PORTAL_REQUIRE_POSTGRES or PORTAL_REQUIRE_BROWSER set by
     .ci/run) a missing server is a failure instead."""
     found = server_binaries()
+    reason = None
     if found is None:
         reason = "PostgreSQL server binaries (initdb, pg_ctl) not found; install Debian's postgresql package"
+    elif os.geteuid() == 0 and not _has_user("postgres"):
+        reason = 'running as root without a "postgres" user to run the cluster (initdb refuses root)'
+    if reason is not None:
         if os.environ.get("PORTAL_REQUIRE_POSTGRES") == "1" or os.environ.get("PORTAL_REQUIRE_BROWSER") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
     return found
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 class Cluster:
