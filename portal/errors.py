@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal import audit
 from portal.extensions import db
-from portal.logs import one_line
+from portal.logs import loggable_path, one_line
 from portal.policy import AccessDenied, NotSignedIn
 from portal.web import is_htmx_fragment_request, safe_next
 
@@ -55,7 +55,7 @@ def unavailable_response(error: Exception):
     except Exception:  # noqa: BLE001  (the connection is gone already; the pool replaces it)
         pass
     cause = getattr(error, "orig", None) or error
-    current_app.logger.error("database unavailable: %s %s: %s: %s", request.method, request.path,
+    current_app.logger.error("database unavailable: %s %s: %s: %s", request.method, loggable_path(request.path),
                              type(cause).__name__, one_line(str(cause).strip()))
     # Straight from the Jinja environment: render_template would run the context processors, and Flask-Login's
     # loads the signed-in person from the database.
@@ -110,5 +110,5 @@ def register(app: Flask) -> None:
         if isinstance(error, DATABASE_UNAVAILABLE):
             return unavailable_response(error)
         db.session.rollback()
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("unhandled error on %s %s", request.method, loggable_path(request.path))
         return error_response(500)

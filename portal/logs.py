@@ -19,6 +19,14 @@ ENVIRON_KEY = "portal.request_id"
 HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _ACCESS_ATOM = "{x-request-id}o"  # the response header, as gunicorn hands it to the access line
+# One-time links carry their secret in the path (portal/auth/routes.py): logged, a line would hand it to
+# whoever reads the logs until the link is used.
+_LINK_TOKEN = re.compile(r"(/auth/(?:set-password|confirm-email)/)[^/?\s\"]+")
+
+
+def loggable_path(path: str) -> str:
+    """`path` as it may be logged: a one-time link's token replaced by "[token]"."""
+    return _LINK_TOKEN.sub(r"\1[token]", path)
 
 
 def one_line(text: str) -> str:
@@ -48,6 +56,9 @@ class RequestIdFilter(logging.Filter):
         request_id = None
         if record.name == "gunicorn.access" and isinstance(record.args, dict):
             request_id = record.args.get(_ACCESS_ATOM)
+            for atom in ("U", "r"):  # the path, the request line
+                if isinstance(record.args.get(atom), str):
+                    record.args[atom] = loggable_path(record.args[atom])
         elif has_request_context():
             request_id = request.environ.get(ENVIRON_KEY)
         record.request_id = request_id if request_id and request_id != "-" else "-"

@@ -54,6 +54,14 @@ def test_an_unreachable_sqlite_database_answers_503_with_one_log_line(app, tmp_p
     assert len(lines) == 1 and lines[0].exc_info is None
 
 
+def test_a_one_time_link_token_stays_out_of_the_log_line(tmp_path, caplog):
+    """When a set-password link's page fails with the database away, does the log line leave its token out?"""
+    client = _portal_on(f"sqlite:///{tmp_path / 'no-such-dir' / 'portal.sqlite3'}").test_client()
+    response, lines = _failed_request_lines(caplog, lambda: client.get("/auth/set-password/tok-SECRET-456"))
+    _assert_unavailable(response, lines)
+    assert "/auth/set-password/" in lines[0].getMessage() and "tok-SECRET-456" not in caplog.text
+
+
 def test_an_unexpected_error_still_logs_its_traceback(own_app, caplog):
     """Does an error that is not the database keep its traceback in the log (and answer the 500 page)?"""
     @own_app.route("/boom")

@@ -126,3 +126,16 @@ def test_hsts_only_in_production(app, client):
     app.config["PRODUCTION"] = True
     for path in ("/auth/sign-in", "/healthz", "/static/app.css"):
         assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_one_time_link_tokens_stay_out_of_the_access_line():
+    """Is the token of a set-password or confirm-email link left out of gunicorn's access line (it is a
+    password-equivalent secret until used)?"""
+    for path in ("/auth/set-password/tok-SECRET-123", "/auth/confirm-email/tok-SECRET-123"):
+        atoms = {"h": "127.0.0.1", "m": "GET", "U": path, "s": 200, "B": 10, "M": 3, "{x-request-id}o": "rid1"}
+        record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, '%(h)s "%(m)s %(U)s" %(s)s', (atoms,),
+                                   None)
+        RequestIdFilter().filter(record)
+        line = OneLineFormatter().format(record)
+        assert "tok-SECRET-123" not in line and path.rsplit("/", 1)[0] in line and "rid=rid1" in line
+
