@@ -45,6 +45,8 @@ def code_heads() -> frozenset[str]:
 
 def not_ready_reason() -> str | None:
     """Why this worker should get no traffic, or None when it is ready."""
+    # The keys parse. (Whether each one decrypts a known value needs a stored key check, which the portal does
+    # not keep yet; when it does, it belongs here.)
     try:
         Keyring(current_app.config["DATA_KEYS"])
     except KeyConfigError as error:

@@ -46,8 +46,11 @@ def poll(app):
             "url": f"/agreements/{agreement.id}/changes?since={seq}&state=draft"}
 
 
-def test_nothing_changed_is_answered_before_flask_with_the_headers_flask_sends(app, poll):
-    """When nothing changed, is the 204 answered without Flask, with exactly the headers Flask's view sends?"""
+@pytest.mark.parametrize("production", [False, True], ids=["development", "production"])
+def test_nothing_changed_is_answered_before_flask_with_the_headers_flask_sends(app, poll, production):
+    """When nothing changed, is the 204 answered without Flask, with exactly the headers Flask's view sends (HSTS
+    too, in production)?"""
+    app.config["PRODUCTION"] = production
     client, spy = poll["client"], poll["spy"]
     response = client.get(poll["url"], headers=HTMX)
     assert response.status_code == 204 and response.data == b""
