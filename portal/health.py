@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, make_response
-from sqlalchemy import text
+from sqlalchemy import exc, text
 
 from portal import policy
 from portal.config import PROJECT_ROOT
@@ -57,7 +57,7 @@ def not_ready_reason() -> str | None:
     except DATABASE_UNAVAILABLE as error:
         db.session.rollback()
         return f"database unavailable: {type(getattr(error, 'orig', error)).__name__}: {getattr(error, 'orig', error)}"
-    except Exception as error:  # noqa: BLE001  (no alembic_version table: the schema was never migrated)
+    except exc.DBAPIError as error:  # PostgreSQL without an alembic_version table: never migrated
         db.session.rollback()
         return f"database schema unknown: {type(error).__name__}"
     if applied != code_heads():

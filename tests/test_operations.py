@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from portal import health
 from portal.extensions import db
@@ -58,6 +58,22 @@ def test_readyz_is_not_ready_behind_a_migration(app, client, monkeypatch, caplog
     assert response.status_code == 503
     assert response.get_data(as_text=True) == "not ready\n"
     assert "0999_not_applied_yet" in caplog.text  # the operator reads why in the log
+
+
+def test_readyz_is_not_ready_on_a_database_never_migrated(app, client, caplog):
+    """On a database without the migrations' version table (never migrated), is /readyz 503 "not ready"?"""
+    db.session.execute(text("ALTER TABLE alembic_version RENAME TO alembic_version_away"))
+    db.session.commit()
+    try:
+        with caplog.at_level(logging.WARNING):
+            response = client.get("/readyz")
+    finally:
+        db.session.rollback()
+        db.session.execute(text("ALTER TABLE alembic_version_away RENAME TO alembic_version"))
+        db.session.commit()
+    assert response.status_code == 503
+    assert response.get_data(as_text=True) == "not ready\n"
+    assert "readyz: not ready" in caplog.text
 
 
 def test_readyz_is_not_ready_with_unusable_data_keys(app, client, caplog):
