@@ -62,10 +62,11 @@ test-postgres: $(VENV)/.installed
 screenshots: $(VENV)/.installed
 	env -u DATABASE_URL PORTAL_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
-# Production-style server: gunicorn, $(WEB_CONCURRENCY) workers on $(BIND), honours DATABASE_URL.
+# Production-style server: gunicorn with gunicorn.conf.py (its log format), $(WEB_CONCURRENCY) workers on
+# $(BIND), honours DATABASE_URL.
 serve: $(VENV)/.installed
 	$(FLASK) db upgrade
-	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(BIND) wsgi:app
+	BIND=$(BIND) WEB_CONCURRENCY=$(WEB_CONCURRENCY) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # Performance benchmark (issue 10): 20,000 pairs on SQLite and on a throwaway PostgreSQL cluster, in-process
 # and over HTTP (gunicorn + wrk), the flat-growth check against 100 pairs; writes docs/performance.md.

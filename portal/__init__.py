@@ -1,8 +1,6 @@
 """Mentorship agreement portal: application factory."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -57,7 +55,9 @@ def create_app(config: object | dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"],
                                 x_proto=app.config["TRUSTED_PROXIES"], x_host=app.config["TRUSTED_PROXIES"])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from portal.logs import RequestIdMiddleware, configure_default_logging
+    app.wsgi_app = RequestIdMiddleware(app, app.wsgi_app)  # outermost: every answer carries the id
+    configure_default_logging()
 
     from portal import models  # noqa: F401  (registers every table with the metadata)
     from portal.db_setup import configure_engine
@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import bp as auth_bp
     from portal.builder import bp as builder_bp
     from portal.dashboards import bp as dashboards_bp
+    from portal.health import bp as health_bp
     from portal.lifecycle import bp as lifecycle_bp
     from portal.main import bp as main_bp
     from portal.notes import bp as notes_bp
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notes_bp)  # /pairs/<id>/notes..., /pairs/<id>/shares/..., /shared/<id>
     app.register_blueprint(lifecycle_bp)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(health_bp)  # /healthz, /readyz
 
 
 def _register_hooks(app: Flask) -> None:
@@ -120,8 +122,9 @@ def _register_hooks(app: Flask) -> None:
     from portal.domain.accounts import load_user_from_session
     from portal.web import add_security_headers
 
+    from portal.health import PATHS as health_paths
     from portal.sessions import SigningSessionInterface
-    app.session_interface = SigningSessionInterface()
+    app.session_interface = SigningSessionInterface(sessionless_paths=health_paths)
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user_from_session)
     from portal.sessions import enforce_timeouts

@@ -1,14 +1,19 @@
 """Friendly error pages (fragments for htmx requests); never a stack trace."""
 from __future__ import annotations
 
-from flask import Flask, make_response, redirect, render_template, request, url_for
+import sqlite3
+
+import psycopg
+
+from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import inspect
+from sqlalchemy import exc, inspect
 from werkzeug.exceptions import HTTPException
 
 from portal import audit
 from portal.extensions import db
+from portal.logs import loggable_path, one_line
 from portal.policy import AccessDenied, NotSignedIn
 from portal.web import is_htmx_fragment_request, safe_next
 
@@ -23,13 +28,40 @@ MESSAGES = {
     429: ("Too many attempts", "Too many attempts in a short time. Wait a few minutes, then try again."),
     500: ("Something went wrong", "The portal hit an unexpected problem. Nothing was saved. Please try again."),
 }
+# The database cannot be reached or used right now (down, restarting, refusing connections, a file that cannot be
+# opened, the pool exhausted): answered with the 503 page, logged as one line without a traceback.
+# The driver's own classes too: portal.rawsql reads through the driver's cursor, whose errors SQLAlchemy does not
+# wrap.
+DATABASE_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, sqlite3.OperationalError,
+                        psycopg.OperationalError, psycopg.InterfaceError)
+RETRY_AFTER_SECONDS = 30
 
 
 def error_response(status: int, message: str | None = None):
     title, default_message = MESSAGES.get(status, MESSAGES[500])
     template = "errors/_error.html" if is_htmx_fragment_request() else "errors/error.html"
-    body = render_template(template, status=status, title=title, message=message or default_message)
+    try:
+        body = render_template(template, status=status, title=title, message=message or default_message)
+    except DATABASE_UNAVAILABLE as error:  # the page's header loads the signed-in person
+        return unavailable_response(error)
     return make_response(body, status)
+
+
+def unavailable_response(error: Exception):
+    """The 503 page: a template of its own that needs no database (not base.html, which shows the signed-in
+    person), and one log line saying which request failed and why."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001  (the connection is gone already; the pool replaces it)
+        pass
+    cause = getattr(error, "orig", None) or error
+    current_app.logger.error("database unavailable: %s %s: %s: %s", request.method, loggable_path(request.path),
+                             type(cause).__name__, one_line(str(cause).strip()))
+    # Straight from the Jinja environment: render_template would run the context processors, and Flask-Login's
+    # loads the signed-in person from the database.
+    response = make_response(current_app.jinja_env.get_template("errors/unavailable.html").render(), 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def sign_in_redirect():
@@ -75,6 +107,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if isinstance(error, DATABASE_UNAVAILABLE):
+            return unavailable_response(error)
         db.session.rollback()
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("unhandled error on %s %s", request.method, loggable_path(request.path))
         return error_response(500)

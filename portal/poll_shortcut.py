@@ -25,7 +25,7 @@ from werkzeug.http import parse_cookie
 
 from portal import MAX_ID, policy
 from portal.sessions import expiry_message
-from portal.web import NO_STORE, SECURITY_HEADERS
+from portal.web import HSTS, NO_STORE, SECURITY_HEADERS
 
 _POLL_PATH = re.compile(r"/agreements/([0-9]{1,10})/changes")
 
@@ -34,8 +34,9 @@ class UnchangedPollShortcut:
     def __init__(self, app, flask_wsgi_app):
         self.app = app
         self.flask_wsgi_app = flask_wsgi_app  # where every other request, and every other answer, comes from
-        self.headers = [("Content-Type", "text/html; charset=utf-8"), *SECURITY_HEADERS, *NO_STORE,
-                        ("Vary", "HX-Request, Cookie")]
+        headers = [("Content-Type", "text/html; charset=utf-8"), *SECURITY_HEADERS, *NO_STORE]
+        vary = [("Vary", "HX-Request, Cookie")]
+        self.headers = {False: headers + vary, True: headers + list(HSTS) + vary}  # by PRODUCTION
         self._engine = None
 
     def __call__(self, environ, start_response):
@@ -47,7 +48,7 @@ class UnchangedPollShortcut:
                 except Exception:  # noqa: BLE001  (Flask's view does it again, with its error handling)
                     unchanged = False
                 if unchanged:
-                    start_response("204 NO CONTENT", list(self.headers))
+                    start_response("204 NO CONTENT", list(self.headers[bool(self.app.config["PRODUCTION"])]))
                     return []
         return self.flask_wsgi_app(environ, start_response)
 

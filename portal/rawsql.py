@@ -173,6 +173,14 @@ class _Cursor:
             driver.autocommit = True
         self.cursor = driver.cursor()
 
+    def drop_if_disconnected(self, error: Exception) -> None:
+        """A pooled connection the server dropped (a restart, an outage) is thrown away here, as SQLAlchemy does
+        for its own statements; given back to the pool it would fail its reset with a logged traceback."""
+        if self.pooled is not None and self.engine.dialect.is_disconnect(error, self.pooled.dbapi_connection,
+                                                                         self.cursor):
+            self.pooled.invalidate(error)
+            self.pooled = None
+
     def close(self) -> None:
         try:
             self.cursor.close()
@@ -197,6 +205,9 @@ def _run(query: Query, params: Mapping[str, Any] | None, engine, fetch: str):
             row = cursor.cursor.fetchone()
             return None if row is None else prepared.typed([row])[0]
         return cursor.cursor.rowcount
+    except cursor.engine.dialect.loaded_dbapi.Error as error:
+        cursor.drop_if_disconnected(error)
+        raise
     finally:
         cursor.close()
 

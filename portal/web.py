@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, make_response, redirect, render_template, request, url_for
+from flask import Response, current_app, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import default_exceptions
 
 CONTENT_SECURITY_POLICY = (
@@ -67,6 +67,9 @@ SECURITY_HEADERS = (
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 )
 NO_STORE = (("Cache-Control", "no-store"),)
+# Production only: a browser that saw it refuses plain HTTP to the host for a year, which would lock a developer
+# out of http://127.0.0.1 (nginx sends the same header; see the README).
+HSTS = (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
 
 
 def add_security_headers(response: Response) -> Response:
@@ -76,6 +79,8 @@ def add_security_headers(response: Response) -> Response:
     present = {name.lower() for name in headers.keys()}
     # Pages may hold pair-only content: never keep them in a shared or browser cache.
     wanted = SECURITY_HEADERS if request.path.startswith("/static/") else SECURITY_HEADERS + NO_STORE
+    if current_app.config["PRODUCTION"]:
+        wanted += HSTS
     headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     response.vary.add("HX-Request")
     return response

@@ -114,6 +114,9 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("auth.set_password", "GET"): ("/auth/set-password/not-a-real-token", PUBLIC_PAGE),
     ("auth.set_password", "POST"): ("/auth/set-password/not-a-real-token", PUBLIC_PAGE),
     ("main.home", "GET"): ("/", SIGNED_IN),
+    # Load balancers and systemd: no session, and nothing but "ok"/"ready" or "not ready" (tests/test_operations).
+    ("health.healthz", "GET"): ("/healthz", PUBLIC_PAGE),
+    ("health.readyz", "GET"): ("/readyz", PUBLIC_PAGE),
     ("auth.account", "GET"): ("/auth/account", SIGNED_IN),
     ("auth.change_name", "POST"): ("/auth/account/name", SIGNED_IN),
     ("auth.change_password", "POST"): ("/auth/account/password", SIGNED_IN),
