@@ -76,9 +76,15 @@ def _same_site(url: str) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def is_file(response) -> bool:
+    """A file (a download or a PDF shown inline), not a page or a fragment."""
+    return response.status_code == 200 and "filename=" in response.headers.get("Content-Disposition", "")
+
+
 def crawl(client, seeds: list[str], limit: int = 150) -> dict[str, str]:
     """GET every address reachable from `seeds` by following what the pages offer (as a page and as an htmx
     fragment), at most `limit` addresses; returns {address (+ ' [htmx]'): readable text}. No answer is a 500.
+    A download is read once, without the htmx header: the file routes send the same bytes to every request.
     Addresses differing only in their query string are followed at most four times per path (the dashboard's
     sort and filter links would otherwise fill the budget)."""
     seen: dict[str, str] = {}
@@ -93,6 +99,8 @@ def crawl(client, seeds: list[str], limit: int = 150) -> dict[str, str]:
             if per_path[path] > 4:
                 continue
         for headers, label in (({}, url), ({"HX-Request": "true"}, f"{url} [htmx]")):
+            if headers and is_file(response):
+                break  # a file (PDF, CSV, calendar) has no fragment: htmx asks only pages for one
             response = client.get(url, headers=headers)
             assert response.status_code < 500, f"{url} {headers} answered {response.status_code}"
             seen[label] = readable_text(response) + "\n" + str(response.headers)
