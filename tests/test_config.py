@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
 
 def test_development_secrets_are_generated_once_and_reused(tmp_path, monkeypatch):
     """Without SECRET_KEY or DATA_KEYS set, are both generated into instance/ once and then reused?"""
@@ -26,3 +28,68 @@ def test_environment_wins_over_generated_secrets(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     from portal.config import Config
     assert Config().SECRET_KEY == "from-the-environment"
+
+
+def _production_env(monkeypatch, tmp_path, **settings):
+    """A production environment holding only `settings`, with instance/ in tmp_path."""
+    monkeypatch.setenv("PORTAL_PRODUCTION", "1")
+    monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setattr("portal.config.INSTANCE_DIR", tmp_path)  # read once at import
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'portal.sqlite3'}")
+    for name in ("SECRET_KEY", "DATA_KEYS", "DATA_KEYS_FILE", "PDF_SIGNING_PKCS12", "PDF_SIGNING_CERT",
+                 "PDF_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+
+
+def _signing_files(tmp_path) -> dict:
+    from portal import pdf_signing
+    identity = pdf_signing.new_identity("Mentorship Agreement Portal test")
+    (tmp_path / "cert.pem").write_bytes(identity.cert_pem)
+    (tmp_path / "key.pem").write_bytes(identity.key_pem)
+    return {"PDF_SIGNING_CERT": str(tmp_path / "cert.pem"), "PDF_SIGNING_KEY": str(tmp_path / "key.pem")}
+
+
+DATA_KEYS = "prod1:" + "B" * 43 + "="
+
+
+def _refusal(monkeypatch, tmp_path, **settings) -> str:
+    from portal import create_app
+    _production_env(monkeypatch, tmp_path, **settings)
+    with pytest.raises(RuntimeError) as refused:
+        create_app()
+    assert not (tmp_path / "secret_key").exists() and not (tmp_path / "data_key").exists()
+    return str(refused.value)
+
+
+def test_production_start_without_secret_key_is_refused(tmp_path, monkeypatch):
+    """In production, does a start without SECRET_KEY stop and say that SECRET_KEY is missing (and nothing
+    else), instead of generating one into instance/?"""
+    message = _refusal(monkeypatch, tmp_path, DATA_KEYS=DATA_KEYS, **_signing_files(tmp_path))
+    assert "SECRET_KEY" in message and "DATA_KEYS" not in message and "PDF_SIGNING" not in message
+
+
+def test_production_start_without_data_keys_is_refused(tmp_path, monkeypatch):
+    """In production, does a start without DATA_KEYS stop and say that DATA_KEYS is missing?"""
+    message = _refusal(monkeypatch, tmp_path, SECRET_KEY="s" * 48, **_signing_files(tmp_path))
+    assert "DATA_KEYS" in message and "SECRET_KEY" not in message
+
+
+def test_production_start_without_pdf_signing_key_is_refused(tmp_path, monkeypatch):
+    """In production, does a start without a configured PDF signing key stop and say so, instead of generating
+    a self-signed one into instance/?"""
+    message = _refusal(monkeypatch, tmp_path, SECRET_KEY="s" * 48, DATA_KEYS=DATA_KEYS)
+    assert "PDF_SIGNING" in message and "SECRET_KEY" not in message and "DATA_KEYS" not in message
+    assert not (tmp_path / "pdf_signing_key.pem").exists()
+
+
+def test_production_start_with_everything_configured_starts(tmp_path, monkeypatch):
+    """With SECRET_KEY, DATA_KEYS and the signing key given, does a production start succeed and generate
+    nothing into instance/?"""
+    from portal import create_app
+    _production_env(monkeypatch, tmp_path, SECRET_KEY="s" * 48, DATA_KEYS=DATA_KEYS, **_signing_files(tmp_path))
+    app = create_app()
+    assert app.config["PRODUCTION"] and app.config["DATA_KEYS"] == DATA_KEYS
+    assert not list(tmp_path.glob("secret_key*")) and not list(tmp_path.glob("data_key*"))
+    assert not (tmp_path / "pdf_signing_key.pem").exists()
