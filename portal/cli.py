@@ -28,6 +28,9 @@ def register(app: Flask) -> None:
     def seed_demo() -> None:
         """Load the demo programs, people and pairs into an empty database (does nothing otherwise)."""
         from portal.demo import seed
+        if app.config["PRODUCTION"]:
+            raise click.ClickException("Not in production (PORTAL_PRODUCTION is set): the demo accounts' password "
+                                       "is published in the README, so anyone could sign in with them.")
         if seed():
             click.echo("Demo data loaded. Demo accounts are listed in README.md.")
         else:
