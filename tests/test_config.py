@@ -93,3 +93,13 @@ def test_production_start_with_everything_configured_starts(tmp_path, monkeypatc
     assert app.config["PRODUCTION"] and app.config["DATA_KEYS"] == DATA_KEYS
     assert not list(tmp_path.glob("secret_key*")) and not list(tmp_path.glob("data_key*"))
     assert not (tmp_path / "pdf_signing_key.pem").exists()
+
+
+def test_data_keys_can_come_from_a_file(tmp_path, monkeypatch):
+    """With DATA_KEYS_FILE (one key a line, # comments), are its keys used, the first line encrypting?"""
+    from portal.config import Config
+    key_file = tmp_path / "data_keys"
+    key_file.write_text(f"# rotated 2026-12-07\nnew1:{'C' * 43}=\n\nold1:{'B' * 43}=\n")
+    monkeypatch.delenv("DATA_KEYS", raising=False)
+    monkeypatch.setenv("DATA_KEYS_FILE", str(key_file))
+    assert Config().DATA_KEYS == f"new1:{'C' * 43}=,old1:{'B' * 43}="
