@@ -44,7 +44,11 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-class ProductionConfigError(RuntimeError):
+class ConfigError(RuntimeError):
+    """A setting that cannot be used; the message names it."""
+
+
+class ProductionConfigError(ConfigError):
     """A production start without a setting that would otherwise be made up silently; the message names it."""
 
 
@@ -79,7 +83,10 @@ def _data_keys(env) -> str:
     if env.get("DATA_KEYS"):
         return env["DATA_KEYS"]
     if env.get("DATA_KEYS_FILE"):
-        text = Path(env["DATA_KEYS_FILE"]).read_text()
+        try:
+            text = Path(env["DATA_KEYS_FILE"]).read_text()
+        except OSError as error:
+            raise ConfigError(f"DATA_KEYS_FILE {env['DATA_KEYS_FILE']} cannot be read: {error.strerror}") from None
         # One key a line or comma-separated; lines starting with # are comments.
         lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
         return ",".join(lines)

@@ -103,5 +103,6 @@ def check_data_keys(ring: crypto.Keyring, session) -> None:
                 raise
         except SQLAlchemyError as error:
             session.rollback()
-            log.warning("data keys not checked at start-up (database not ready: %s)", type(error).__name__)
+            log.warning("data keys not checked at start-up: the database is out of reach or not migrated yet (%s)",
+                        type(error).__name__)
             return

@@ -103,3 +103,12 @@ def test_data_keys_can_come_from_a_file(tmp_path, monkeypatch):
     monkeypatch.delenv("DATA_KEYS", raising=False)
     monkeypatch.setenv("DATA_KEYS_FILE", str(key_file))
     assert Config().DATA_KEYS == f"new1:{'C' * 43}=,old1:{'B' * 43}="
+
+
+def test_an_unreadable_data_keys_file_stops_the_start_naming_it(tmp_path, monkeypatch):
+    """Does a DATA_KEYS_FILE that cannot be read stop the start with a message naming the setting?"""
+    from portal.config import Config
+    monkeypatch.delenv("DATA_KEYS", raising=False)
+    monkeypatch.setenv("DATA_KEYS_FILE", str(tmp_path / "missing"))
+    with pytest.raises(RuntimeError, match="DATA_KEYS_FILE"):
+        Config()
