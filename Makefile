@@ -15,7 +15,7 @@ PYTEST_RUN := -n $(PYTEST_WORKERS) --dist worksteal
 COVERAGE_FLOOR := 95.10
 COVERAGE := $(if $(PYTEST_ARGS),,--cov --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR))
 
-.PHONY: venv run test test-postgres lint audit serve screenshots clean bench bench-small bench-tools
+.PHONY: venv install run test test-postgres lint audit serve screenshots clean bench bench-small bench-tools
 
 # Create .venv (Python >= 3.11) with runtime + dev dependencies.
 venv: $(VENV)/.installed
@@ -26,6 +26,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+# Servers: .venv with the runtime dependencies only (requirements.txt; no pytest, playwright or ruff).
+install: $(VENV)/.runtime-installed
+
+$(VENV)/.runtime-installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 required, $(PYTHON) is " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
 # Development server on http://127.0.0.1:5000 (migrates, seeds demo data, delivers queued mail).
@@ -64,7 +74,7 @@ screenshots: $(VENV)/.installed
 
 # Production-style server: gunicorn with gunicorn.conf.py (its log format), $(WEB_CONCURRENCY) workers on
 # $(BIND), honours DATABASE_URL.
-serve: $(VENV)/.installed
+serve: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade
 	BIND=$(BIND) WEB_CONCURRENCY=$(WEB_CONCURRENCY) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 

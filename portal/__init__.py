@@ -78,7 +78,20 @@ def create_app(config: object | dict | None = None) -> Flask:
     from portal import cli, errors
     errors.register(app)
     cli.register(app)
+    _check_data_keys(app)
     return app
+
+
+def _check_data_keys(app: Flask) -> None:
+    """Refuse to start with data keys that do not match the database (portal/key_check.py). Last, once every
+    area has registered its encrypted columns."""
+    from portal.crypto import Keyring
+    from portal.key_check import check_data_keys
+    with app.app_context():
+        try:
+            check_data_keys(Keyring(app.config["DATA_KEYS"]), db.session)
+        finally:
+            db.session.remove()
 
 
 def _pdf_signer(app: Flask):

@@ -28,6 +28,9 @@ def register(app: Flask) -> None:
     def seed_demo() -> None:
         """Load the demo programs, people and pairs into an empty database (does nothing otherwise)."""
         from portal.demo import seed
+        if app.config["PRODUCTION"]:
+            raise click.ClickException("Not in production (PORTAL_PRODUCTION is set): the demo accounts' password "
+                                       "is published in the README, so anyone could sign in with them.")
         if seed():
             click.echo("Demo data loaded. Demo accounts are listed in README.md.")
         else:
@@ -56,10 +59,13 @@ def register(app: Flask) -> None:
     def rotate_keys() -> None:
         """Re-encrypt all confidential content under the first key of DATA_KEYS (safe while serving).
 
-        Put the new key first in DATA_KEYS and keep the old one listed, restart the workers, run this, then
-        remove the old key."""
+        Put the new key first in DATA_KEYS (or its DATA_KEYS_FILE) and keep the old one listed, reload the
+        workers (kill -HUP gunicorn's master), run this, then remove the old key and reload again."""
         from portal import audit
         from portal.crypto import keyring, rotate_all
+        from portal.key_check import write_check
+        write_check(db.session, keyring(), keyring().current_id)  # before any data is under it
+        db.session.commit()
         counts = rotate_all(db.session)
         audit.record("keys.rotated", current_key=keyring().current_id, rows=sum(counts.values()))
         db.session.commit()

@@ -44,18 +44,58 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-class ConfigurationError(RuntimeError):
-    """A setting production cannot run without is missing: the start stops, naming it."""
+class ConfigError(RuntimeError):
+    """A setting that cannot be used; the message names it."""
 
 
-def _require_in_production(env, names: tuple[str, ...]) -> None:
-    """Stop the start when any of `names` is unset or blank: in production a development default would be
-    wrong without a word (mail from no-reply@localhost, links to 127.0.0.1)."""
-    missing = [name for name in names if not (env.get(name) or "").strip()]
+class ProductionConfigError(ConfigError):
+    """A production start without a setting that would otherwise be made up silently; the message names it."""
+
+
+def _pdf_signing_configured(env) -> bool:
+    return bool(env.get("PDF_SIGNING_PKCS12") or env.get("PDF_SIGNING_CERT") or env.get("PDF_SIGNING_KEY"))
+
+
+# Settings a production start must be given: without them development would generate or assume a value, which
+# in production means new keys nobody keeps (sessions, encrypted notes or PDF signatures lost at the next
+# machine) or a wrong address. Each entry: the setting's name, whether the environment gives it, and why.
+PRODUCTION_REQUIREMENTS = [
+    ("SECRET_KEY", lambda env: bool(env.get("SECRET_KEY")), "signs sessions and links"),
+    ("DATA_KEYS (or DATA_KEYS_FILE)", lambda env: bool(env.get("DATA_KEYS") or env.get("DATA_KEYS_FILE")),
+     "encrypts the pairs' confidential content"),
+    ("PDF_SIGNING_PKCS12 (or PDF_SIGNING_CERT and PDF_SIGNING_KEY)", _pdf_signing_configured,
+     "signs the PDF copies"),
+    ("MAIL_FROM", lambda env: bool((env.get("MAIL_FROM") or "").strip()),
+     "the sender of every mail, else no-reply@localhost"),
+    ("PUBLIC_URL", lambda env: bool((env.get("PUBLIC_URL") or "").strip()),
+     "the address in every link the portal mails, else 127.0.0.1"),
+]
+
+
+def check_production_settings(env) -> None:
+    """Refuse a production start (PORTAL_PRODUCTION=1) that lacks a required setting, naming each missing one,
+    instead of generating a development value into instance/."""
+    missing = [f"{name} ({why})" for name, given, why in PRODUCTION_REQUIREMENTS if not given(env)]
     if missing:
-        raise ConfigurationError(f"PORTAL_PRODUCTION is set but {', '.join(missing)} is not: set "
-                                 f"{'it' if len(missing) == 1 else 'them'} in the environment (see README, "
-                                 "Configuration).")
+        raise ProductionConfigError("PORTAL_PRODUCTION is set but these settings are missing: "
+                                    + "; ".join(missing) + ". See README \"Production\".")
+
+
+def _data_keys(env) -> str:
+    """DATA_KEYS, else the contents of the file DATA_KEYS_FILE names (read at every start, so that gunicorn's
+    graceful reload picks up a changed file), else the development key in instance/."""
+    if env.get("DATA_KEYS"):
+        return env["DATA_KEYS"]
+    if env.get("DATA_KEYS_FILE"):
+        try:
+            text = Path(env["DATA_KEYS_FILE"]).read_text()
+        except OSError as error:
+            raise ConfigError(f"DATA_KEYS_FILE {env['DATA_KEYS_FILE']} cannot be read: {error.strerror}") from None
+        # One key a line or comma-separated; lines starting with # are comments.
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+        return ",".join(lines)
+    return "dev1:" + _instance_secret(
+        "data_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 
 
 def _database_url() -> str:
@@ -74,19 +114,18 @@ class Config:
 
     def __init__(self) -> None:
         env = os.environ
+        self.PRODUCTION = _env_bool("PORTAL_PRODUCTION", False)
+        if self.PRODUCTION:
+            check_production_settings(env)
         self.SECRET_KEY = env.get("SECRET_KEY") or _instance_secret(
             "secret_key", lambda: secrets.token_urlsafe(48))
         # Data-encryption keys: "kid:base64key" pairs separated by commas; the first is used for new data.
-        self.DATA_KEYS = env.get("DATA_KEYS") or "dev1:" + _instance_secret(
-            "data_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        self.DATA_KEYS = _data_keys(env)
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         # hide_parameters: database errors must never carry pair-only values into logs or error reports.
         # No pool_pre_ping: connections left idle are tested instead (portal/db_setup.py), one round trip less
         # per request.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
-        self.PRODUCTION = _env_bool("PORTAL_PRODUCTION", False)
-        if self.PRODUCTION:
-            _require_in_production(env, ("MAIL_FROM", "PUBLIC_URL"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.PRODUCTION)

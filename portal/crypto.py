@@ -32,6 +32,11 @@ class DecryptionError(Exception):
     """The ciphertext does not belong to this row, was altered, or its key is no longer configured."""
 
 
+class KeyNotConfigured(DecryptionError):
+    """The ciphertext's key id is not in DATA_KEYS: a key matter, not evidence that anything was altered (the
+    keys that are listed were checked at start-up, portal/key_check.py)."""
+
+
 class Keyring:
     def __init__(self, spec: str) -> None:
         self.keys: dict[str, AESGCM] = {}
@@ -56,23 +61,29 @@ class Keyring:
         if self.current_id is None:
             raise KeyConfigError("DATA_KEYS holds no key")
 
-    def encrypt(self, plaintext: str, aad: str) -> bytes:
-        key_id = self.current_id.encode()
+    def encrypt(self, plaintext: str, aad: str, key_id: str | None = None) -> bytes:
+        """Encrypt under `key_id` (default: the current key, the first listed)."""
+        key_id = key_id or self.current_id
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self.keys[self.current_id].encrypt(nonce, plaintext.encode("utf-8"), aad.encode("utf-8"))
-        return bytes([len(key_id)]) + key_id + nonce + sealed
+        sealed = self.keys[key_id].encrypt(nonce, plaintext.encode("utf-8"), aad.encode("utf-8"))
+        return key_prefix(key_id) + nonce + sealed
 
     def decrypt(self, blob: bytes, aad: str) -> str:
         key_id = key_id_of(blob)
         key = self.keys.get(key_id)
         if key is None:
-            raise DecryptionError(f"key {key_id!r} is not configured")
+            raise KeyNotConfigured(f"key {key_id!r} is not configured")
         start = 1 + len(key_id)
         nonce, sealed = blob[start:start + NONCE_BYTES], blob[start + NONCE_BYTES:]
         try:
             return key.decrypt(nonce, sealed, aad.encode("utf-8")).decode("utf-8")
         except InvalidTag as error:
             raise DecryptionError("ciphertext does not match its row") from error
+
+
+def key_prefix(key_id: str) -> bytes:
+    """How every ciphertext under `key_id` begins."""
+    return bytes([len(key_id)]) + key_id.encode("ascii")
 
 
 def key_id_of(blob: bytes) -> str:

@@ -75,6 +75,7 @@ class LivePortal:
     app: object
     log_path: Path
     process: subprocess.Popen
+    env: dict | None = None  # gunicorn's environment, for commands run beside it
 
     @contextlib.contextmanager
     def seed(self):
@@ -92,8 +93,9 @@ class LivePortal:
 
 @contextlib.contextmanager
 def running_portal(workdir: Path, name: str, workers: int = 4, access_log: bool = False, up_within: float = 60,
-                   stop=signal.SIGTERM):
-    """Migrate a fresh database, start gunicorn on it, yield a LivePortal, and stop and drop everything after."""
+                   stop=signal.SIGTERM, environment: dict | None = None):
+    """Migrate a fresh database, start gunicorn on it, yield a LivePortal, and stop and drop everything after.
+    `environment` adds settings to gunicorn's environment (a None value removes one)."""
     from flask_migrate import upgrade
 
     with fresh_database(workdir, name) as url:
@@ -113,13 +115,18 @@ def running_portal(workdir: Path, name: str, workers: int = 4, access_log: bool 
         log_path = workdir / "server.log"
         env = {key: value for key, value in os.environ.items() if key != "MAIL_SERVER"}
         env.update(settings)
+        for key, value in (environment or {}).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                    "--timeout", "60", *(["--access-logfile", "-"] if access_log else []), "wsgi:app"]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(base_url, process, log_path, timeout=up_within)
-            yield LivePortal(base_url, app, log_path, process)
+            yield LivePortal(base_url, app, log_path, process, env)
         finally:
             process.send_signal(stop)
             try:

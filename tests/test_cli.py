@@ -35,6 +35,15 @@ def test_seed_demo_loads_once(runner):
     assert db.session.scalar(db.select(db.func.count(User.id))) == len(demo.ACCOUNTS)
 
 
+def test_seed_demo_refuses_in_production(app, runner):
+    """In production, does seed-demo refuse (saying why) and load no account with the README's password?"""
+    app.config["PRODUCTION"] = True
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "production" in result.output and "password" in result.output
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
 def test_seed_demo_refuses_a_database_with_data(runner):
     """Is the demo never mixed into a database that already has accounts?"""
     make_user()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
 
 def test_development_secrets_are_generated_once_and_reused(tmp_path, monkeypatch):
     """Without SECRET_KEY or DATA_KEYS set, are both generated into instance/ once and then reused?"""
@@ -32,6 +34,7 @@ def _production(monkeypatch, **environment):
     monkeypatch.setenv("PORTAL_PRODUCTION", "1")
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     monkeypatch.setenv("DATA_KEYS", "k1:" + "A" * 43 + "=")
+    monkeypatch.setenv("PDF_SIGNING_PKCS12", "/the/bundle.p12")  # only named: Config does not read it
     for name in ("MAIL_FROM", "PUBLIC_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
@@ -44,12 +47,12 @@ def test_production_refuses_to_start_without_a_sender_address(monkeypatch):
     import pytest
 
     from portal import create_app
-    from portal.config import Config, ConfigurationError
+    from portal.config import Config, ProductionConfigError
     _production(monkeypatch, PUBLIC_URL="https://mentoring.example.org")
-    with pytest.raises(ConfigurationError, match="MAIL_FROM") as refused:
+    with pytest.raises(ProductionConfigError, match="MAIL_FROM") as refused:
         Config()
     assert "PUBLIC_URL" not in str(refused.value)
-    with pytest.raises(ConfigurationError, match="MAIL_FROM"):
+    with pytest.raises(ProductionConfigError, match="MAIL_FROM"):
         create_app()
 
 
@@ -58,12 +61,12 @@ def test_production_refuses_to_start_without_its_public_address(monkeypatch):
     start stop naming it, and name both when both are missing?"""
     import pytest
 
-    from portal.config import Config, ConfigurationError
+    from portal.config import Config, ProductionConfigError
     _production(monkeypatch, MAIL_FROM="Portal <portal@example.org>", PUBLIC_URL="  ")
-    with pytest.raises(ConfigurationError, match="PUBLIC_URL"):
+    with pytest.raises(ProductionConfigError, match="PUBLIC_URL"):
         Config()
     _production(monkeypatch)
-    with pytest.raises(ConfigurationError, match="MAIL_FROM, PUBLIC_URL"):
+    with pytest.raises(ProductionConfigError, match="MAIL_FROM.*PUBLIC_URL"):
         Config()
 
 
@@ -78,3 +81,89 @@ def test_production_starts_with_both_and_development_needs_neither(monkeypatch):
     monkeypatch.delenv("MAIL_FROM")
     monkeypatch.delenv("PUBLIC_URL")
     assert Config().PUBLIC_URL == "http://127.0.0.1:5000"
+
+
+def _production_env(monkeypatch, tmp_path, **settings):
+    """A production environment holding only `settings`, with instance/ in tmp_path."""
+    monkeypatch.setenv("PORTAL_PRODUCTION", "1")
+    monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setattr("portal.config.INSTANCE_DIR", tmp_path)  # read once at import
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'portal.sqlite3'}")
+    for name in ("SECRET_KEY", "DATA_KEYS", "DATA_KEYS_FILE", "PDF_SIGNING_PKCS12", "PDF_SIGNING_CERT",
+                 "PDF_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MAIL_FROM", "Portal <portal@example.org>")
+    monkeypatch.setenv("PUBLIC_URL", "https://mentoring.example.org")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+
+
+def _signing_files(tmp_path) -> dict:
+    from portal import pdf_signing
+    identity = pdf_signing.new_identity("Mentorship Agreement Portal test")
+    (tmp_path / "cert.pem").write_bytes(identity.cert_pem)
+    (tmp_path / "key.pem").write_bytes(identity.key_pem)
+    return {"PDF_SIGNING_CERT": str(tmp_path / "cert.pem"), "PDF_SIGNING_KEY": str(tmp_path / "key.pem")}
+
+
+DATA_KEYS = "prod1:" + "B" * 43 + "="
+
+
+def _refusal(monkeypatch, tmp_path, **settings) -> str:
+    from portal import create_app
+    _production_env(monkeypatch, tmp_path, **settings)
+    with pytest.raises(RuntimeError) as refused:
+        create_app()
+    assert not (tmp_path / "secret_key").exists() and not (tmp_path / "data_key").exists()
+    return str(refused.value)
+
+
+def test_production_start_without_secret_key_is_refused(tmp_path, monkeypatch):
+    """In production, does a start without SECRET_KEY stop and say that SECRET_KEY is missing (and nothing
+    else), instead of generating one into instance/?"""
+    message = _refusal(monkeypatch, tmp_path, DATA_KEYS=DATA_KEYS, **_signing_files(tmp_path))
+    assert "SECRET_KEY" in message and "DATA_KEYS" not in message and "PDF_SIGNING" not in message
+
+
+def test_production_start_without_data_keys_is_refused(tmp_path, monkeypatch):
+    """In production, does a start without DATA_KEYS stop and say that DATA_KEYS is missing?"""
+    message = _refusal(monkeypatch, tmp_path, SECRET_KEY="s" * 48, **_signing_files(tmp_path))
+    assert "DATA_KEYS" in message and "SECRET_KEY" not in message
+
+
+def test_production_start_without_pdf_signing_key_is_refused(tmp_path, monkeypatch):
+    """In production, does a start without a configured PDF signing key stop and say so, instead of generating
+    a self-signed one into instance/?"""
+    message = _refusal(monkeypatch, tmp_path, SECRET_KEY="s" * 48, DATA_KEYS=DATA_KEYS)
+    assert "PDF_SIGNING" in message and "SECRET_KEY" not in message and "DATA_KEYS" not in message
+    assert not (tmp_path / "pdf_signing_key.pem").exists()
+
+
+def test_production_start_with_everything_configured_starts(tmp_path, monkeypatch):
+    """With SECRET_KEY, DATA_KEYS and the signing key given, does a production start succeed and generate
+    nothing into instance/?"""
+    from portal import create_app
+    _production_env(monkeypatch, tmp_path, SECRET_KEY="s" * 48, DATA_KEYS=DATA_KEYS, **_signing_files(tmp_path))
+    app = create_app()
+    assert app.config["PRODUCTION"] and app.config["DATA_KEYS"] == DATA_KEYS
+    assert not list(tmp_path.glob("secret_key*")) and not list(tmp_path.glob("data_key*"))
+    assert not (tmp_path / "pdf_signing_key.pem").exists()
+
+
+def test_data_keys_can_come_from_a_file(tmp_path, monkeypatch):
+    """With DATA_KEYS_FILE (one key a line, # comments), are its keys used, the first line encrypting?"""
+    from portal.config import Config
+    key_file = tmp_path / "data_keys"
+    key_file.write_text(f"# rotated 2026-12-07\nnew1:{'C' * 43}=\n\nold1:{'B' * 43}=\n")
+    monkeypatch.delenv("DATA_KEYS", raising=False)
+    monkeypatch.setenv("DATA_KEYS_FILE", str(key_file))
+    assert Config().DATA_KEYS == f"new1:{'C' * 43}=,old1:{'B' * 43}="
+
+
+def test_an_unreadable_data_keys_file_stops_the_start_naming_it(tmp_path, monkeypatch):
+    """Does a DATA_KEYS_FILE that cannot be read stop the start with a message naming the setting?"""
+    from portal.config import Config
+    monkeypatch.delenv("DATA_KEYS", raising=False)
+    monkeypatch.setenv("DATA_KEYS_FILE", str(tmp_path / "missing"))
+    with pytest.raises(RuntimeError, match="DATA_KEYS_FILE"):
+        Config()

@@ -161,6 +161,9 @@ def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("PORTAL_PRODUCTION", "1")
     monkeypatch.setenv("MAIL_FROM", "portal@example.org")
     monkeypatch.setenv("PUBLIC_URL", "https://mentoring.example.org")
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("DATA_KEYS", "prod1:" + "B" * 43 + "=")
+    monkeypatch.setenv("PDF_SIGNING_PKCS12", "/the/bundle.p12")  # only named: Config does not read it
     config = Config()
     assert config.SESSION_COOKIE_SECURE and config.REMEMBER_COOKIE_SECURE
 

@@ -161,6 +161,7 @@ class StoredField:
     updated_at: Any
     unreadable: bool = False  # the ciphertext did not decrypt (tampered, or its key is gone)
     changed_seq: int = 0      # the agreement's change number at this field's last change
+    key_missing: bool = False  # unreadable because its key id is not configured (not evidence of tampering)
 
 
 class _ReadRow(NamedTuple):
@@ -191,12 +192,13 @@ def read_fields(agreement: Agreement, definition: TemplateDefinition, include_pa
         row = _ReadRow(*found)
         if row.field_key in hidden:
             continue  # a pair-only value is not even decrypted for anyone outside the pair
+        key_missing = False
         try:
             value, unreadable = _stored_value(row, agreement.pair_id), False
-        except crypto.DecryptionError:
-            value, unreadable = None, True
+        except crypto.DecryptionError as error:
+            value, unreadable, key_missing = None, True, isinstance(error, crypto.KeyNotConfigured)
         fields[row.field_key] = StoredField(value, row.version, row.author, row.updated_at, unreadable,
-                                            row.changed_seq)
+                                            row.changed_seq, key_missing)
     return fields
 
 

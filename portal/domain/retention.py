@@ -70,12 +70,20 @@ def _when(value) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _undecryptable(unreadable: bool) -> dict:
+    """What an exported entry adds when its text did not decrypt: said in words, not left as a silent null."""
+    from portal.domain.signing import UNDECRYPTABLE_TEXT
+    return {"cannot_be_decrypted": UNDECRYPTABLE_TEXT} if unreadable else {}
+
+
 def _agreement_export(agreement: Agreement) -> dict:
     definition = definition_of(agreement.template_version)
     stored = read_fields(agreement, definition, include_pair_only=True)
     values = {key: s.value for key, s in stored.items()}
     fields = [{"key": f.key, "label": f.label, "type": f.type, "pair_only": f.pair_only,
-               "value": values.get(f.key)} for f in definition.fields if f.stores_value]
+               "value": values.get(f.key),
+               **_undecryptable(f.key in stored and stored[f.key].unreadable)}
+              for f in definition.fields if f.stores_value]
     summaries = meetings.summaries_for_export(agreement)
     meeting_rows = db.session.scalars(select(Meeting).where(Meeting.agreement_id == agreement.id)
                                       .order_by(Meeting.held_on, Meeting.id)).all()

@@ -91,6 +91,14 @@ class UnreadableContent(Exception):
     """A stored pair-only value or the seal does not decrypt (altered, or its key is gone)."""
 
 
+class UndecryptableContent(UnreadableContent):
+    """It does not decrypt because its key is not configured: said as such, never as "changed"."""
+
+
+def _unreadable(error: crypto.DecryptionError) -> UnreadableContent:
+    return UndecryptableContent() if isinstance(error, crypto.KeyNotConfigured) else UnreadableContent()
+
+
 class PairOnlyPurged(UnreadableContent):
     """The signed version's pair-only part (values and seal) was deleted by the program's retention purge."""
 
@@ -130,14 +138,15 @@ def _seal(agreement: Agreement, create: bool) -> str | None:
     try:
         return crypto.decrypt(agreement.seal_ct, _seal_aad(agreement.id, agreement.pair_id))
     except crypto.DecryptionError as error:
-        raise UnreadableContent() from error
+        raise _unreadable(error) from error
 
 
 def _live_values(agreement: Agreement, definition: TemplateDefinition) -> dict[str, Any]:
     """Every stored value including pair-only ones. Used to hash and compare, never shown by this module."""
     stored = agreement_rules.read_fields(agreement, definition, include_pair_only=True)
-    if any(item.unreadable for item in stored.values()):
-        raise UnreadableContent()
+    unreadable = [item for item in stored.values() if item.unreadable]
+    if unreadable:
+        raise UndecryptableContent() if all(item.key_missing for item in unreadable) else UnreadableContent()
     return agreement_rules.values_of(stored)
 
 
@@ -606,19 +615,31 @@ def full_content(version: SignedVersion, pair_id: int) -> dict:
     try:
         private = json.loads(crypto.decrypt(version.pair_only_ct, _version_aad(version.id, pair_id)))
     except crypto.DecryptionError as error:
-        raise UnreadableContent() from error
+        raise _unreadable(error) from error
     return signed_content.merge_pair_only(public_content(version), private)
 
 
 def version_is_intact(version: SignedVersion, pair_id: int) -> bool:
     """Does the stored signed version still hash to the hash that was signed? Once its pair-only part was
     purged it cannot be hashed again: then only whether its signatures are for its hash."""
+    return version_check(version, pair_id) == "intact"
+
+
+def version_check(version: SignedVersion, pair_id: int) -> str:
+    """"intact", "altered" (it no longer hashes to what was signed, or its ciphertext does not belong to it) or
+    "undecryptable" (its key id is not configured, so it cannot be hashed)."""
     if pair_only_purged(version):
-        return _signatures_match(version)
+        return "intact" if _signatures_match(version) else "altered"
     try:
-        return signed_content.content_hash(full_content(version, pair_id)) == version.content_hash
-    except (UnreadableContent, ValueError, KeyError):
-        return False
+        content = full_content(version, pair_id)
+    except UndecryptableContent:
+        return "undecryptable"
+    except UnreadableContent:
+        return "altered"
+    try:
+        return "intact" if signed_content.content_hash(content) == version.content_hash else "altered"
+    except (ValueError, KeyError):
+        return "altered"
 
 
 def _signatures_match(version: SignedVersion) -> bool:
@@ -627,10 +648,24 @@ def _signatures_match(version: SignedVersion) -> bool:
 
 # --- does what is stored still match what was signed? -------------------------------------------------------
 
-TAMPERED_MESSAGE = ("The stored content of this agreement no longer matches what was signed: it was changed "
+class IntegrityProblem(str):
+    """What the agreement page says when stored content and signatures disagree; `heading` leads the notice."""
+    heading = "Content does not match its signature."
+
+
+class UndecryptableProblem(IntegrityProblem):
+    """The stored content cannot be decrypted: a key matter, not evidence that anything was changed."""
+    heading = "Content cannot be decrypted."
+
+
+UNDECRYPTABLE_TEXT = "This text cannot be decrypted with the portal's keys."
+UNDECRYPTABLE_MESSAGE = UndecryptableProblem(
+    UNDECRYPTABLE_TEXT + " Whether it still matches its signature cannot be checked until the key it was "
+    "encrypted with is configured again; ask the portal's administrators.")
+TAMPERED_MESSAGE = IntegrityProblem("The stored content of this agreement no longer matches what was signed: it was changed "
                     "outside the portal after signing. The signed version is shown and verified from its own "
                     "record; ask the program's administrators to look into it.")
-VERSION_TAMPERED_MESSAGE = ("The portal's stored copy of a signed version no longer matches its signature hash: "
+VERSION_TAMPERED_MESSAGE = IntegrityProblem("The portal's stored copy of a signed version no longer matches its signature hash: "
                             "it was changed outside the portal after signing.")
 
 
@@ -650,6 +685,8 @@ def integrity_problem(agreement: Agreement) -> str | None:
             return None if _signatures_match(version) else VERSION_TAMPERED_MESSAGE
         try:
             signed = full_content(version, agreement.pair_id)
+        except UndecryptableContent:
+            return UNDECRYPTABLE_MESSAGE
         except UnreadableContent:
             return VERSION_TAMPERED_MESSAGE
         if signed_content.content_hash(signed) != version.content_hash:
@@ -659,6 +696,8 @@ def integrity_problem(agreement: Agreement) -> str | None:
         definition = definition_of(agreement.template_version)
         try:
             live = _live_values(agreement, definition)
+        except UndecryptableContent:
+            return UNDECRYPTABLE_MESSAGE
         except UnreadableContent:
             return TAMPERED_MESSAGE
         live_term = {"start": agreement.term_start.isoformat(), "months": agreement.term_months}
@@ -675,6 +714,8 @@ def integrity_problem(agreement: Agreement) -> str | None:
             digest = signed_content.content_hash(
                 _content(agreement, definition, _live_values(agreement, definition), _seal(agreement, create=False)
                          or ""))
+        except UndecryptableContent:
+            return UNDECRYPTABLE_MESSAGE
         except UnreadableContent:
             return TAMPERED_MESSAGE
         if any(row.content_hash != digest for row in signatures):
@@ -700,12 +741,15 @@ class VersionSummary:
     signatures: list[AgreementSignature]
     intact: bool
     purged_at: datetime | None = None  # when the retention purge deleted its pair-only part
+    undecryptable: bool = False  # its pair-only part does not decrypt with the configured keys
 
 
 def _summary(agreement: Agreement, version: SignedVersion, signatures: list[AgreementSignature]) -> VersionSummary:
     purged = pair_only_purged(version)
-    return VersionSummary(version, signatures, version_is_intact(version, agreement.pair_id),
-                          purged_at=(agreement.purged_at or utcnow()) if purged else None)
+    check = version_check(version, agreement.pair_id)
+    return VersionSummary(version, signatures, check == "intact",
+                          purged_at=(agreement.purged_at or utcnow()) if purged else None,
+                          undecryptable=check == "undecryptable")
 
 
 @dataclass

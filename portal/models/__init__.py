@@ -12,3 +12,4 @@ from portal.models.notes import Note, NoteShare  # noqa: F401
 from portal.models.lifecycle import (  # noqa: F401
     GoalConfirmation, GoalProgress, HelpRequest, Meeting, PlannedMeeting, ProgressCheckIn, ReviewEntry, ReviewRequest, SentReminder,
 )
+from portal.models.keys import DataKeyCheck  # noqa: F401

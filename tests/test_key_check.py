@@ -1,0 +1,110 @@
+"""The data keys are checked at start-up: a wrong key, or data under a key that is no longer listed, stops the
+start (naming the key id); a value that still cannot be decrypted says so, never "changed after signing"."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import Note
+from tests.conftest import TEST_CONFIG
+from tests.factories import (act_as, fill_in, make_agreement, make_note, make_pair, make_program,
+                             make_signed_agreement, make_version)
+
+UNDECRYPTABLE = "cannot be decrypted with the portal's keys"
+
+
+def key(byte: int) -> str:
+    return base64.urlsafe_b64encode(bytes([byte]) * 32).decode()
+
+
+WRONG_TEST1 = f"test1:{key(7)}"  # the suite's key id with another key
+
+
+def start(data_keys: str):
+    """A start of the portal on the suite's database with `data_keys`."""
+    db.session.commit()  # the test's own transaction (SQLite: its write lock) ends before the start looks
+    portal = create_app({**TEST_CONFIG, "DATA_KEYS": data_keys})
+    with portal.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    return portal
+
+
+def start_refused(data_keys: str) -> str:
+    with pytest.raises(RuntimeError) as refused:
+        start(data_keys)
+    return str(refused.value)
+
+
+def test_a_listed_key_that_does_not_match_its_check_stops_the_start(app):
+    """Once the portal has started with a key, does a later start with another key under the same key id stop,
+    naming the key id?"""
+    start(TEST_CONFIG["DATA_KEYS"])
+    message = start_refused(WRONG_TEST1)
+    assert "'test1'" in message and "does not decrypt" in message
+
+
+def test_a_wrong_key_for_existing_data_stops_the_first_start(app):
+    """When notes exist under a key id, does the first start with a wrong key for that id stop (naming it),
+    instead of starting and calling every signed agreement "changed after signing"?"""
+    make_note(make_pair(make_program()))
+    message = start_refused(WRONG_TEST1)
+    assert "'test1'" in message
+
+
+def test_data_under_a_key_that_is_not_listed_stops_the_start(app):
+    """When data exists under a key id that DATA_KEYS no longer lists, does the start stop, naming it?"""
+    start(TEST_CONFIG["DATA_KEYS"])
+    make_note(make_pair(make_program()))
+    message = start_refused(f"other:{key(9)}")
+    assert "'test1'" in message and "not list" in message
+
+
+def test_the_rotation_procedure_starts_at_every_step(app):
+    """New key first with the old one kept, rotate-keys, then the old key removed: does every start succeed,
+    and does the old key's data read under the new one?"""
+    from portal.domain import notes
+    start(TEST_CONFIG["DATA_KEYS"])
+    note_id = make_note(make_pair(make_program()), text="kept through the rotation").id
+    both = f"new1:{key(3)},{TEST_CONFIG['DATA_KEYS']}"
+    rotating = start(both)
+    with rotating.app_context():  # the command runs in the app whose context is current
+        result = rotating.test_cli_runner().invoke(args=["rotate-keys"])
+        db.session.remove()
+    assert result.exit_code == 0 and "now under key new1" in result.output, result.output
+    rotated = start(f"new1:{key(3)}")
+    with rotated.app_context():
+        assert notes.decrypt_note(db.session.get(Note, note_id)) == "kept through the rotation"
+        db.session.remove()
+    assert "does not decrypt" in start_refused(f"new1:{key(4)}")  # rotate-keys wrote new1's check
+
+
+def test_an_agreement_whose_content_cannot_be_decrypted_says_so(app, client):
+    """When a signed agreement's content cannot be decrypted with the configured keys, does its page say that
+    the text cannot be decrypted, never that it was changed outside the portal after signing?"""
+    pair = make_pair(make_program())
+    agreement = make_signed_agreement(pair)
+    app.config["DATA_KEYS"] = f"other:{key(9)}"  # the key of the stored content is gone
+    act_as(client, pair.mentor)
+    page = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
+    assert UNDECRYPTABLE in page
+    assert "changed outside the portal" not in page and "may have been altered" not in page
+
+
+def test_the_export_says_which_text_cannot_be_decrypted(app, client):
+    """Does the pair's data export say explicitly that a note's or an answer's text cannot be decrypted,
+    instead of a silent null?"""
+    pair = make_pair(make_program())
+    agreement = make_agreement(pair, make_version(pair.program, "ccmc"))  # CCMC has pair-only answers
+    fill_in(agreement, everything=True)
+    make_note(pair, text="a note the export cannot read")
+    app.config["DATA_KEYS"] = f"other:{key(9)}"
+    act_as(client, pair.mentor)
+    data = client.get(f"/pairs/{pair.id}/export.json").get_json()
+    [note] = data["notes"]
+    assert note["text"] is None and UNDECRYPTABLE in note["cannot_be_decrypted"]
+    pair_only = [f for f in data["agreements"][0]["fields"] if f["pair_only"]]
+    assert pair_only and all(f["value"] is None and UNDECRYPTABLE in f["cannot_be_decrypted"] for f in pair_only)
