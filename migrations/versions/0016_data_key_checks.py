@@ -1,7 +1,7 @@
 """data_key_check: an encrypted known value per data-key id, checked at start-up
 
-Revision ID: 0015_data_key_checks
-Revises: 0014_mail_renders_program_copy
+Revision ID: 0016_data_key_checks
+Revises: 0015_mail_claims
 Create Date: 2026-12-07 19:40:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0015_data_key_checks"
-down_revision = "0014_mail_renders_program_copy"
+revision = "0016_data_key_checks"
+down_revision = "0015_mail_claims"
 branch_labels = None
 depends_on = None
 
