@@ -124,9 +124,11 @@ def test_the_readme_env_file_reads_the_same_in_systemd_and_in_cron(tmp_path):
     env_file.write_text(text)
     systemd = systemd_environment_file(text)
     shell = sh_environment_file(env_file)
-    for name in ("DATABASE_URL", "SECRET_KEY", "DATA_KEYS", "PORTAL_PRODUCTION", "PUBLIC_URL", "MAIL_FROM",
-                 "TRUSTED_PROXIES", "MAIL_SERVER"):
+    from portal.config import PRODUCTION_REQUIREMENTS
+    for name in ("DATABASE_URL", "PORTAL_PRODUCTION", "TRUSTED_PROXIES", "MAIL_SERVER"):
         assert name in systemd, name
+    missing = [name for name, given, _why in PRODUCTION_REQUIREMENTS if not given(systemd)]
+    assert not missing, f"a production start with the README's file would be refused for want of {missing}"
     assert {name: shell.get(name) for name in systemd} == systemd
     assert " " in systemd["MAIL_FROM"]  # the quoted value with blanks reads the same in both
 
