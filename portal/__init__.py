@@ -145,6 +145,9 @@ def _register_hooks(app: Flask) -> None:
     app.before_request(policy.enforce_route_rule)
     app.after_request(add_security_headers)
 
+    from portal.timeutil import machine_time
+    app.add_template_filter(machine_time)
+
     @app.context_processor
     def _template_globals():
         return {"htmx_file": "vendor/htmx-2.0.11.min.js"}

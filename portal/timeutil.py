@@ -6,6 +6,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def machine_time(moment: datetime) -> str:
+    """A stored (naive UTC) time as HTML's `<time datetime>` takes it: ISO 8601 to the second, with its zone.
+    (isoformat() alone gives microseconds, which HTML does not allow, and no zone.)"""
+    return moment.replace(microsecond=0, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def utctoday() -> date:
     """Today's date in UTC: what terms, reminders and check-ins are measured against."""
     return utcnow().date()

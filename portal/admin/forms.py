@@ -1,9 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.forms import PortalForm
 
-class ProgramForm(FlaskForm):
+
+class ProgramForm(PortalForm):
     """Field rules live in portal.domain.programs.program_problems (one place for the messages)."""
     name = StringField("Program name")
     code = StringField("Short code", description="2 to 20 capital letters or digits, such as WHPRMS.")
@@ -13,12 +14,12 @@ class ProgramForm(FlaskForm):
     default_term_months = IntegerField("Default term (months)", default=3, validators=[Optional()])
 
 
-class AppointForm(FlaskForm):
+class AppointForm(PortalForm):
     email = EmailField("E-mail", validators=[DataRequired(message="Enter their e-mail address."),
                                              Length(max=254)])
     name = StringField("Name", description="Used when they do not have an account yet.",
                        validators=[Length(max=120)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A button that changes something: only the CSRF token."""

@@ -1,21 +1,22 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from portal.forms import PortalForm
 
-class SignInForm(FlaskForm):
+
+class SignInForm(PortalForm):
     email = EmailField("E-mail", validators=[DataRequired(message="Enter your e-mail address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password."),
                                                      Length(max=200)])
     next = HiddenField()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = EmailField("E-mail", validators=[
         DataRequired(message="Enter your e-mail address."), Length(max=254)])
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     name = StringField("Your name", validators=[Length(max=120)])
     password = PasswordField("New password", validators=[
         DataRequired(message="Choose a password."),
@@ -24,15 +25,15 @@ class SetPasswordForm(FlaskForm):
         DataRequired(message="Repeat the password."), EqualTo("password", message="The two passwords differ.")])
 
 
-class SignOutForm(FlaskForm):
+class SignOutForm(PortalForm):
     """Only the CSRF token: sign-out is a POST so that no link or image can sign someone out."""
 
 
-class NameForm(FlaskForm):
+class NameForm(PortalForm):
     name = StringField("Your name", validators=[DataRequired(message="Enter your name."), Length(max=120)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current_password = PasswordField("Current password", validators=[
         DataRequired(message="Enter your current password."), Length(max=200)])
     password = PasswordField("New password", validators=[
@@ -42,17 +43,17 @@ class ChangePasswordForm(FlaskForm):
         DataRequired(message="Repeat the new password."), EqualTo("password", message="The two passwords differ.")])
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(PortalForm):
     email = EmailField("New e-mail address", validators=[DataRequired(message="Enter the new address."),
                                                          Length(max=254)])
     current_password = PasswordField("Current password", validators=[
         DataRequired(message="Enter your current password."), Length(max=200)])
 
 
-class CancelEmailChangeForm(FlaskForm):
+class CancelEmailChangeForm(PortalForm):
     """Only the CSRF token."""
 
 
-class ConfirmEmailForm(FlaskForm):
+class ConfirmEmailForm(PortalForm):
     """Signed out, the account's password confirms the change; signed in as the account, nothing is asked."""
     password = PasswordField("Password", validators=[Optional(), Length(max=200)])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 
@@ -16,6 +15,7 @@ from portal.domain.template_format import (
     FIELD_TYPES, OPTION_NAMES, PLACEHOLDERS, PROGRAM_NEEDED_FIELDS, Field, pair_only_refusal,
 )
 from portal.domain.template_store import SHIPPED_TEMPLATES, DraftEditError, derive_key
+from portal.forms import PortalForm
 
 FIELD_TYPE_NAMES = {
     "short_text": "Short text",
@@ -63,18 +63,18 @@ def text_input(label: str, description: str = "", area: bool = False):
 
 # --- the template and its sections -----------------------------------------------------------------------------
 
-class NewTemplateForm(FlaskForm):
+class NewTemplateForm(PortalForm):
     name = text_input("Name of the new template",
                 "For example 'Mentor Partnership Agreement'. It starts as a draft with one empty section.")
 
 
-class TemplateTextForm(FlaskForm):
+class TemplateTextForm(PortalForm):
     name = text_input("Name", "How program admins find it in lists.")
     title = text_input("Title", "The heading of the agreement, as the pair and the PDF show it.")
     intro = text_input("Introduction", "Shown under the title. " + PLACEHOLDER_HELP, area=True)
 
 
-class SectionForm(FlaskForm):
+class SectionForm(PortalForm):
     title = text_input("Section title")
     intro = text_input("Introduction (optional)", "Shown under the section title. " + PLACEHOLDER_HELP,
                        area=True)
@@ -88,7 +88,7 @@ class NewSectionForm(SectionForm):
 AS_NEW_TEMPLATE = SelectChoice("new", "A new template (in draft)")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortalForm):
     file = FileField("Template file", description="A .json file exported from this portal (at most 256 KiB).",
                      validators=[FileAllowed(["json"], "Upload a .json template file exported from this portal.")])
     target = SelectField("Import it as", choices=[AS_NEW_TEMPLATE])
@@ -103,7 +103,7 @@ SHIPPED_CHOICES = [SelectChoice("whprms", "WHPRMS Mentor Partnership Agreement")
 assert {choice.value for choice in SHIPPED_CHOICES} == set(SHIPPED_TEMPLATES)
 
 
-class ShippedTemplateForm(FlaskForm):
+class ShippedTemplateForm(PortalForm):
     shipped = SelectField("Ready-made template", choices=SHIPPED_CHOICES)
 
 
@@ -130,7 +130,7 @@ def _entries_to_lines(entries, id_name: str) -> str:
     return "\n".join(f"{getattr(entry, id_name)} | {entry.label}" for entry in entries)
 
 
-class FieldForm(FlaskForm):
+class FieldForm(PortalForm):
     """What every field has. Subclasses add the options of one type (named exactly as in the file format)."""
 
     field_type: str = ""
@@ -363,7 +363,7 @@ def field_form(field_type: str, key: str = "", **kwargs) -> FieldForm:
 _COMPARED_NAME = re.compile(r"\b([a-z_]+) \(")
 
 
-def humanize(message: str, attribute: str, form: FlaskForm) -> str:
+def humanize(message: str, attribute: str, form: PortalForm) -> str:
     """A message of parse_definition as it reads under its input: 'max_items must be ...' -> 'This must be ...'.
 
     Other inputs named in the message (min_items (3) is more than max_items (1)) are called by their labels.
@@ -383,7 +383,7 @@ def humanize(message: str, attribute: str, form: FlaskForm) -> str:
     return message[:1].upper() + message[1:]
 
 
-def attach_problems(form: FlaskForm, problems: DraftEditError) -> list[str]:
+def attach_problems(form: PortalForm, problems: DraftEditError) -> list[str]:
     """Put each problem under the input it concerns; return the ones that concern none (shown on the form)."""
     general = list(problems.general)
     for attribute, messages in problems.by_attribute.items():

@@ -1,16 +1,16 @@
 """Forms of the notebook. The rules (length, recipients, dates) live in portal.domain.notes, which words the
 messages; these forms only carry the fields and the CSRF token."""
-from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, HiddenField, PasswordField, SearchField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal.domain.notes import SEARCH_QUERY_MAX
+from portal.forms import PortalForm
 
 FORMAT_HELP = ("Plain text. A blank line starts a new paragraph. You can write **bold**, *italic*, and lists "
                "with lines that start with \"- \".")
 
 
-class NoteForm(FlaskForm):
+class NoteForm(PortalForm):
     text = TextAreaField("Note", description=FORMAT_HELP)
 
 
@@ -19,12 +19,12 @@ class EditNoteForm(NoteForm):
     version = HiddenField()
 
 
-class SearchForm(FlaskForm):
+class SearchForm(PortalForm):
     q = SearchField("Search your notes", validators=[Length(max=SEARCH_QUERY_MAX)],
                     description="Finds the notes that contain every word you type.")
 
 
-class ShareForm(FlaskForm):
+class ShareForm(PortalForm):
     email = EmailField("Share with (e-mail address)", validators=[Length(max=254)],
                        description="One person. If they have no account yet, they are invited to make one once "
                                    "you both agree.")
@@ -34,13 +34,13 @@ class ShareForm(FlaskForm):
                                        "to share until one of you withdraws it.")
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(PortalForm):
     password = PasswordField("Your password", validators=[Length(max=200)],
                              description="Approving shares the note: confirm it is you.")
     # Who the form said the recipient is (RecipientPreview.key): approval is refused if that changed since.
     recipient = HiddenField(validators=[Length(max=40)])
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(PortalForm):
     version = HiddenField()
 

@@ -1,8 +1,9 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import DateField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.forms import PortalForm
 
 
 class CheckboxListField(SelectMultipleField):
@@ -10,7 +11,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class NewPairForm(FlaskForm):
+class NewPairForm(PortalForm):
     """Rules for the people and the template live in portal.domain.pairs (one place for the messages)."""
     mentor_email = EmailField("Mentor's e-mail", validators=[Length(max=254)])
     mentor_name = StringField("Mentor's name", description="Used in the invitation if they have no account yet.",
@@ -24,12 +25,12 @@ class NewPairForm(FlaskForm):
                            description="Leave empty to start today. At most 10 years ahead.")
 
 
-class ImportUploadForm(FlaskForm):
+class ImportUploadForm(PortalForm):
     # The name says what the person meant to send (a workbook saved as .xlsx is a zip file: the content check
     # alone would only say "not UTF-8"); the content is checked completely in portal.domain.pairs.
     csv_file = FileField("CSV file", validators=[FileAllowed(
         ["csv", "txt"], "Upload a .csv file: in your spreadsheet choose \u201cSave as\u201d, then \u201cCSV UTF-8\u201d.")])
 
 
-class ImportConfirmForm(FlaskForm):
+class ImportConfirmForm(PortalForm):
     csv_text = HiddenField()

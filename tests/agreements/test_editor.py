@@ -97,7 +97,7 @@ def test_autosave_stores_one_field_and_answers_briefly(pair_world):
     response = autosave(clients["mentor"], agreement, "story", {"f-story": "We met at a conference."})
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "Saved" in body
-    assert 'id="v-story"' in body and 'value="1"' in body and 'hx-swap-oob="true"' in body
+    assert 'id="v-story"' in body and 'value="1"' in body and 'data-hx-swap-oob="true"' in body
     assert len(response.get_data()) < 2048
     assert stored(agreement, "story") == "We met at a conference."
     assert version_of(agreement, "story") == 1
@@ -114,7 +114,7 @@ def test_partner_sees_the_change_through_the_poll(pair_world):
     news = clients["mentee"].get(poll, headers=HTMX)
     body = news.get_data(as_text=True)
     assert news.status_code == 200
-    assert 'id="field-motto"' in body and 'hx-swap-oob="true"' in body and "Onwards together" in body
+    assert 'id="field-motto"' in body and 'data-hx-swap-oob="true"' in body and "Onwards together" in body
     assert f"since={since + 1}" in body  # the next poll starts from the new change number
     own = clients["mentor"].get(poll, headers=HTMX)  # the author's own change is not sent back to them
     assert 'id="field-motto"' not in own.get_data(as_text=True)

@@ -47,7 +47,7 @@ def test_the_followers_page_is_not_a_members_cached_markup(pair_world):
     """Does the supervisor get the read-only field (no autosave) even right after a member's page kept it?"""
     agreement, clients = pair_world
     autosave(clients["mentor"], agreement, "motto", {"f-motto": "Shared motto"})
-    assert "hx-post" in page(clients["mentor"], agreement).split('id="field-motto"', 1)[1].split("</div>", 1)[0]
+    assert "data-hx-post" in page(clients["mentor"], agreement).split('id="field-motto"', 1)[1].split("</div>", 1)[0]
     followed = page(clients["supervisor"], agreement)
     block = followed.split('id="field-motto"', 1)[1].split("</div>", 1)[0]
     assert "Shared motto" in followed and "hx-post" not in block and "field-block readonly" in followed

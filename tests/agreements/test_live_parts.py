@@ -35,9 +35,9 @@ def poll(client, agreement, since: int) -> str:
 
 def oob_part(body: str, element_id: str) -> str:
     """The out-of-band element with this id in a poll's answer ("" when it is not there)."""
-    found = re.search(r'<(\w+)[^>]*\bid="%s"[^>]*hx-swap-oob="true"[^>]*>' % re.escape(element_id), body)
+    found = re.search(r'<(\w+)[^>]*\bid="%s"[^>]*data-hx-swap-oob="true"[^>]*>' % re.escape(element_id), body)
     if found is None:
-        found = re.search(r'<(\w+)[^>]*hx-swap-oob="true"[^>]*\bid="%s"[^>]*>' % re.escape(element_id), body)
+        found = re.search(r'<(\w+)[^>]*data-hx-swap-oob="true"[^>]*\bid="%s"[^>]*>' % re.escape(element_id), body)
     if found is None:
         return ""
     tag = found.group(1)

@@ -60,7 +60,7 @@ def test_a_page_that_stopped_checking_in_drops_out_within_10_seconds(pair_world,
     the partner page's own check-in interval?"""
     agreement, clients = pair_world
     page = clients["mentor"].get(f"/agreements/{agreement.id}").get_data(as_text=True)
-    interval = int(re.search(r'id="presence"[^>]*hx-trigger="load, every (\d+)s"', page).group(1))
+    interval = int(re.search(r'id="presence"[^>]*data-hx-trigger="load, every (\d+)s"', page).group(1))
     presence(clients["mentee"], agreement)  # his last check-in
     clock(interval)  # one check-in interval later he still counts (his next one may be on its way)
     assert "Eli Mentee" in presence(clients["mentor"], agreement)

@@ -35,6 +35,7 @@ def test_a_note_is_shared_with_both_approvals_and_withdrawn(live_server, open_pa
     note = nora.locator("article.note").filter(has_text=NOTE)
     note.get_by_role("link", name="Share… this note").click()
     note.get_by_label("Share with (e-mail address)").fill(recipient_email)
+    expect(nora).to_have_url(re.compile(r"/notes$"))  # the panel opened in place, in the notebook (htmx)
     note.get_by_role("button", name="Propose sharing").click()
     expect(note.locator(".shares")).to_contain_text("Omar Mentee")
     screenshot(nora, "notes")

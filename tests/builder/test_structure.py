@@ -136,14 +136,14 @@ def test_builder_forms_work_without_javascript(builder):
     target and swap explicitly, and does the page hold no inline script or style?"""
     import re
     page = builder.client.get(builder.version_url()).get_data(as_text=True)
-    enhanced = re.findall(r"<(?:form|a)\b[^>]*\bhx-(?:post|get)=[^>]*>", page)
+    enhanced = re.findall(r"<(?:form|a)\b[^>]*\bdata-hx-(?:post|get)=[^>]*>", page)
     assert len(enhanced) > 20
     for tag in enhanced:
-        assert 'hx-target="#builder"' in tag and 'hx-swap="outerHTML"' in tag, tag
+        assert 'data-hx-target="#builder"' in tag and 'data-hx-swap="outerHTML"' in tag, tag
         if tag.startswith("<form"):
             assert re.search(r'method="(post|get)"', tag) and 'action="/programs/' in tag, tag
             if 'method="post"' in tag:
-                assert re.search(r'action="([^"]+)"', tag).group(1) == re.search(r'hx-post="([^"]+)"', tag).group(1)
+                assert re.search(r'action="([^"]+)"', tag).group(1) == re.search(r'data-hx-post="([^"]+)"', tag).group(1)
         else:
             assert 'href="/programs/' in tag, tag
     assert "<script>" not in page and " style=" not in page and "onclick" not in page

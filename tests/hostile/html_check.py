@@ -10,7 +10,7 @@ from tests.hostile.payloads import MARKER
 VALUE_ATTRIBUTES = {"value", "title", "aria-label", "alt", "placeholder", "content", "data-value"}
 
 
-URL_ATTRIBUTES = {"href", "hx-get", "action"}
+URL_ATTRIBUTES = {"href", "hx-get", "data-hx-get", "action"}
 
 
 def _in_own_query_string(name: str, value: str) -> bool:
@@ -31,13 +31,13 @@ class _Collector(HTMLParser):
         attributes = {name: value or "" for name, value in attrs}
         self.tags.append((tag, attributes))
         for name, value in attributes.items():
-            if name.startswith("on") or name.startswith("hx-on"):
+            if name.startswith(("on", "hx-on", "data-hx-on")):
                 self.problems.append(f"<{tag} {name}=...>: an event handler attribute")
             if MARKER in name:
                 self.problems.append(f"<{tag} {name}>: an attribute made from the input")
             if MARKER in value and name not in VALUE_ATTRIBUTES and not _in_own_query_string(name, value):
                 self.problems.append(f"<{tag} {name}={value[:60]!r}>: the input inside a live attribute")
-            if name in ("href", "src", "action", "formaction", "hx-get", "hx-post") and \
+            if name in ("href", "src", "action", "formaction", "hx-get", "hx-post", "data-hx-get", "data-hx-post") and \
                     value.strip().lower().startswith(("javascript:", "data:", "vbscript:")):
                 self.problems.append(f"<{tag} {name}={value[:60]!r}>: a script or data link")
         if tag in ("script", "svg", "img", "iframe", "object", "embed") and tag == "script" and "src" not in attributes:

@@ -20,6 +20,8 @@ MARKUP_PAYLOADS = (
     f"' autofocus onfocus=alert('{MARKER}') x='",
     f'<div hx-get="/{MARKER}" hx-trigger="load" hx-target="#{MARKER}">{MARKER}</div>',
     f"<button hx-on:click=\"alert('{MARKER}')\">{MARKER}</button>",
+    # The portal's own htmx attributes are written data-hx-* (valid HTML); htmx obeys both spellings.
+    f"<button data-hx-on:click=\"alert('{MARKER}')\" data-hx-get=\"/{MARKER}\">{MARKER}</button>",
     f"<a href=\"javascript:alert('{MARKER}')\">{MARKER}</a> [x](javascript:alert('{MARKER}'))",
 )
 # Template syntax that must be shown literally, on pages and in PDFs.

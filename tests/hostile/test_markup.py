@@ -169,6 +169,7 @@ def test_the_html_check_sees_markup_made_from_input():
     input (so that the walk below cannot pass by seeing nothing)?"""
     for made in ('<img src=x onerror="alert(\'pwn7c1\')">', '<svg onload="pwn7c1">',
                  '<div hx-get="/pwn7c1" hx-trigger="load">', '<div hx-get="/admin/users?x" hx-target="#pwn7c1">', '<button hx-on:click="pwn7c1">',
+                 '<div data-hx-get="/pwn7c1" data-hx-trigger="load">', '<button data-hx-on:click="x">',
                  '<a href="javascript:alert(1)">x</a>', '<script>pwn7c1</script>', '<input autofocus onfocus=x>'):
         assert html_problems(f"<p>{made}</p>"), made
     escaped = '<p>&lt;img src=x onerror=alert(&#39;pwn7c1&#39;)&gt;</p><input value="&quot;&gt;&lt;svg pwn7c1">'

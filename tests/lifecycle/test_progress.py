@@ -70,7 +70,7 @@ def test_the_check_in_prompt_follows_the_agreed_cadence(app):
                                           data={"status-goals:0": "in_progress"}).get_data(as_text=True)
     # htmx gets the progress section, and "Where you stand" out of band without the stale prompt
     assert answer.lstrip().startswith('<section class="life-section" id="progress"')
-    assert 'id="next-steps" aria-labelledby="next-steps-title" hx-swap-oob="true"' in answer
+    assert 'id="next-steps" aria-labelledby="next-steps-title" data-hx-swap-oob="true"' in answer
     assert "A check-in is due." not in answer and "Progress saved." in answer
     page = weekly.client("mentor").get(f"/pairs/{weekly.pair.id}").get_data(as_text=True)
     assert "A check-in is due." not in page

@@ -365,7 +365,7 @@ def test_notebook_pages_are_never_cached_nor_kept_in_htmx_history(pairing):
     for url in (pairing.notes_url, pairing.note_url(note.id)):
         response = pairing.mentor_client.get(url)
         assert response.headers["Cache-Control"] == "no-store"
-        assert 'hx-history="false"' in page_of(response)
+        assert 'data-hx-history="false"' in page_of(response)
 
 
 def test_every_htmx_form_also_has_a_plain_action(pairing):
@@ -374,9 +374,9 @@ def test_every_htmx_form_also_has_a_plain_action(pairing):
     for url in (pairing.notes_url, pairing.note_url(note.id, "edit"), pairing.note_url(note.id, "share"),
                 pairing.note_url(note.id, "delete")):
         for form in forms_on(page_of(pairing.mentor_client.get(url))):
-            if "hx-post" in form.attrs:
-                assert form.attrs["hx-post"] == form.action and form.attrs["method"] == "post", url
-                assert "hx-target" in form.attrs and "hx-swap" in form.attrs, url
+            if "data-hx-post" in form.attrs:
+                assert form.attrs["data-hx-post"] == form.action and form.attrs["method"] == "post", url
+                assert "data-hx-target" in form.attrs and "data-hx-swap" in form.attrs, url
 
 
 def test_a_member_deactivated_mid_session_sees_no_more_notes(app, pairing):

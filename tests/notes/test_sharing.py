@@ -74,7 +74,7 @@ def test_a_shared_note_opens_only_after_the_other_member_approves(app, pairing, 
     assert "Maria Mentor proposed it on" in page and "Nina Mentee agreed on" in page
     assert f"{utcnow().day} {utcnow():%B %Y}" in page
     assert "<form" not in page.split('<main')[1].split("</main>")[0]  # read-only: no form in the content
-    assert response.headers["Cache-Control"] == "no-store" and 'hx-history="false"' in page
+    assert response.headers["Cache-Control"] == "no-store" and 'data-hx-history="false"' in page
 
 
 def test_share_proposals_are_capped_per_hour(pairing, monkeypatch):
