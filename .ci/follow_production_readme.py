@@ -33,6 +33,8 @@ the cron commands exit 0. Every process started (gunicorn, mail sender, cluster)
 """
 from __future__ import annotations
 
+import email
+import email.policy
 import html.parser
 import os
 import pwd
@@ -43,6 +45,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import struct
 import subprocess
 import sys
 import tempfile
@@ -325,8 +328,9 @@ class Cluster:
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self._run(str(self.bin / "initdb"), f"--pgdata={self.data}", "--username=postgres", "--auth-local=trust",
                   "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync")
-        self._run("sh", "-c", f"printf \"listen_addresses = '127.0.0.1'\\nport = {self.port}\\n"
-                              f"unix_socket_directories = '{self.root}'\\nfsync = off\\n\" >> {self.data}/postgresql.conf")
+        settings = (f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                    f"unix_socket_directories = '{self.root}'\nfsync = off\n")
+        self._run("sh", "-c", 'printf "%s" "$1" >> "$2"', "sh", settings, str(self.data / "postgresql.conf"))
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
                   "-w", "-t", "30", "start")
         say(f"PostgreSQL {self.bin} cluster on 127.0.0.1:{self.port}")
@@ -355,6 +359,7 @@ class Follower:
         self.cwd = work
         self.processes: list[subprocess.Popen] = []
         self.logs: dict[str, Path] = {}
+        self.main_pids: dict[str, int] = {}
         self.port = free_port()
         self.env: dict[str, str] = {}
         self.admin_email = ""
@@ -377,6 +382,9 @@ class Follower:
         line = line.replace("sudo -u portal ", "").replace("sudo ", "")
         if "<this repository>" in line:
             line = line.replace("<this repository>", str(REPO))
+            if subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True,
+                              text=True).stdout.strip():
+                say("note: the clone holds this checkout's last commit; its uncommitted changes are not in it")
         line = line.replace(SERVICE_DIR, str(self.service_dir)).replace(ENV_FILE, str(self.env_file))
         if re.match(r"useradd\b", line) or re.match(r"chown\b", line):
             if os.geteuid() != 0:
@@ -473,12 +481,58 @@ class Follower:
                      f"systemd reads it, as {pwd.getpwuid(os.geteuid()).pw_name} not {settings.get('User')}")
         environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
                        **systemd_environment_file(self.env_file.read_text())}
+        notify = None
+        if settings.get("Type") == "notify":
+            # As systemd: a datagram socket in NOTIFY_SOCKET; the start counts only once READY=1 arrives (from
+            # the main process when NotifyAccess=main), within TimeoutStartSec (90 s by default).
+            notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            notify.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+            notify.bind(str(self.work / f"{name}.notify"))
+            environment["NOTIFY_SOCKET"] = str(self.work / f"{name}.notify")
         log = self.work / f"{name}.log"
         self.logs[name] = log
         with open(log, "wb") as output:
-            self.processes.append(subprocess.Popen(shlex.split(command), cwd=directory, env=environment,
-                                                   stdout=output, stderr=subprocess.STDOUT,
-                                                   stdin=subprocess.DEVNULL, start_new_session=True))
+            process = subprocess.Popen(shlex.split(command), cwd=directory, env=environment, stdout=output,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.processes.append(process)
+        if notify is not None:
+            with notify:
+                self.wait_for_ready(notify, process, name, settings.get("NotifyAccess", "none"))
+        self.main_pids[name] = process.pid
+
+    def wait_for_ready(self, notify: socket.socket, process: subprocess.Popen, name: str, access: str) -> None:
+        if access not in ("main", "all"):
+            raise ProcedureError(f"{name} is Type=notify with NotifyAccess={access}: systemd would drop READY=1")
+        deadline = time.monotonic() + 90
+        credentials = struct.calcsize("3i")
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ProcedureError(f"{name} stopped before it was ready:\n{self.logs[name].read_text()[-3000:]}")
+            notify.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
+            try:
+                message, ancillary, _, _ = notify.recvmsg(4096, socket.CMSG_SPACE(credentials))
+            except socket.timeout:
+                continue
+            sender = next((struct.unpack("3i", data[:credentials])[0] for level, kind, data in ancillary
+                           if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), None)
+            if "READY=1" in message.decode(errors="replace").splitlines():
+                if access == "main" and sender != process.pid:
+                    raise ProcedureError(f"{name}: READY=1 came from pid {sender}, not the main process "
+                                         f"{process.pid} (NotifyAccess=main would drop it)")
+                say(f"{name}: READY=1 from its main process, as Type=notify needs")
+                return
+        raise ProcedureError(f"{name} is Type=notify but sent no READY=1 within 90 s: systemd would stop it")
+
+    def reload_unit(self, role: str) -> None:
+        """`systemctl reload`: the unit's ExecReload=, with $MAINPID the main process."""
+        settings = unit_service(self.blocks[role])
+        name = self.blocks[role].splitlines()[0].rsplit("/", 1)[-1]
+        if "ExecReload" not in settings:
+            raise ProcedureError(f"the README says `systemctl reload` replaces the workers, but {name} has no "
+                                 "ExecReload=")
+        command = settings["ExecReload"].replace("$MAINPID", str(self.main_pids[name]))
+        say(f"systemctl reload {name.removesuffix('.service')} -> `{command}`")
+        subprocess.run(shlex.split(command), check=True)
 
     def run_cron(self) -> None:
         say("--- README block: cron")
@@ -638,7 +692,12 @@ def check_as_operator(follower: Follower) -> None:
         response, text = browser.request("GET", path, request_id=request_id)
         if response.status != 200 or text.strip() != body:
             raise ProcedureError(f"GET {path}: {response.status} {text[:200]!r}")
-        say(f"GET {path}: 200 {body}")
+        if response.getheader("Set-Cookie"):
+            raise ProcedureError(f"GET {path} sets a cookie; the README says neither health check does")
+        if response.getheader("X-Request-ID") != request_id:
+            raise ProcedureError(f"GET {path} did not keep the request id its proxy sent (TRUSTED_PROXIES): "
+                                 f"{response.getheader('X-Request-ID')} instead of {request_id}")
+        say(f"GET {path}: 200 {body}, no cookie, X-Request-ID kept from the proxy")
     readyz_id = request_id
 
     values = browser.form_values("/auth/sign-in")
@@ -650,6 +709,12 @@ def check_as_operator(follower: Follower) -> None:
     if response.status != 200:
         raise ProcedureError(f"the home page after sign-in answered {response.status}")
     say(f"signed in as {follower.admin_email}; home page 200")
+    nginx_hsts = re.search(r'add_header Strict-Transport-Security "([^"]+)"', follower.blocks["nginx"])
+    if not nginx_hsts or response.getheader("Strict-Transport-Security") != nginx_hsts.group(1):
+        raise ProcedureError(f"the portal sends Strict-Transport-Security "
+                             f"{response.getheader('Strict-Transport-Security')!r}, the README's nginx block "
+                             f"{nginx_hsts and nginx_hsts.group(1)!r}: 'the same header'")
+    say("the home page has the same Strict-Transport-Security as the README's nginx block")
 
     values = browser.form_values("/admin/programs")
     values.update({"name": "Readme Program", "code": "README", "return_email": "office@example.org",
@@ -672,6 +737,14 @@ def check_as_operator(follower: Follower) -> None:
                                  + follower.logs["portal-mail.service"].read_text()[-3000:])
         time.sleep(0.3)
     say(f"the SMTP sink received the invitation for {invited}")
+    data = next(data for recipients, data in follower.sink.messages if invited in recipients)
+    message = email.message_from_string(data, policy=email.policy.default)
+    public_host = urllib.parse.urlsplit(follower.env["PUBLIC_URL"]).hostname
+    if not message["Date"] or not str(message["Message-ID"] or "").endswith(f"@{public_host}>"):
+        raise ProcedureError(f"the invitation lacks a Date or a Message-ID under {public_host}: {message.items()}")
+    if not message.get_body(("plain",)):
+        raise ProcedureError("the invitation has no plain-text part")
+    say(f"it has a Date, a Message-ID under {public_host} and a plain-text part, as 'Mail delivery' says")
 
     example = next(line for line in follower.blocks["log_example"].splitlines() if "gunicorn.access" in line)
     if not re.fullmatch(LOG_LINE, example):
@@ -690,6 +763,20 @@ def check_as_operator(follower: Follower) -> None:
     if current.returncode != 0 or "(head)" not in current.stdout:
         raise ProcedureError(f"the database is not at the newest migration: {current.stdout}{current.stderr}")
     say(f"database at the newest migration: {current.stdout.strip()}")
+
+    # "systemctl reload portal replaces the workers gracefully": the master stays, new workers serve.
+    log_path = follower.logs["portal.service"]
+    booted_before = log_path.read_text().count("Booting worker")
+    follower.reload_unit("web_unit")
+    deadline = time.monotonic() + 30
+    while log_path.read_text().count("Booting worker") < 2 * booted_before:
+        if time.monotonic() > deadline or follower.processes[0].poll() is not None:
+            raise ProcedureError(f"reload did not boot new workers:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+    response, text = browser.request("GET", "/readyz")
+    if response.status != 200:
+        raise ProcedureError(f"after the reload /readyz answered {response.status}")
+    say("after the reload: new workers booted, /readyz 200")
 
 
 def main() -> int:
