@@ -497,7 +497,9 @@ class Follower:
         self.processes.append(process)
         if notify is not None:
             with notify:
-                self.wait_for_ready(notify, process, name, settings.get("NotifyAccess", "none"))
+                # systemd.service(5): with Type=notify a missing NotifyAccess= (or "none") is forced to "main".
+                access = settings.get("NotifyAccess", "main")
+                self.wait_for_ready(notify, process, name, "main" if access == "none" else access)
         self.main_pids[name] = process.pid
 
     def wait_for_ready(self, notify: socket.socket, process: subprocess.Popen, name: str, access: str) -> None:
@@ -781,11 +783,17 @@ def check_as_operator(follower: Follower) -> None:
 
 def main() -> int:
     started = time.monotonic()
-    blocks = procedure_blocks(README.read_text())
+    # A CI runner's SIGTERM unwinds through the finally below: the services run in sessions of their own.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        blocks = procedure_blocks(README.read_text())
+        cluster = Cluster()
+    except ProcedureError as error:
+        say(f"FAILED: {error}")
+        return 1
     say(f"following README.md 'Production deployment' ({len(blocks)} blocks)")
     work = Path(tempfile.mkdtemp(prefix="readme-procedure-"))
     os.chmod(work, 0o755)  # the portal user (chown -R) must reach its tree inside
-    cluster = Cluster()
     sink = SmtpSink()
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     substitution(f"the mail server -> an SMTP sink on 127.0.0.1:{sink.server_address[1]}")
