@@ -61,6 +61,7 @@ SERVICE_DIR = "/srv/portal"
 ENV_FILE = "/etc/portal.env"
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 ADMIN_PASSWORD = "a long production-readme password"
+ANY_LOG_LINE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[\d+\] \S+ rid=\S+ .*"
 LOG_LINE = (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \[\d+\] gunicorn\.access rid=(?P<rid>[A-Za-z0-9._-]+) "
             r'\S+ "(?P<request>[A-Z]+ \S+)" (?P<status>\d{3}) \d+ \d+ms')
 
@@ -758,6 +759,13 @@ def check_as_operator(follower: Follower) -> None:
         raise ProcedureError(f"no access line in the README's format for GET /readyz with rid={readyz_id}:\n"
                              + "\n".join(lines or log.splitlines()[-20:]))
     say(f"access log line in the README's format with nginx's request id: {lines[0]}")
+    examples = [line for line in follower.blocks["log_example"].splitlines() if line.strip()]
+    if not all(re.fullmatch(ANY_LOG_LINE, line) for line in examples):
+        raise ProcedureError(f"the README's example log lines no longer read as this script checks: {examples}")
+    odd = [line for line in log.splitlines() if not re.fullmatch(ANY_LOG_LINE, line)]
+    if odd:
+        raise ProcedureError("gunicorn's log has lines not in the README's one format:\n" + "\n".join(odd[:10]))
+    say(f"all {len(log.splitlines())} lines of the web service's log are in that format")
 
     current = subprocess.run(["sh", "-c", f"set -a; . {follower.env_file}; set +a; "
                                           ".venv/bin/flask --app wsgi db current"],

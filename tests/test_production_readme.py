@@ -95,6 +95,7 @@ def test_ci_finds_every_block_of_the_procedure_it_follows():
     assert all(len(job) == 7 and job[5] == "portal" for job in jobs)
     assert re.fullmatch(follow.LOG_LINE, next(line for line in blocks["log_example"].splitlines()
                                               if "gunicorn.access" in line))
+    assert all(re.fullmatch(follow.ANY_LOG_LINE, line) for line in blocks["log_example"].splitlines())
     assert all(re.search(r"#\s*(SECRET_KEY|DATA_KEYS)\s*$", line) for line in follow.shell_lines(blocks["keys"]))
 
 
