@@ -2,10 +2,21 @@
 lines (`set -a; . /etc/portal.env; set +a` in sh), and its unit, cron and nginx examples use what ships."""
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 
+import pytest
+
 from tests.live_portal import PROJECT_ROOT
+
+# The script CI runs to follow the procedure (.ci/run, step production_readme); its EnvironmentFile= parser is
+# the one these tests check.
+_spec = importlib.util.spec_from_file_location("follow_production_readme",
+                                               PROJECT_ROOT / ".ci" / "follow_production_readme.py")
+follow = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(follow)
+systemd_environment_file = follow.systemd_environment_file
 
 README = (PROJECT_ROOT / "README.md").read_text()
 ENV_FILE = "/etc/portal.env"
@@ -22,86 +33,6 @@ def code_block(first_line: str) -> str:
     match = re.search(r"```[a-z]*\n" + re.escape(first_line) + r"\n(.*?)```", production_section(), re.S)
     assert match, f"no block starting {first_line!r} in the production section"
     return match.group(1)
-
-
-def systemd_environment_file(text: str) -> dict[str, str]:
-    """Parse `text` as systemd does an EnvironmentFile= (systemd.exec(5); the state machine of systemd's
-    env-file.c): `#`/`;` comment lines, KEY=VALUE with blanks around both trimmed, single quotes literal,
-    double quotes with backslash escapes for \\ " ` $ only, a backslash outside quotes escaping the next
-    character, backslash-newline continuing the line; a line without "=" is ignored."""
-    result: dict[str, str] = {}
-    state, key, value = "pre_key", "", ""
-    value_end = 0  # length of value without its trailing blanks (unquoted trailing blanks are trimmed)
-    for char in text + "\n":
-        if state == "pre_key":
-            if char in "#;":
-                state = "comment"
-            elif not char.isspace():
-                state, key = "key", char
-        elif state == "key":
-            if char == "\n":
-                state, key = "pre_key", ""
-            elif char == "=":
-                state, value, value_end, key = "pre_value", "", 0, key.rstrip()
-            else:
-                key += char
-        elif state == "pre_value":
-            if char == "\n":
-                result[key] = value[:value_end]
-                state = "pre_key"
-            elif char == "'":
-                state = "single"
-            elif char == '"':
-                state = "double"
-            elif char == "\\":
-                state = "value_escape"
-            elif not char.isspace():
-                state, value = "value", value + char
-                value_end = len(value)
-        elif state == "value":
-            if char == "\n":
-                result[key] = value[:value_end]
-                state = "pre_key"
-            elif char == "\\":
-                state = "value_escape"
-            else:
-                value += char
-                if not char.isspace():
-                    value_end = len(value)
-        elif state == "value_escape":
-            state = "value"
-            if char != "\n":
-                value += char
-                value_end = len(value)
-        elif state == "single":
-            if char == "'":
-                state = "pre_value"
-            else:
-                value += char
-                value_end = len(value)
-        elif state == "double":
-            if char == '"':
-                state = "pre_value"
-            elif char == "\\":
-                state = "double_escape"
-            else:
-                value += char
-                value_end = len(value)
-        elif state == "double_escape":
-            state = "double"
-            if char in '"\\`$':
-                value += char
-            elif char != "\n":
-                value += "\\" + char
-            value_end = len(value)
-        elif state == "comment":
-            if char == "\\":
-                state = "comment_escape"
-            elif char == "\n":
-                state = "pre_key"
-        elif state == "comment_escape":
-            state = "comment"
-    return result
 
 
 def sh_environment_file(path) -> dict[str, str]:
@@ -150,3 +81,31 @@ def test_the_readme_units_and_cron_use_the_env_file_and_the_gunicorn_config():
     assert "/etc/logrotate.d/" in section or "journalctl" in section
     assert "add_header Strict-Transport-Security" in code_block("# /etc/nginx/sites-available/portal")
     assert "/healthz" in section and "/readyz" in section
+
+
+def test_ci_finds_every_block_of_the_procedure_it_follows():
+    """Does CI's script find every README block it follows (so that a README edit that breaks it fails here
+    first), each in a form it can run: sh commands, unit files with ExecStart=, cron.d lines with a user?"""
+    blocks = follow.procedure_blocks(README)
+    for role in ("database", "code", "setup", "enable", "keys", "mail_commands"):
+        assert follow.shell_lines(blocks[role]), role
+    for role in ("web_unit", "mail_unit"):
+        assert follow.unit_service(blocks[role])["EnvironmentFile"] == ENV_FILE
+    jobs = [line.split(None, 6) for line in blocks["cron"].splitlines()
+            if line and not line.startswith("#") and not re.match(r"[A-Z_]+=", line)]
+    assert {job[6].rsplit(" ", 1)[-1] for job in jobs} == {"send-reminders", "purge"}
+    assert all(len(job) == 7 and job[5] == "portal" for job in jobs)
+    assert re.fullmatch(follow.LOG_LINE, next(line for line in blocks["log_example"].splitlines()
+                                              if "gunicorn.access" in line))
+    assert all(re.fullmatch(follow.ANY_LOG_LINE, line) for line in blocks["log_example"].splitlines())
+    assert all(re.search(r"#\s*(SECRET_KEY|DATA_KEYS)\s*$", line) for line in follow.shell_lines(blocks["keys"]))
+
+
+def test_ci_fails_loudly_when_a_block_is_missing_or_unknown():
+    """Does the script refuse a README whose cron block is gone, or that has a block it would not run?"""
+    without_cron = re.sub(r"```cron\n.*?```\n", "", README, flags=re.S)
+    with pytest.raises(follow.ProcedureError, match="cron"):
+        follow.procedure_blocks(without_cron)
+    extra = README.replace("### Health checks", "```sh\nsudo make-it-so\n```\n\n### Health checks")
+    with pytest.raises(follow.ProcedureError, match="does not know"):
+        follow.procedure_blocks(extra)
