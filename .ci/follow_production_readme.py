@@ -6,7 +6,8 @@ The commands run are the README's fenced blocks themselves, read at run time: a 
 what this runs, and a block it expects but cannot find (or a block it does not know) fails the run. The only
 changes made to them are the substitutions below; each is printed when applied ("substitution: ..."):
 
-* /srv/portal -> a fresh `git clone` of this repository in a temp dir; /etc/portal.env -> a temp file.
+* /srv/portal -> a fresh `git clone` of this repository in a temp dir; /etc/portal.env -> a temp file;
+  /etc/portal/ (the data keys file and the signing certificate) -> a temp dir.
 * `sudo -u postgres psql` -> psql as superuser of a throwaway PostgreSQL cluster this script starts (the server
   binaries of Debian's postgresql package, as .ci/with-postgres); the portal role logs in over TCP with its
   password (scram-sha-256), as on a real server.
@@ -59,6 +60,7 @@ REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 SERVICE_DIR = "/srv/portal"
 ENV_FILE = "/etc/portal.env"
+SECRETS_DIR = "/etc/portal"
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 ADMIN_PASSWORD = "a long production-readme password"
 ANY_LOG_LINE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[\d+\] \S+ rid=\S+ .*"
@@ -99,6 +101,7 @@ def procedure_blocks(readme: str) -> dict[str, str]:
     wanted = {  # role: how its block is recognised
         "database": lambda body: "sudo -u postgres psql" in body,
         "code": lambda body: "git clone" in body and "useradd" in body,
+        "secrets": lambda body: f"{SECRETS_DIR}/data_keys" in body and "openssl" in body,
         "env": lambda body: body.startswith(f"# {ENV_FILE}\n"),
         "setup": lambda body: "db upgrade" in body and "create-admin" in body,
         "web_unit": lambda body: body.startswith("# /etc/systemd/system/portal.service\n"),
@@ -357,6 +360,7 @@ class Follower:
         self.sink = sink
         self.service_dir = work / "srv-portal"
         self.env_file = work / "portal.env"
+        self.secrets_dir = work / "etc-portal"
         self.cwd = work
         self.processes: list[subprocess.Popen] = []
         self.logs: dict[str, Path] = {}
@@ -386,7 +390,7 @@ class Follower:
             if subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True,
                               text=True).stdout.strip():
                 say("note: the clone holds this checkout's last commit; its uncommitted changes are not in it")
-        line = line.replace(SERVICE_DIR, str(self.service_dir)).replace(ENV_FILE, str(self.env_file))
+        line = self.local_paths(line)
         if re.match(r"useradd\b", line) or re.match(r"chown\b", line):
             if os.geteuid() != 0:
                 substitution(f"skipped `{original}`: not root")
@@ -397,6 +401,11 @@ class Follower:
         if line != original:
             substitution(f"`{original}` -> `{line}`")
         return line
+
+    def local_paths(self, text: str) -> str:
+        """/srv/portal, /etc/portal.env and /etc/portal/ -> their places in the temp dir."""
+        text = text.replace(SERVICE_DIR, str(self.service_dir)).replace(ENV_FILE, str(self.env_file))
+        return re.sub(re.escape(SECRETS_DIR) + r"(?=/|\s|$)", str(self.secrets_dir), text)
 
     def run_shell_block(self, role: str, stdin: str = "") -> None:
         say(f"--- README block: {role}")
@@ -460,13 +469,16 @@ class Follower:
                 elif name == "MAIL_PORT":
                     new = str(self.sink.server_address[1])
                     substitution(f"MAIL_PORT {value} -> {new} (the SMTP sink)")
+                elif value.startswith(SECRETS_DIR + "/"):
+                    new = self.local_paths(value)
+                    substitution(f"{name} {value} -> {new}")
                 elif name == "BIND":
                     new = f"127.0.0.1:{self.port}"
                     substitution(f"BIND {value} -> {new} (a free port)")
             lines.append(f"{name}{equals}{new}")
         self.env_file.write_text("\n".join(lines) + "\n")
         self.env = systemd_environment_file(self.env_file.read_text())
-        for name in ("DATABASE_URL", "SECRET_KEY", "DATA_KEYS", "PUBLIC_URL", "BIND"):
+        for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "BIND"):
             if name not in self.env:
                 raise ProcedureError(f"the README's env file sets no {name}")
 
@@ -810,6 +822,7 @@ def main() -> int:
         cluster.start()
         follower.run_shell_block("database")
         follower.run_shell_block("code")
+        follower.run_shell_block("secrets")
         follower.write_env_file()
         follower.run_shell_block("setup", stdin=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n")
         if not follower.admin_email:
