@@ -3,7 +3,8 @@ without one: see portal.sessions), and neither says more than ok / ready / not r
 not ready goes to the log, for the operator, never to whoever asks.
 
 - /healthz: the process answers. Touches nothing else (no database, no keys).
-- /readyz: the database answers, its schema is at the code's newest migration, and DATA_KEYS parse.
+- /readyz: the database answers, its schema is at the code's newest migration, and DATA_KEYS parse and each
+  decrypts its recorded check value (portal.key_check).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, make_response
 from sqlalchemy import exc, text
 
-from portal import policy
+from portal import key_check, policy
 from portal.config import PROJECT_ROOT
 from portal.crypto import KeyConfigError, Keyring
 from portal.errors import DATABASE_UNAVAILABLE
@@ -45,10 +46,9 @@ def code_heads() -> frozenset[str]:
 
 def not_ready_reason() -> str | None:
     """Why this worker should get no traffic, or None when it is ready."""
-    # The keys parse. (Whether each one decrypts a known value needs a stored key check, which the portal does
-    # not keep yet; when it does, it belongs here.)
+    # The keys parse, and (once the schema is current, below) each decrypts its recorded check value.
     try:
-        Keyring(current_app.config["DATA_KEYS"])
+        ring = Keyring(current_app.config["DATA_KEYS"])
     except KeyConfigError as error:
         return f"DATA_KEYS unusable: {error}"  # the message names key ids, never key material
     try:
@@ -62,6 +62,10 @@ def not_ready_reason() -> str | None:
         return f"database schema unknown: {type(error).__name__}"
     if applied != code_heads():
         return f"database schema at {sorted(applied) or 'nothing'}, code at {sorted(code_heads())}"
+    mismatched = key_check.mismatched_keys(ring, db.session)
+    db.session.rollback()
+    if mismatched:
+        return f"DATA_KEYS key id(s) {', '.join(map(repr, mismatched))} do not decrypt their check value"
     return None
 
 

@@ -77,6 +77,13 @@ def _problems(ring: crypto.Keyring, session) -> list[str]:
     return problems
 
 
+def mismatched_keys(ring: crypto.Keyring, session) -> list[str]:
+    """The listed key ids that do not decrypt their recorded check value (read only: /readyz asks this)."""
+    checks = session.execute(select(DataKeyCheck.key_id, DataKeyCheck.check_ct)
+                             .where(DataKeyCheck.key_id.in_(list(ring.keys)))).all()
+    return sorted(key_id for key_id, check in checks if not _opens(ring, check, _check_aad(key_id)))
+
+
 def write_check(session, ring: crypto.Keyring, key_id: str) -> None:
     """Record `key_id`'s check value unless it has one (flushed; the caller commits)."""
     if session.get(DataKeyCheck, key_id) is None:

@@ -86,6 +86,22 @@ def test_readyz_is_not_ready_with_unusable_data_keys(app, client, caplog):
     assert "DATA_KEYS" in caplog.text and "not-a-key" not in caplog.text
 
 
+def test_readyz_is_not_ready_when_a_key_does_not_match_its_check(app, client, caplog):
+    """When a listed data key is not the key its id was checked with (the keys changed under a running portal,
+    e.g. a wrong DATA_KEYS_FILE picked up by a reload), is /readyz 503, naming the key id only in the log?"""
+    import base64
+    from portal import key_check
+    from portal.crypto import Keyring
+    from portal.extensions import db
+    other = Keyring("test1:" + base64.urlsafe_b64encode(b"\x01" * 32).decode())
+    key_check.write_check(db.session, other, "test1")
+    db.session.commit()
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/readyz")
+    assert response.status_code == 503 and response.get_data(as_text=True) == "not ready\n"
+    assert "'test1'" in caplog.text
+
+
 def test_a_request_id_is_made_and_sent_back(app, client):
     """Does every answer carry an X-Request-ID, a new one per request?"""
     first, second = client.get("/healthz"), client.get("/auth/sign-in")
