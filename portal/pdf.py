@@ -28,7 +28,12 @@ does not raise). So:
   drops the rest. The child process goes further: every record of every logger goes to that sink, Python's
   warnings are ignored and its stdout and stderr lead to /dev/null; the kind of a failure comes back through
   the pipe and is logged by the parent. What the portal logs about a render (a failure's kind, a time-out, how
-  many fetches were refused) quotes nothing of the document, not even a refused address.
+  many fetches were refused) quotes nothing of the document, not even a refused address;
+* the child reads no file (only /dev/null, where its output goes): the fonts, and everything the renderer and
+  the signer load on first use (modules imported lazily, the time zone of the signing time, caches), are loaded
+  in the parent before it forks, by rendering and signing a fixed document of this module's own once per
+  process (`prepare_renderer`). That is also what keeps a render fast: each child starts warm instead of paying
+  for the loading again (see docs/performance.md).
 
 Fonts: the fonts bundled in portal/fonts/ (DejaVu Sans for Latin with its extensions, Greek, Cyrillic, Hebrew and
 Arabic; DejaVu Sans Mono for hashes; WenQuanYi Micro Hei for Chinese, Japanese and Korean) are registered with
@@ -39,6 +44,7 @@ algorithm). The 14 standard fonts are not used: they are not embedded and draw o
 """
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import os
@@ -353,12 +359,70 @@ def render_pdf_report(html: str, signer=None) -> RenderedPdf:
     if len(html.encode("utf-8")) > MAX_HTML_BYTES:
         raise PdfRenderError(f"The document is too large to render (more than {MAX_HTML_BYTES // (1024 * 1024)} MB).")
     _measure(html)
-    register_fonts()
-    if signer is not None:
-        signer.warm()  # before the fork: the child inherits pyHanko loaded and the key parsed
+    prepare_renderer(signer)
     if hasattr(os, "fork"):
         return _render_in_child(html, signer)
     return _render(html, signer)  # no fork (Windows): the library's own deadline, checked between elements, is the bound
+
+
+# Rendered and signed once per process, in the parent, before any render forks (prepare_renderer): it uses what
+# the portal's documents use (the footer frame with page numbers, every font family, bold and italic, a table,
+# right-to-left and CJK text), so that the modules and caches all of that needs are loaded for every child.
+_WARM_UP_DOCUMENT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warm-up</title>
+<meta name="subject" content="warm-up"><meta name="keywords" content="warm-up"><meta name="author" content="Portal">
+<style>
+  @page { size: a4 portrait; margin: 2cm 2cm 2.4cm 2cm;
+          @frame footer { -pdf-frame-content: page-footer; bottom: 0.8cm; height: 1.2cm; margin-left: 2cm; } }
+  body { font-family: "Portal Sans", "Portal Sans Upright", "Portal CJK"; font-size: 10.5pt; line-height: 1.35; }
+  h2 { -pdf-keep-with-next: true; }
+  .hash { font-family: "Portal Mono", "Portal Sans"; }
+  .filled { font-weight: bold; text-decoration: underline; }
+  .ack { border-left: 1.5pt solid #999999; padding-left: 6pt; }
+  table.lines { width: 100%; } table.lines td { border-bottom: 0.75pt solid #333333; vertical-align: bottom; }
+  table.cert th { background-color: #eeeeee; }
+</style></head><body>
+<div id="page-footer">Warm-up · SHA-256 <span class="hash">0123456789abcdef</span> · page <pdf:pagenumber> of
+<pdf:pagecount></div>
+<h1>Warm-up</h1><h2>Section</h2>
+<p>Latin <b>bold</b> <i>italic</i> <b><i>both</i></b> <span class="filled">filled</span> Łódź · Ελληνικά · Кириллица
+· 中文 日本語 한국어 · العربية · עברית</p>
+<ul><li>one</li></ul><ol><li>two</li></ol><div class="ack"><p>acknowledged</p></div>
+<table class="lines"><tr><th>Mentor</th><th>Mentee</th></tr><tr><td>signed</td><td>signed</td></tr></table>
+<table class="cert"><tr><th>Hash</th><td class="hash">0123456789abcdef</td></tr></table>
+<pdf:nextpage><p>Second page</p>
+</body></html>"""
+_prepared_lock = threading.Lock()
+_warm_pdf: bytes | None = None  # the warm-up document rendered (kept to warm the signing when a signer comes)
+_signing_warmed = False
+
+
+def prepare_renderer(signer=None) -> None:
+    """Load, in this process, everything a render (and a signature by `signer`) needs: the fonts, pyHanko and the
+    key, and whatever the libraries load or cache on first use, by rendering (and signing) the fixed
+    _WARM_UP_DOCUMENT once. Called before each render forks: a forked child inherits all of it, so that it reads
+    no file and does not load anything again (a cold child imported modules, read the system's time zone files
+    and filled its caches on every render). What stays in this process comes from our own document only; no
+    document a user typed is ever rendered here (that happens in the child, which is thrown away)."""
+    global _warm_pdf, _signing_warmed
+    register_fonts()
+    if signer is not None:
+        signer.warm()  # this signer's key parsed and pyHanko's signer built
+    if _warm_pdf is not None and (signer is None or _signing_warmed):
+        return
+    with _prepared_lock:
+        if _warm_pdf is None:
+            try:
+                _warm_pdf = _render(_WARM_UP_DOCUMENT).pdf
+            except Exception as error:  # e.g. a test that breaks the renderer on purpose: a render will say so
+                log.warning("PDF renderer warm-up failed: %s", type(error).__name__)
+                _warm_pdf = b""
+        if signer is not None and not _signing_warmed:
+            _signing_warmed = True  # what signing loads on first use is the process's, whichever key signs
+            if _warm_pdf:
+                try:
+                    signer.sign(_warm_pdf)
+                except Exception as error:
+                    log.warning("PDF signer warm-up failed: %s", type(error).__name__)
 
 
 _TOO_LONG = "The document could not be rendered: it took longer than the {seconds:g} seconds a PDF may take."
@@ -369,7 +433,18 @@ def _render_in_child(html: str, signer=None) -> RenderedPdf:
     """`_render` in a forked child, killed when it runs out of time; its outcome comes back through a pipe."""
     seconds = MAX_RENDER_SECONDS
     reader, writer = os.pipe()
-    pid = os.fork()
+    # The parent's objects go into the collector's permanent generation while it forks, and back right after in
+    # the parent: the child's collections never walk them, so they are not copied into the child page by page.
+    # Left alone if something else froze objects on purpose.
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    try:
+        pid = os.fork()
+    except BaseException:
+        if freeze:
+            gc.unfreeze()
+        raise
     if pid == 0:  # the child: render, send the outcome, and leave without running any of the parent's cleanup
         code = 1
         try:
@@ -386,6 +461,8 @@ def _render_in_child(html: str, signer=None) -> RenderedPdf:
             code = 0
         finally:
             os._exit(code)
+    if freeze:
+        gc.unfreeze()
     os.close(writer)
     chunks: list[bytes] = []
     finished = False

@@ -43,3 +43,11 @@ def test_the_audit_tools_are_pinned_too():
     assert "hypothesis" in pins(ROOT / "requirements-dev.txt")
     assert "pip-audit" in pins(ROOT / "requirements-audit.txt")
     assert "pip-audit" not in pins(ROOT / "requirements-dev.txt")
+
+
+def test_reportlab_runs_with_its_c_accelerator():
+    """Does reportlab use its C accelerator (rl_accel: number formatting, string widths, escaping, checksums)
+    rather than the pure-Python fallback, which made every PDF about a fifth slower?"""
+    from reportlab.lib import rl_accel
+    assert "rl-accel" in pins(ROOT / "requirements.txt")
+    assert not rl_accel._py_funcs, sorted(rl_accel._py_funcs)  # the functions that fell back to Python
