@@ -217,6 +217,21 @@ def runner(app):
     return app.test_cli_runner()
 
 
+# Tests run without the coverage tracer (pytest-cov's no_cover), because the rest of the suite covers every line
+# they reach and the tracer doubles their time: the browser tests (their portal runs in gunicorn, which coverage
+# does not trace; this process only drives Chromium) and the three sweeps that send thousands of requests down
+# paths other tests already measure. Measured on 2026-12-07 with per-test contexts (`--cov-context=test`): 95.28%
+# with every test traced, 95.19% without these. `make test` fails below the floor in the Makefile either way.
+UNTRACED = ("tests/browser/", "tests/flows/test_flow_canary.py", "tests/hostile/test_markup.py",
+            "tests/notes/test_confidentiality.py")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.startswith(UNTRACED):
+            item.add_marker(pytest.mark.no_cover)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say loudly when the browser tests did not run, and how to make them run."""
     skipped = [report for report in terminalreporter.stats.get("skipped", [])
