@@ -739,12 +739,11 @@ def awaiting_approval_counts(user: User) -> dict[int, int]:
 def _export_notes(pair: Pair) -> list[dict]:
     """Every note of the pair, for the pair's own JSON export (decrypted: only members can ask for it)."""
     rows = db.session.scalars(select(Note).where(Note.pair_id == pair.id).order_by(Note.id)).all()
-    from portal.domain.signing import UNDECRYPTABLE_TEXT
     exported = []
     for note in rows:
         text = decrypt_note(note)
         exported.append({"author": note.author.name, "written_at": note.created_at, "edited_at": note.updated_at,
-                         "text": text, **({"cannot_be_decrypted": UNDECRYPTABLE_TEXT} if text is None else {})})
+                         "text": text, **crypto.said_if_undecryptable(text is None)})
     return exported
 
 

@@ -658,7 +658,7 @@ class UndecryptableProblem(IntegrityProblem):
     heading = "Content cannot be decrypted."
 
 
-UNDECRYPTABLE_TEXT = "This text cannot be decrypted with the portal's keys."
+UNDECRYPTABLE_TEXT = crypto.UNDECRYPTABLE_TEXT
 UNDECRYPTABLE_MESSAGE = UndecryptableProblem(
     UNDECRYPTABLE_TEXT + " Whether it still matches its signature cannot be checked until the key it was "
     "encrypted with is configured again; ask the portal's administrators.")
