@@ -8,7 +8,7 @@ import pytest
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import Note
+from portal.models import Note, SignedVersion
 from tests.conftest import TEST_CONFIG
 from tests.factories import (act_as, fill_in, make_agreement, make_note, make_pair, make_program,
                              make_signed_agreement, make_version)
@@ -108,3 +108,29 @@ def test_the_export_says_which_text_cannot_be_decrypted(app, client):
     assert note["text"] is None and UNDECRYPTABLE in note["cannot_be_decrypted"]
     pair_only = [f for f in data["agreements"][0]["fields"] if f["pair_only"]]
     assert pair_only and all(f["value"] is None and UNDECRYPTABLE in f["cannot_be_decrypted"] for f in pair_only)
+
+
+def test_checking_a_copy_whose_content_cannot_be_decrypted_says_so(app, client):
+    """When a signed version's content cannot be decrypted with the configured keys, do the signed-in check (by
+    file and by hash) and the public check say that it cannot be decrypted, never "no match" or that it was
+    changed, and does the public check still show only the program and the date?"""
+    import io
+    pair = make_pair(make_program(name="Key Program"))
+    agreement = make_signed_agreement(pair)
+    act_as(client, pair.mentor)
+    pdf = client.get(f"/agreements/{agreement.id}/versions/1/program-copy.pdf").get_data()
+    content_hash = db.session.scalar(db.select(SignedVersion.content_hash)
+                                     .where(SignedVersion.agreement_id == agreement.id))
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    by_file = client.post("/verify", data={"pdf": (io.BytesIO(pdf), "a.pdf")}, content_type="multipart/form-data")
+    by_hash = client.post("/verify", data={"hash": content_hash})
+    public = app.test_client().post("/check-a-pdf", data={"pdf": (io.BytesIO(pdf), "a.pdf")},
+                                    content_type="multipart/form-data")
+    for response in (by_file, by_hash, public):
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and UNDECRYPTABLE in page, page
+        assert "Key Program" in page and "No match" not in page
+        assert "changed outside the portal" not in page and "no longer matches" not in page
+        assert "gone9" not in page and "test1" not in page  # no key id, configured or stored
+    public_result = public.get_data(as_text=True).split("verify-result")[1].split("</div>")[0]
+    assert content_hash not in public.get_data(as_text=True) and f"/agreements/{agreement.id}" not in public_result
