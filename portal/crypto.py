@@ -107,9 +107,10 @@ UNDECRYPTABLE_TEXT = "This text cannot be decrypted with the portal's keys."
 
 class Decrypted(NamedTuple):
     """A stored text as read: `text` is None when there is none (never written, or purged) or when it does not
-    decrypt, and then `unreadable` says so."""
+    decrypt, and then `unreadable` says so; `key_missing` when that is because its key is not configured."""
     text: str | None
     unreadable: bool = False
+    key_missing: bool = False
 
 
 def decrypt_or_flag(blob: bytes | None, aad: str) -> Decrypted:
@@ -118,8 +119,8 @@ def decrypt_or_flag(blob: bytes | None, aad: str) -> Decrypted:
         return Decrypted(None)
     try:
         return Decrypted(decrypt(blob, aad))
-    except DecryptionError:
-        return Decrypted(None, unreadable=True)
+    except DecryptionError as error:
+        return Decrypted(None, unreadable=True, key_missing=isinstance(error, KeyNotConfigured))
 
 
 def said_if_undecryptable(unreadable: bool) -> dict:

@@ -134,3 +134,48 @@ def test_checking_a_copy_whose_content_cannot_be_decrypted_says_so(app, client):
         assert "gone9" not in page and "test1" not in page  # no key id, configured or stored
     public_result = public.get_data(as_text=True).split("verify-result")[1].split("</div>")[0]
     assert content_hash not in public.get_data(as_text=True) and f"/agreements/{agreement.id}" not in public_result
+
+
+TAMPER_WORDS = ("changed outside the portal", "altered", "tamper", "damaged", "does not belong")
+
+
+def assert_says_undecryptable(client, url: str) -> str:
+    response = client.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, url
+    assert UNDECRYPTABLE in page and "SECRET" not in page and "gone9" not in page, url
+    assert not [word for word in TAMPER_WORDS if word in page.lower()], url
+    return page
+
+
+def test_every_page_with_encrypted_text_says_it_cannot_be_decrypted(app):
+    """When the key of a pair's texts is no longer configured, do the pair's page (meeting summaries, planned
+    places, progress comments), the review page and the notebook and note pages each answer, say plainly that
+    the text cannot be decrypted with the portal's keys, and never suggest it was altered?"""
+    from datetime import timedelta
+
+    from portal.domain.planned_meetings import PlanInput, plan_meeting
+    from portal.timeutil import utctoday
+    from tests.factories import make_meeting
+    from tests.lifecycle.conftest import build_world
+    world = build_world(app, "ccmc", answers={"goals": ["Pass the exam"]},
+                        term_start=utctoday() - timedelta(days=120))
+    a, mentee, keys = world.agreement, world.client("mentee"), app.config["DATA_KEYS"]
+    make_meeting(a, world.people["mentor"], held_on=utctoday() - timedelta(days=100), summary="SECRET-summary")
+    plan_meeting(a, world.people["mentor"],
+                 PlanInput(on=(utctoday() + timedelta(days=3)).isoformat(), at="17:30", place="SECRET-place"))
+    db.session.commit()
+    mentee.post(f"/agreements/{a.id}/progress", data={"status-goals:0": "achieved", "comment-goals:0": "SECRET-c"})
+    note = make_note(world.pair, world.people["mentee"], text="SECRET-note")
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    pair_page = assert_says_undecryptable(mentee, f"/pairs/{world.pair.id}")
+    for kind in ("summary", "place", "comment"):
+        assert f"This {kind} cannot be decrypted with the portal's keys" in pair_page, kind
+    assert_says_undecryptable(mentee, f"/pairs/{world.pair.id}/notes")
+    assert_says_undecryptable(mentee, f"/pairs/{world.pair.id}/notes/{note.id}")
+    app.config["DATA_KEYS"] = keys
+    mentee.post(f"/agreements/{a.id}/review/start")
+    mentee.post(f"/agreements/{a.id}/review", data={"outcome-goals:0": "achieved", "conclusion": "SECRET-conc"})
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    review = assert_says_undecryptable(mentee, f"/agreements/{a.id}/review")
+    assert "This conclusion cannot be decrypted with the portal's keys" in review

@@ -82,14 +82,19 @@ class PasswordRefused(Exception):
 
 # --- reading ------------------------------------------------------------------------------------------------
 
-def decrypt_note(note: Note) -> str | None:
-    """The note's text, or None when its ciphertext does not belong to this row, was altered, or its key is no
-    longer configured. Never raises: a damaged note must not break the page it is on."""
+def read_note(note: Note) -> crypto.Decrypted:
+    """The note's text as read. Never raises: a damaged note must not break the page it is on."""
     try:
-        return crypto.decrypt(note.body, note.aad)
+        return crypto.Decrypted(crypto.decrypt(note.body, note.aad))
     except crypto.DecryptionError as error:
         log.warning("note %s cannot be decrypted: %s", note.id, error)
-        return None
+        return crypto.Decrypted(None, unreadable=True, key_missing=isinstance(error, crypto.KeyNotConfigured))
+
+
+def decrypt_note(note: Note) -> str | None:
+    """The note's text, or None when its ciphertext does not belong to this row, was altered, or its key is no
+    longer configured."""
+    return read_note(note).text
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ class NoteView:
     note: Note
     text: str | None  # None: cannot be read
     shares: list[tuple[NoteShare, ShareStatus]] = field(default_factory=list)
+    key_missing: bool = False  # cannot be read because its key is not configured (not evidence of damage)
 
     @property
     def readable(self) -> bool:
@@ -132,13 +138,15 @@ class NoteView:
 
 def note_view(note: Note, viewer: User, now: datetime | None = None) -> NoteView:
     now = now or utcnow()
-    return NoteView(note, decrypt_note(note),
-                    [(share, share_status(share, viewer, now)) for share in note.shares])
+    read = read_note(note)
+    return NoteView(note, read.text, [(share, share_status(share, viewer, now)) for share in note.shares],
+                    key_missing=read.key_missing)
 
 
 def recipient_view(share: NoteShare) -> NoteView:
     """What the recipient reads: the note's text only, never the pair's sharing trail (other recipients)."""
-    return NoteView(share.note, decrypt_note(share.note))
+    read = read_note(share.note)
+    return NoteView(share.note, read.text, key_missing=read.key_missing)
 
 
 def last_readable_day(share: NoteShare) -> date | None:
