@@ -107,10 +107,9 @@ UNDECRYPTABLE_TEXT = "This text cannot be decrypted with the portal's keys."
 
 class Decrypted(NamedTuple):
     """A stored text as read: `text` is None when there is none (never written, or purged) or when it does not
-    decrypt, and then `unreadable` says so; `key_missing` when that is because its key is not configured."""
+    decrypt, and then `unreadable` says so."""
     text: str | None
     unreadable: bool = False
-    key_missing: bool = False
 
 
 def decrypt_or_flag(blob: bytes | None, aad: str) -> Decrypted:
@@ -119,14 +118,23 @@ def decrypt_or_flag(blob: bytes | None, aad: str) -> Decrypted:
         return Decrypted(None)
     try:
         return Decrypted(decrypt(blob, aad))
-    except DecryptionError as error:
-        return Decrypted(None, unreadable=True, key_missing=isinstance(error, KeyNotConfigured))
+    except DecryptionError:
+        return Decrypted(None, unreadable=True)
 
 
 def said_if_undecryptable(unreadable: bool) -> dict:
     """What an exported entry adds when its text did not decrypt: said in words, not left as a silent null
     (never any part of the ciphertext or its key id)."""
     return {"cannot_be_decrypted": UNDECRYPTABLE_TEXT} if unreadable else {}
+
+
+def key_is_missing(blob: bytes) -> bool:
+    """Is `blob` a ciphertext under a key id that DATA_KEYS does not list? (Why it does not decrypt, told
+    without decrypting it again.)"""
+    try:
+        return key_id_of(blob) not in keyring().keys
+    except DecryptionError:
+        return False
 
 
 def encrypt(plaintext: str, aad: str) -> bytes:

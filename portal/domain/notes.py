@@ -82,19 +82,19 @@ class PasswordRefused(Exception):
 
 # --- reading ------------------------------------------------------------------------------------------------
 
-def read_note(note: Note) -> crypto.Decrypted:
-    """The note's text as read. Never raises: a damaged note must not break the page it is on."""
-    try:
-        return crypto.Decrypted(crypto.decrypt(note.body, note.aad))
-    except crypto.DecryptionError as error:
-        log.warning("note %s cannot be decrypted: %s", note.id, error)
-        return crypto.Decrypted(None, unreadable=True, key_missing=isinstance(error, crypto.KeyNotConfigured))
-
-
 def decrypt_note(note: Note) -> str | None:
     """The note's text, or None when its ciphertext does not belong to this row, was altered, or its key is no
-    longer configured."""
-    return read_note(note).text
+    longer configured. Never raises: a damaged note must not break the page it is on."""
+    try:
+        return crypto.decrypt(note.body, note.aad)
+    except crypto.DecryptionError as error:
+        log.warning("note %s cannot be decrypted: %s", note.id, error)
+        return None
+
+
+def _view(note: Note, shares: list) -> NoteView:
+    text = decrypt_note(note)
+    return NoteView(note, text, shares, key_missing=text is None and crypto.key_is_missing(note.body))
 
 
 @dataclass(frozen=True)
@@ -138,15 +138,12 @@ class NoteView:
 
 def note_view(note: Note, viewer: User, now: datetime | None = None) -> NoteView:
     now = now or utcnow()
-    read = read_note(note)
-    return NoteView(note, read.text, [(share, share_status(share, viewer, now)) for share in note.shares],
-                    key_missing=read.key_missing)
+    return _view(note, [(share, share_status(share, viewer, now)) for share in note.shares])
 
 
 def recipient_view(share: NoteShare) -> NoteView:
     """What the recipient reads: the note's text only, never the pair's sharing trail (other recipients)."""
-    read = read_note(share.note)
-    return NoteView(share.note, read.text, key_missing=read.key_missing)
+    return _view(share.note, [])
 
 
 def last_readable_day(share: NoteShare) -> date | None:
