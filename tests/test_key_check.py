@@ -179,3 +179,34 @@ def test_every_page_with_encrypted_text_says_it_cannot_be_decrypted(app):
     app.config["DATA_KEYS"] = f"gone9:{key(9)}"
     review = assert_says_undecryptable(mentee, f"/agreements/{a.id}/review")
     assert "This conclusion cannot be decrypted with the portal's keys" in review
+
+
+def test_signing_refused_for_an_undecryptable_answer_says_why(app):
+    """When a pair-only answer's key is no longer configured, is signing refused saying that part of the agreement
+    cannot be decrypted with the portal's keys, never that it may have been altered?"""
+    from portal.domain import signing
+    from tests.factories import sign_as
+    pair = make_pair(make_program())
+    agreement = make_agreement(pair, make_version(pair.program, "ccmc"))
+    fill_in(agreement, everything=True)
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    with pytest.raises(signing.SigningRefused) as refused:
+        sign_as(agreement, pair.mentor)
+    assert UNDECRYPTABLE in str(refused.value) and "altered" not in str(refused.value)
+
+
+def test_a_decline_reason_that_cannot_be_decrypted_says_so(app, client):
+    """When a decline reason's key is no longer configured, does the partner's agreement page say the reason
+    cannot be decrypted with the portal's keys, instead of silently leaving it out?"""
+    from portal.domain import signing
+    pair = make_pair(make_program())
+    agreement = make_agreement(pair)
+    fill_in(agreement)
+    signing.decline(agreement, pair.mentee, "mentee", "SECRET-reason", None, None)
+    db.session.commit()
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    act_as(client, pair.mentor)
+    response = client.get(f"/agreements/{agreement.id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "declined to sign" in page
+    assert "This reason cannot be decrypted with the portal's keys." in page and "SECRET" not in page
