@@ -3,6 +3,7 @@ start (naming the key id); a value that still cannot be decrypted says so, never
 from __future__ import annotations
 
 import base64
+import html
 
 import pytest
 
@@ -210,3 +211,15 @@ def test_a_decline_reason_that_cannot_be_decrypted_says_so(app, client):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "declined to sign" in page
     assert "This reason cannot be decrypted with the portal's keys." in page and "SECRET" not in page
+
+
+def test_the_pair_copy_refused_for_a_missing_key_says_so(app, client):
+    """When the pair-only part of a signed version cannot be decrypted with the configured keys, is the pair's
+    PDF copy refused saying so, without suggesting it was altered?"""
+    pair = make_pair(make_program())
+    agreement = make_signed_agreement(pair)
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    act_as(client, pair.mentor)
+    response = client.get(f"/agreements/{agreement.id}/versions/1/pair-copy.pdf")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 409 and UNDECRYPTABLE in page and "altered" not in page
