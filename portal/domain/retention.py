@@ -108,8 +108,8 @@ def _agreement_export(agreement: Agreement) -> dict:
         "pair_only_content_purged_at": _when(agreement.purged_at),
         "fields": fields,
         "history": [{"field": entry.field.key, "version": entry.version, "old": entry.old, "new": entry.new,
-                     "by": entry.by, "at": _when(entry.at),
-                     **crypto.said_if_undecryptable(entry.unreadable)} for entry in history(agreement, definition, limit=5000)],
+                     "by": entry.by, "at": _when(entry.at), **crypto.said_if_undecryptable(entry.unreadable)}
+                    for entry in history(agreement, definition, limit=5000)],
         "meetings": [{"held_on": m.held_on.isoformat(),
                       "mode": commitments.mode_label(definition, m.mode, m.other_label),
                       "minutes": m.minutes, "summary": summaries[m.id].text,
@@ -118,7 +118,8 @@ def _agreement_export(agreement: Agreement) -> dict:
         "progress": [{"goal": item.item.label, "text": item.item.text, "status": item.status_label,
                       **_comment(comments.get((item.item.field_key, item.item.index)))} for item in progress_items],
         "reviews": [{"by": view.user.name, "outcomes": view.outcomes, "conclusion": view.conclusion,
-                     "updated_at": _when(view.updated_at), **crypto.said_if_undecryptable(view.unreadable)} for view in reviews.values()],
+                     "updated_at": _when(view.updated_at), **crypto.said_if_undecryptable(view.unreadable)}
+                    for view in reviews.values()],
         "events": [{"kind": e.kind, "at": _when(e.at), "detail": e.detail} for e in events],
     }
 
