@@ -14,7 +14,7 @@ import base64
 import binascii
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -100,6 +100,41 @@ def keyring() -> Keyring:
         ring = (current_app.config["DATA_KEYS"], Keyring(current_app.config["DATA_KEYS"]))
         current_app.extensions["portal_keyring"] = ring
     return ring[1]
+
+
+UNDECRYPTABLE_TEXT = "This text cannot be decrypted with the portal's keys."
+
+
+class Decrypted(NamedTuple):
+    """A stored text as read: `text` is None when there is none (never written, or purged) or when it does not
+    decrypt, and then `unreadable` says so."""
+    text: str | None
+    unreadable: bool = False
+
+
+def decrypt_or_flag(blob: bytes | None, aad: str) -> Decrypted:
+    """Decrypt for display or export, where a text that does not decrypt is said, not raised."""
+    if blob is None:
+        return Decrypted(None)
+    try:
+        return Decrypted(decrypt(blob, aad))
+    except DecryptionError:
+        return Decrypted(None, unreadable=True)
+
+
+def said_if_undecryptable(unreadable: bool) -> dict:
+    """What an exported entry adds when its text did not decrypt: said in words, not left as a silent null
+    (never any part of the ciphertext or its key id)."""
+    return {"cannot_be_decrypted": UNDECRYPTABLE_TEXT} if unreadable else {}
+
+
+def key_is_missing(blob: bytes) -> bool:
+    """Is `blob` a ciphertext under a key id that DATA_KEYS does not list? (Why it does not decrypt, told
+    without decrypting it again.)"""
+    try:
+        return key_id_of(blob) not in keyring().keys
+    except DecryptionError:
+        return False
 
 
 def encrypt(plaintext: str, aad: str) -> bytes:

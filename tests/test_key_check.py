@@ -3,12 +3,13 @@ start (naming the key id); a value that still cannot be decrypted says so, never
 from __future__ import annotations
 
 import base64
+import html
 
 import pytest
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import Note
+from portal.models import Note, SignedVersion
 from tests.conftest import TEST_CONFIG
 from tests.factories import (act_as, fill_in, make_agreement, make_note, make_pair, make_program,
                              make_signed_agreement, make_version)
@@ -108,3 +109,117 @@ def test_the_export_says_which_text_cannot_be_decrypted(app, client):
     assert note["text"] is None and UNDECRYPTABLE in note["cannot_be_decrypted"]
     pair_only = [f for f in data["agreements"][0]["fields"] if f["pair_only"]]
     assert pair_only and all(f["value"] is None and UNDECRYPTABLE in f["cannot_be_decrypted"] for f in pair_only)
+
+
+def test_checking_a_copy_whose_content_cannot_be_decrypted_says_so(app, client):
+    """When a signed version's content cannot be decrypted with the configured keys, do the signed-in check (by
+    file and by hash) and the public check say that it cannot be decrypted, never "no match" or that it was
+    changed, and does the public check still show only the program and the date?"""
+    import io
+    pair = make_pair(make_program(name="Key Program"))
+    agreement = make_signed_agreement(pair)
+    act_as(client, pair.mentor)
+    pdf = client.get(f"/agreements/{agreement.id}/versions/1/program-copy.pdf").get_data()
+    content_hash = db.session.scalar(db.select(SignedVersion.content_hash)
+                                     .where(SignedVersion.agreement_id == agreement.id))
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    by_file = client.post("/verify", data={"pdf": (io.BytesIO(pdf), "a.pdf")}, content_type="multipart/form-data")
+    by_hash = client.post("/verify", data={"hash": content_hash})
+    public = app.test_client().post("/check-a-pdf", data={"pdf": (io.BytesIO(pdf), "a.pdf")},
+                                    content_type="multipart/form-data")
+    for response in (by_file, by_hash, public):
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and UNDECRYPTABLE in page, page
+        assert "Key Program" in page and "No match" not in page
+        assert "changed outside the portal" not in page and "no longer matches" not in page
+        assert "gone9" not in page and "test1" not in page  # no key id, configured or stored
+    public_result = public.get_data(as_text=True).split("verify-result")[1].split("</div>")[0]
+    assert content_hash not in public.get_data(as_text=True) and f"/agreements/{agreement.id}" not in public_result
+
+
+TAMPER_WORDS = ("changed outside the portal", "altered", "tamper", "damaged", "does not belong")
+
+
+def assert_says_undecryptable(client, url: str) -> str:
+    response = client.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, url
+    assert UNDECRYPTABLE in page and "SECRET" not in page and "gone9" not in page, url
+    assert not [word for word in TAMPER_WORDS if word in page.lower()], url
+    return page
+
+
+def test_every_page_with_encrypted_text_says_it_cannot_be_decrypted(app):
+    """When the key of a pair's texts is no longer configured, do the pair's page (meeting summaries, planned
+    places, progress comments), the review page and the notebook and note pages each answer, say plainly that
+    the text cannot be decrypted with the portal's keys, and never suggest it was altered?"""
+    from datetime import timedelta
+
+    from portal.domain.planned_meetings import PlanInput, plan_meeting
+    from portal.timeutil import utctoday
+    from tests.factories import make_meeting
+    from tests.lifecycle.conftest import build_world
+    world = build_world(app, "ccmc", answers={"goals": ["Pass the exam"]},
+                        term_start=utctoday() - timedelta(days=120))
+    a, mentee, keys = world.agreement, world.client("mentee"), app.config["DATA_KEYS"]
+    make_meeting(a, world.people["mentor"], held_on=utctoday() - timedelta(days=100), summary="SECRET-summary")
+    plan_meeting(a, world.people["mentor"],
+                 PlanInput(on=(utctoday() + timedelta(days=3)).isoformat(), at="17:30", place="SECRET-place"))
+    db.session.commit()
+    mentee.post(f"/agreements/{a.id}/progress", data={"status-goals:0": "achieved", "comment-goals:0": "SECRET-c"})
+    note = make_note(world.pair, world.people["mentee"], text="SECRET-note")
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    pair_page = assert_says_undecryptable(mentee, f"/pairs/{world.pair.id}")
+    for kind in ("summary", "place", "comment"):
+        assert f"This {kind} cannot be decrypted with the portal's keys" in pair_page, kind
+    assert_says_undecryptable(mentee, f"/pairs/{world.pair.id}/notes")
+    assert_says_undecryptable(mentee, f"/pairs/{world.pair.id}/notes/{note.id}")
+    app.config["DATA_KEYS"] = keys
+    mentee.post(f"/agreements/{a.id}/review/start")
+    mentee.post(f"/agreements/{a.id}/review", data={"outcome-goals:0": "achieved", "conclusion": "SECRET-conc"})
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    review = assert_says_undecryptable(mentee, f"/agreements/{a.id}/review")
+    assert "This conclusion cannot be decrypted with the portal's keys" in review
+
+
+def test_signing_refused_for_an_undecryptable_answer_says_why(app):
+    """When a pair-only answer's key is no longer configured, is signing refused saying that part of the agreement
+    cannot be decrypted with the portal's keys, never that it may have been altered?"""
+    from portal.domain import signing
+    from tests.factories import sign_as
+    pair = make_pair(make_program())
+    agreement = make_agreement(pair, make_version(pair.program, "ccmc"))
+    fill_in(agreement, everything=True)
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    with pytest.raises(signing.SigningRefused) as refused:
+        sign_as(agreement, pair.mentor)
+    assert UNDECRYPTABLE in str(refused.value) and "altered" not in str(refused.value)
+
+
+def test_a_decline_reason_that_cannot_be_decrypted_says_so(app, client):
+    """When a decline reason's key is no longer configured, does the partner's agreement page say the reason
+    cannot be decrypted with the portal's keys, instead of silently leaving it out?"""
+    from portal.domain import signing
+    pair = make_pair(make_program())
+    agreement = make_agreement(pair)
+    fill_in(agreement)
+    signing.decline(agreement, pair.mentee, "mentee", "SECRET-reason", None, None)
+    db.session.commit()
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    act_as(client, pair.mentor)
+    response = client.get(f"/agreements/{agreement.id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "declined to sign" in page
+    assert "This reason cannot be decrypted with the portal's keys." in page and "SECRET" not in page
+
+
+def test_the_pair_copy_refused_for_a_missing_key_says_so(app, client):
+    """When the pair-only part of a signed version cannot be decrypted with the configured keys, is the pair's
+    PDF copy refused saying so, without suggesting it was altered?"""
+    pair = make_pair(make_program())
+    agreement = make_signed_agreement(pair)
+    app.config["DATA_KEYS"] = f"gone9:{key(9)}"
+    act_as(client, pair.mentor)
+    response = client.get(f"/agreements/{agreement.id}/versions/1/pair-copy.pdf")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 409 and UNDECRYPTABLE in page and "altered" not in page

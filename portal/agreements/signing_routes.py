@@ -120,6 +120,9 @@ def _pdf_response(agreement_id: int, revision: int, copy: str):
         refuse(410, f"The pair-only part of this signed version was deleted on {purged.purged_at:%d %B %Y} under "
                     f"{agreement.pair.program.name}'s retention setting, so the pair's copy can no longer be made. "
                     "The program's copy, the hash and the signatures are kept.")
+    except agreement_pdf.CopyUndecryptable:
+        refuse(409, "The confidential part of this signed version cannot be decrypted with the portal's keys, so "
+                    "the pair's copy cannot be made until its key is configured again. The program's copy can.")
     except agreement_pdf.CopyUnavailable:
         refuse(409, "The confidential part of this signed version cannot be read (it was altered, or its key "
                     "is no longer configured), so the pair's copy cannot be made. The program's copy can.")

@@ -31,6 +31,10 @@ class CopyUnavailable(Exception):
     """The pair's copy cannot be made: the confidential part of the signed version does not decrypt."""
 
 
+class CopyUndecryptable(CopyUnavailable):
+    """The confidential part does not decrypt because its key is not configured (not evidence of a change)."""
+
+
 class CopyPurged(CopyUnavailable):
     """The pair's copy cannot be made any more: the retention purge deleted the signed version's pair-only
     part on `purged_at`."""
@@ -148,6 +152,8 @@ def pdf_copy(version: SignedVersion, copy: str) -> PdfCopy:
             content = signing.full_content(version, agreement.pair_id)
         except signing.PairOnlyPurged as error:
             raise CopyPurged(agreement.purged_at or utcnow()) from error
+        except signing.UndecryptableContent as error:
+            raise CopyUndecryptable() from error
         except signing.UnreadableContent as error:
             raise CopyUnavailable() from error
     else:

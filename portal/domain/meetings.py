@@ -152,18 +152,10 @@ def meetings_of(agreement: Agreement, definition: TemplateDefinition, include_su
     return views
 
 
-def summaries_for_export(agreement: Agreement) -> dict[int, str | None]:
+def summaries_for_export(agreement: Agreement) -> dict[int, crypto.Decrypted]:
     """Meeting id -> summary, for the pair's own data export."""
-    out = {}
-    for meeting in db.session.scalars(select(Meeting).where(Meeting.agreement_id == agreement.id)):
-        if meeting.summary_ct is None:
-            out[meeting.id] = None
-            continue
-        try:
-            out[meeting.id] = crypto.decrypt(meeting.summary_ct, _summary_aad(meeting.id, agreement.pair_id))
-        except crypto.DecryptionError:
-            out[meeting.id] = None
-    return out
+    return {meeting.id: crypto.decrypt_or_flag(meeting.summary_ct, _summary_aad(meeting.id, agreement.pair_id))
+            for meeting in db.session.scalars(select(Meeting).where(Meeting.agreement_id == agreement.id))}
 
 
 # --- held against committed ---------------------------------------------------------------------------------

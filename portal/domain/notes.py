@@ -92,6 +92,11 @@ def decrypt_note(note: Note) -> str | None:
         return None
 
 
+def _view(note: Note, shares: list) -> NoteView:
+    text = decrypt_note(note)
+    return NoteView(note, text, shares, key_missing=text is None and crypto.key_is_missing(note.body))
+
+
 @dataclass(frozen=True)
 class ShareStatus:
     """How a share reads to one member of the pair, and what that member may do with it."""
@@ -115,6 +120,7 @@ class NoteView:
     note: Note
     text: str | None  # None: cannot be read
     shares: list[tuple[NoteShare, ShareStatus]] = field(default_factory=list)
+    key_missing: bool = False  # cannot be read because its key is not configured (not evidence of damage)
 
     @property
     def readable(self) -> bool:
@@ -132,13 +138,12 @@ class NoteView:
 
 def note_view(note: Note, viewer: User, now: datetime | None = None) -> NoteView:
     now = now or utcnow()
-    return NoteView(note, decrypt_note(note),
-                    [(share, share_status(share, viewer, now)) for share in note.shares])
+    return _view(note, [(share, share_status(share, viewer, now)) for share in note.shares])
 
 
 def recipient_view(share: NoteShare) -> NoteView:
     """What the recipient reads: the note's text only, never the pair's sharing trail (other recipients)."""
-    return NoteView(share.note, decrypt_note(share.note))
+    return _view(share.note, [])
 
 
 def last_readable_day(share: NoteShare) -> date | None:
@@ -739,12 +744,11 @@ def awaiting_approval_counts(user: User) -> dict[int, int]:
 def _export_notes(pair: Pair) -> list[dict]:
     """Every note of the pair, for the pair's own JSON export (decrypted: only members can ask for it)."""
     rows = db.session.scalars(select(Note).where(Note.pair_id == pair.id).order_by(Note.id)).all()
-    from portal.domain.signing import UNDECRYPTABLE_TEXT
     exported = []
     for note in rows:
         text = decrypt_note(note)
         exported.append({"author": note.author.name, "written_at": note.created_at, "edited_at": note.updated_at,
-                         "text": text, **({"cannot_be_decrypted": UNDECRYPTABLE_TEXT} if text is None else {})})
+                         "text": text, **crypto.said_if_undecryptable(text is None)})
     return exported
 
 

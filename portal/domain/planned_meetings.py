@@ -224,13 +224,9 @@ def for_export(agreement: Agreement) -> list[dict]:
                               .order_by(PlannedMeeting.starts_at, PlannedMeeting.id)).all()
     out = []
     for meeting in rows:
-        place = None
-        if meeting.place_ct is not None:
-            try:
-                place = crypto.decrypt(meeting.place_ct, _place_aad(meeting.id, agreement.pair_id))
-            except crypto.DecryptionError:
-                place = None
+        place = crypto.decrypt_or_flag(meeting.place_ct, _place_aad(meeting.id, agreement.pair_id))
         out.append({"starts_utc": meeting.starts_at.isoformat(),
                     "starts_local": local_time(agreement, meeting.starts_at).replace(tzinfo=None).isoformat(),
-                    "time_zone": agreement.pair.program.time_zone, "minutes": meeting.minutes, "place": place})
+                    "time_zone": agreement.pair.program.time_zone, "minutes": meeting.minutes, "place": place.text,
+                    **crypto.said_if_undecryptable(place.unreadable)})
     return out

@@ -173,12 +173,7 @@ def check_in_status(agreement: Agreement, definition: TemplateDefinition, values
     return CheckInStatus(due=today >= due_on, due_on=due_on, last_at=last, cadence=chosen)
 
 
-def comments_for_export(agreement: Agreement) -> dict[tuple[str, int], str | None]:
-    out = {}
-    for row in db.session.scalars(select(GoalProgress).where(GoalProgress.agreement_id == agreement.id)):
-        try:
-            out[(row.field_key, row.item_index)] = None if row.comment_ct is None else crypto.decrypt(
-                row.comment_ct, _comment_aad(row.id, agreement.pair_id))
-        except crypto.DecryptionError:
-            out[(row.field_key, row.item_index)] = None
-    return out
+def comments_for_export(agreement: Agreement) -> dict[tuple[str, int], crypto.Decrypted]:
+    return {(row.field_key, row.item_index): crypto.decrypt_or_flag(row.comment_ct,
+                                                                    _comment_aad(row.id, agreement.pair_id))
+            for row in db.session.scalars(select(GoalProgress).where(GoalProgress.agreement_id == agreement.id))}

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from sqlalchemy import String, cast, or_, select, update
 
-from portal import audit
+from portal import audit, crypto
 from portal.domain import commitments, meetings, planned_meetings, progress, signing
 from portal.domain.agreements import history, read_fields
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS, chain_of, reviews_of
@@ -70,10 +70,10 @@ def _when(value) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _undecryptable(unreadable: bool) -> dict:
-    """What an exported entry adds when its text did not decrypt: said in words, not left as a silent null."""
-    from portal.domain.signing import UNDECRYPTABLE_TEXT
-    return {"cannot_be_decrypted": UNDECRYPTABLE_TEXT} if unreadable else {}
+def _comment(comment: crypto.Decrypted | None) -> dict:
+    """A goal's exported comment (None when the goal was never checked in)."""
+    comment = comment or crypto.Decrypted(None)
+    return {"comment": comment.text, **crypto.said_if_undecryptable(comment.unreadable)}
 
 
 def _agreement_export(agreement: Agreement) -> dict:
@@ -82,7 +82,7 @@ def _agreement_export(agreement: Agreement) -> dict:
     values = {key: s.value for key, s in stored.items()}
     fields = [{"key": f.key, "label": f.label, "type": f.type, "pair_only": f.pair_only,
                "value": values.get(f.key),
-               **_undecryptable(f.key in stored and stored[f.key].unreadable)}
+               **crypto.said_if_undecryptable(f.key in stored and stored[f.key].unreadable)}
               for f in definition.fields if f.stores_value]
     summaries = meetings.summaries_for_export(agreement)
     meeting_rows = db.session.scalars(select(Meeting).where(Meeting.agreement_id == agreement.id)
@@ -108,15 +108,18 @@ def _agreement_export(agreement: Agreement) -> dict:
         "pair_only_content_purged_at": _when(agreement.purged_at),
         "fields": fields,
         "history": [{"field": entry.field.key, "version": entry.version, "old": entry.old, "new": entry.new,
-                     "by": entry.by, "at": _when(entry.at)} for entry in history(agreement, definition, limit=5000)],
+                     "by": entry.by, "at": _when(entry.at), **crypto.said_if_undecryptable(entry.unreadable)}
+                    for entry in history(agreement, definition, limit=5000)],
         "meetings": [{"held_on": m.held_on.isoformat(),
                       "mode": commitments.mode_label(definition, m.mode, m.other_label),
-                      "minutes": m.minutes, "summary": summaries.get(m.id)} for m in meeting_rows],
+                      "minutes": m.minutes, "summary": summaries[m.id].text,
+                      **crypto.said_if_undecryptable(summaries[m.id].unreadable)} for m in meeting_rows],
         "planned_meetings": planned_meetings.for_export(agreement),
         "progress": [{"goal": item.item.label, "text": item.item.text, "status": item.status_label,
-                      "comment": comments.get((item.item.field_key, item.item.index))} for item in progress_items],
+                      **_comment(comments.get((item.item.field_key, item.item.index)))} for item in progress_items],
         "reviews": [{"by": view.user.name, "outcomes": view.outcomes, "conclusion": view.conclusion,
-                     "updated_at": _when(view.updated_at)} for view in reviews.values()],
+                     "updated_at": _when(view.updated_at), **crypto.said_if_undecryptable(view.unreadable)}
+                    for view in reviews.values()],
         "events": [{"kind": e.kind, "at": _when(e.at), "detail": e.detail} for e in events],
     }
 

@@ -99,6 +99,16 @@ def _unreadable(error: crypto.DecryptionError) -> UnreadableContent:
     return UndecryptableContent() if isinstance(error, crypto.KeyNotConfigured) else UnreadableContent()
 
 
+def _refused_as_unreadable(error: UnreadableContent, then: str = "") -> SigningRefused:
+    """Why signing (or declining) is refused when part of the agreement does not decrypt: a missing key is said
+    as such, never as a possible alteration."""
+    if isinstance(error, UndecryptableContent):
+        said = "Part of this agreement cannot be decrypted with the portal's keys (ask the portal's administrators)."
+    else:
+        said = "Part of this agreement cannot be read (it may have been altered)."
+    return SigningRefused(f"{said} {then}".strip())
+
+
 class PairOnlyPurged(UnreadableContent):
     """The signed version's pair-only part (values and seal) was deleted by the program's retention purge."""
 
@@ -345,8 +355,7 @@ def sign(agreement: Agreement, signer: User, submission: SignSubmission, address
     try:
         _ensure_complete(agreement, definition, _live_values(agreement, definition), _placeholders(agreement))
     except UnreadableContent as error:
-        raise SigningRefused("Part of this agreement cannot be read (it may have been altered). Enter the "
-                             "marked answers again before signing.") from error
+        raise _refused_as_unreadable(error, "Enter the marked answers again before signing.") from error
     printed_name, errors = _form_errors(definition, submission)
     if "password" not in errors:
         try:
@@ -363,8 +372,7 @@ def sign(agreement: Agreement, signer: User, submission: SignSubmission, address
         values = _live_values(agreement, definition)
         seal = _seal(agreement, create=True)
     except UnreadableContent as error:
-        raise SigningRefused("Part of this agreement cannot be read (it may have been altered). Enter the "
-                             "marked answers again before signing.") from error
+        raise _refused_as_unreadable(error, "Enter the marked answers again before signing.") from error
     _ensure_complete(agreement, definition, values, _placeholders(agreement))
     content = _content(agreement, definition, values, seal)
     digest = signed_content.content_hash(content)
@@ -469,7 +477,7 @@ def decline(agreement: Agreement, person: User, claimed_role: str | None, reason
         digest = signed_content.content_hash(
             _content(agreement, definition, _live_values(agreement, definition), _seal(agreement, create=True)))
     except UnreadableContent as error:
-        raise SigningRefused("Part of this agreement cannot be read (it may have been altered).") from error
+        raise _refused_as_unreadable(error) from error
     for row in _current_rows(agreement):
         if row.role == role:  # a new reason replaces the earlier one
             row.cleared_at = utcnow()
@@ -489,14 +497,14 @@ def decline(agreement: Agreement, person: User, claimed_role: str | None, reason
                  decliner=person)
 
 
+def read_decline_reason(row: AgreementSignature, pair_id: int) -> crypto.Decrypted:
+    """The reason of a decline as read, for the pair's own page only."""
+    return crypto.decrypt_or_flag(row.decline_reason_ct, _reason_aad(row.id, pair_id))
+
+
 def decline_reason(row: AgreementSignature, pair_id: int) -> str | None:
     """The reason of a decline, for the pair's own page only. None if it cannot be read."""
-    if row.decline_reason_ct is None:
-        return None
-    try:
-        return crypto.decrypt(row.decline_reason_ct, _reason_aad(row.id, pair_id))
-    except crypto.DecryptionError:
-        return None
+    return read_decline_reason(row, pair_id).text
 
 
 # --- content changes clear signatures -----------------------------------------------------------------------
@@ -658,7 +666,7 @@ class UndecryptableProblem(IntegrityProblem):
     heading = "Content cannot be decrypted."
 
 
-UNDECRYPTABLE_TEXT = "This text cannot be decrypted with the portal's keys."
+UNDECRYPTABLE_TEXT = crypto.UNDECRYPTABLE_TEXT
 UNDECRYPTABLE_MESSAGE = UndecryptableProblem(
     UNDECRYPTABLE_TEXT + " Whether it still matches its signature cannot be checked until the key it was "
     "encrypted with is configured again; ask the portal's administrators.")
@@ -733,6 +741,7 @@ class SignerLine:
     signed: AgreementSignature | None = None
     declined: AgreementSignature | None = None
     decline_reason: str | None = None  # filled in for members only
+    decline_reason_unreadable: bool = False
 
 
 @dataclass
@@ -807,7 +816,7 @@ def signing_status(agreement: Agreement, viewer: User, is_member: bool,
         else:
             line.declined = row
             if is_member:  # the confidentiality rule: only the pair reads why
-                line.decline_reason = decline_reason(row, agreement.pair_id)
+                line.decline_reason, line.decline_reason_unreadable = read_decline_reason(row, agreement.pair_id)
     status = SigningStatus(state=agreement.state, is_member=is_member, my_role=my_role, lines=lines,
                            acknowledgements=acknowledgements(definition))
     if status.signable:

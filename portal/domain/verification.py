@@ -42,6 +42,7 @@ class VerificationResult:
     program_name: str | None = None
     signed_at: datetime | None = None
     intact: bool = True   # the portal's stored copy of the version still hashes to it
+    undecryptable: bool = False  # not intact because its key is not configured: unknown, not evidence of change
     agreement_id: int | None = None
     revision: int | None = None
     file_checked: bool = False  # an uploaded file (by its bytes), not a pasted content hash
@@ -76,7 +77,7 @@ def verify_pdf(data: bytes) -> VerificationResult:
                                   file_checked=True, kind=issued.kind, issued_at=issued.issued_at)
     return VerificationResult(
         content_hash=digest, matched=True, program_name=issued.program.name, signed_at=version.signed_at,
-        intact=signing.version_is_intact(version, version.agreement.pair_id), agreement_id=version.agreement_id,
+        **_stored_copy_check(version), agreement_id=version.agreement_id,
         revision=version.revision, file_checked=True, kind=issued.kind, issued_at=issued.issued_at)
 
 
@@ -86,5 +87,11 @@ def _look_up(digest: str) -> VerificationResult:
         return VerificationResult(content_hash=digest, matched=False)
     return VerificationResult(
         content_hash=digest, matched=True, program_name=version.program.name, signed_at=version.signed_at,
-        intact=signing.version_is_intact(version, version.agreement.pair_id),
-        agreement_id=version.agreement_id, revision=version.revision)
+        **_stored_copy_check(version), agreement_id=version.agreement_id, revision=version.revision)
+
+
+def _stored_copy_check(version: SignedVersion) -> dict:
+    """Whether the portal's stored copy still hashes to what was signed, and if not, whether that is because
+    its key is not configured (then nothing is known about a change)."""
+    check = signing.version_check(version, version.agreement.pair_id)
+    return {"intact": check == "intact", "undecryptable": check == "undecryptable"}

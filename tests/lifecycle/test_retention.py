@@ -288,3 +288,28 @@ def test_a_note_written_after_the_purge_is_deleted_by_the_next_run(lived, runner
         AuditEvent.action == "agreement.pair_content_purged")).all()
     assert len(events) == 2 and all("PAIRONLY" not in event.detail for event in events)
     assert "0 agreement(s) purged" in runner.invoke(args=["purge"]).output  # nothing new: nothing to do
+
+
+def test_the_export_says_every_text_it_cannot_decrypt(app):
+    """When the key of the pair's content is no longer configured, does the export say of every encrypted text
+    (summaries, comments, conclusions, planned places, changed answers) that it cannot be decrypted, instead of a
+    silent null, and never show a part of the ciphertext?"""
+    import base64
+
+    from portal.domain.planned_meetings import PlanInput, plan_meeting
+    world = build_world(app, "ccmc", answers=CCMC_ANSWERS, term_start=utctoday() - timedelta(days=120))
+    plan_meeting(world.agreement, world.people["mentor"],
+                 PlanInput(on=(utctoday() + timedelta(days=3)).isoformat(), at="17:30", place="PAIRONLY-place"))
+    db.session.commit()
+    live_until_closed(world, "PAIRONLY")
+    app.config["DATA_KEYS"] = "other:" + base64.urlsafe_b64encode(bytes([9]) * 32).decode()
+    body = world.client("mentee").get(f"/pairs/{world.pair.id}/export.json").get_data(as_text=True)
+    [agreement] = json.loads(body)["agreements"]
+    undecryptable = "This text cannot be decrypted with the portal's keys."
+    texts = ([(m, "summary") for m in agreement["meetings"]] + [(p, "place") for p in agreement["planned_meetings"]]
+             + [(p, "comment") for p in agreement["progress"]] + [(r, "conclusion") for r in agreement["reviews"]]
+             + [(h, "new") for h in agreement["history"] if h["field"] == "off_limits_topics"])
+    assert {name for _, name in texts} == {"summary", "place", "comment", "conclusion", "new"}
+    for entry, name in texts:
+        assert entry[name] is None and entry["cannot_be_decrypted"] == undecryptable, (name, entry)
+    assert "PAIRONLY" not in body and "test1" not in body

@@ -149,11 +149,14 @@ def test_rotate_keys_reencrypts_notes_and_they_read_back(app, runner, pairing):
 
 
 def test_a_note_under_a_removed_key_says_it_cannot_be_read(app, pairing):
-    """If a key is removed before its notes were rotated, does the page explain instead of failing?"""
+    """If a key is removed before its notes were rotated, does the page say the note cannot be decrypted with the
+    portal's keys (not that it is damaged) instead of failing?"""
     make_note(pairing.pair, pairing.mentor, "Under the old key.")
     app.config["DATA_KEYS"] = f"k9:{new_key(9)}"
     response = pairing.mentor_client.get(pairing.notes_url)
-    assert response.status_code == 200 and "This note cannot be read." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "This note cannot be decrypted with the portal's keys." in page
+    assert "damaged" not in page
 
 
 def test_notes_is_registered_for_rotation():
