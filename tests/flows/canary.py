@@ -98,8 +98,9 @@ def crawl(client, seeds: list[str], limit: int = 150) -> dict[str, str]:
             per_path[path] = per_path.get(path, 0) + 1
             if per_path[path] > 4:
                 continue
+        response = None
         for headers, label in (({}, url), ({"HX-Request": "true"}, f"{url} [htmx]")):
-            if headers and is_file(response):
+            if response is not None and is_file(response):
                 break  # a file (PDF, CSV, calendar) has no fragment: htmx asks only pages for one
             response = client.get(url, headers=headers)
             assert response.status_code < 500, f"{url} {headers} answered {response.status_code}"
