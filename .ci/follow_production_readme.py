@@ -157,7 +157,10 @@ def unit_service(body: str) -> dict[str, str]:
             current = line
         elif current == "[Service]" and "=" in line and not line.startswith(("#", ";")):
             key, value = line.split("=", 1)
-            settings[key.strip()] = value.strip()
+            if key.strip() == "ExecReload":  # systemd runs several in order, stopping at the first that fails
+                settings.setdefault("ExecReload", []).append(value.strip())
+            else:
+                settings[key.strip()] = value.strip()
     for key in ("ExecStart", "EnvironmentFile", "WorkingDirectory"):
         if key not in settings:
             raise ProcedureError(f"README unit block has no {key}=:\n{body}")
@@ -545,9 +548,13 @@ class Follower:
         if "ExecReload" not in settings:
             raise ProcedureError(f"the README says `systemctl reload` replaces the workers, but {name} has no "
                                  "ExecReload=")
-        command = settings["ExecReload"].replace("$MAINPID", str(self.main_pids[name]))
-        say(f"systemctl reload {name.removesuffix('.service')} -> `{command}`")
-        subprocess.run(shlex.split(command), check=True)
+        for line in settings["ExecReload"]:
+            command = self.local_paths(line.replace("$MAINPID", str(self.main_pids[name])))
+            say(f"systemctl reload {name.removesuffix('.service')} -> `{command}` (in {settings['WorkingDirectory']}"
+                " with the env file)")
+            environment = {**os.environ, **systemd_environment_file(self.env_file.read_text())}
+            subprocess.run(shlex.split(command), check=True, env=environment,
+                           cwd=self.local_paths(settings["WorkingDirectory"]))
 
     def run_cron(self) -> None:
         say("--- README block: cron")
@@ -799,6 +806,23 @@ def check_as_operator(follower: Follower) -> None:
     if response.status != 200:
         raise ProcedureError(f"after the reload /readyz answered {response.status}")
     say("after the reload: new workers booted, /readyz 200")
+    # A mistyped key file (the same key id twice): the reload must stop at its key check, the workers go on.
+    key_file = Path(follower.env["DATA_KEYS_FILE"]) if "DATA_KEYS_FILE" in follower.env else None
+    if key_file is not None:
+        good = key_file.read_text()
+        key_file.write_text(good + good)
+        try:
+            follower.reload_unit("web_unit")
+        except subprocess.CalledProcessError:
+            say("a key file listing a key id twice: the reload stopped at its key check")
+        else:
+            raise ProcedureError("a reload with a key file listing a key id twice was not refused")
+        finally:
+            key_file.write_text(good)
+        response, _text = browser.request("GET", "/readyz")
+        if response.status != 200 or follower.processes[0].poll() is not None:
+            raise ProcedureError(f"after the refused reload /readyz answered {response.status}")
+        say("after the refused reload: the running workers still serve, /readyz 200")
 
 
 def main() -> int:

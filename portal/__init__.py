@@ -84,14 +84,38 @@ def create_app(config: object | dict | None = None) -> Flask:
 
 def _check_data_keys(app: Flask) -> None:
     """Refuse to start with data keys that do not match the database (portal/key_check.py). Last, once every
-    area has registered its encrypted columns."""
+    area has registered its encrypted columns. When the database could not be asked (a worker started during an
+    outage), the worker asks before it serves its first request, and serves none if the keys do not match:
+    otherwise it would write new pair content under a wrong key, which nothing could read afterwards."""
+    from flask import request
+
     from portal.crypto import Keyring
-    from portal.key_check import check_data_keys
-    with app.app_context():
+    from portal.errors import keys_refused_response
+    from portal.health import PATHS as HEALTH_PATHS
+    from portal.key_check import KeyCheckError, check_data_keys
+
+    def check() -> bool:
         try:
-            check_data_keys(Keyring(app.config["DATA_KEYS"]), db.session)
+            return check_data_keys(Keyring(app.config["DATA_KEYS"]), db.session)
         finally:
             db.session.remove()
+
+    with app.app_context():
+        if check():
+            return
+    state = {"checked": False, "refused": None}
+
+    @app.before_request
+    def _data_keys_checked_before_serving():
+        if state["checked"] or request.path in HEALTH_PATHS:
+            return None
+        if state["refused"] is None:
+            try:
+                state["checked"] = check()
+                return None  # checked, or still out of reach (the request then meets the outage page)
+            except KeyCheckError as error:
+                state["refused"] = str(error)
+        return keys_refused_response(state["refused"])
 
 
 def _pdf_signer(app: Flask):

@@ -73,6 +73,20 @@ def register(app: Flask) -> None:
             click.echo(f"{name}: {count} re-encrypted")
         click.echo(f"All confidential content is now under key {keyring().current_id}.")
 
+    @app.cli.command("check-keys")
+    def check_keys() -> None:
+        """Check DATA_KEYS (or its DATA_KEYS_FILE, read now) against the database before the workers reload:
+        exits non-zero, naming the key id, when they do not match, or when the database cannot be asked. The
+        systemd unit's reload runs it first, so a wrong key file never replaces working workers."""
+        from portal.crypto import Keyring
+        from portal.key_check import check_data_keys
+        ring = Keyring(app.config["DATA_KEYS"])  # a start with keys that do not match has stopped before here
+        if not check_data_keys(ring, db.session):
+            raise click.ClickException("the data keys could not be checked: the database is out of reach or not "
+                                       "migrated")
+        click.echo(f"The data keys match the database ({', '.join(ring.keys)}; new data under "
+                   f"{ring.current_id}).")
+
     @app.cli.command("verify-audit")
     def verify_audit() -> None:
         """Check the audit log's hash chain; exits non-zero when an entry was altered, inserted or removed."""

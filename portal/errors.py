@@ -64,6 +64,16 @@ def unavailable_response(error: Exception):
     return response
 
 
+def keys_refused_response(reason: str):
+    """The 503 page for a worker whose data keys do not match the database (found after it started): it serves
+    nothing until it is restarted with the right keys, and says why in the log (key ids only)."""
+    current_app.logger.error("data keys refused: %s %s: %s", request.method, loggable_path(request.path),
+                             one_line(reason))
+    response = make_response(current_app.jinja_env.get_template("errors/unavailable.html").render(), 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def sign_in_redirect():
     target = url_for("auth.sign_in", next=safe_next(request.full_path.rstrip("?")) or None)
     if is_htmx_fragment_request():

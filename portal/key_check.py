@@ -91,11 +91,11 @@ def write_check(session, ring: crypto.Keyring, key_id: str) -> None:
         session.flush()
 
 
-def check_data_keys(ring: crypto.Keyring, session) -> None:
+def check_data_keys(ring: crypto.Keyring, session) -> bool:
     """Raise KeyCheckError naming every key id that fails; record the checks of key ids seen the first time.
-
-    A database without the table (before `flask db upgrade`) or out of reach is not checked here: the start
-    goes on, as the portal recovers from a database outage without a restart."""
+    True once checked; False when a database without the table (before `flask db upgrade`) or out of reach could
+    not be asked: the start goes on (the portal recovers from a database outage without a restart), and the
+    worker checks before its first request reaches the database (portal/__init__.py)."""
     for attempt in range(2):
         try:
             problems = _problems(ring, session)
@@ -103,13 +103,14 @@ def check_data_keys(ring: crypto.Keyring, session) -> None:
                 session.rollback()
                 raise KeyCheckError("The data keys do not match the database: " + "; ".join(problems) + ".")
             session.commit()
-            return
+            return True
         except IntegrityError:
             session.rollback()  # another worker starting at the same moment wrote the same check: read theirs
             if attempt:
                 raise
         except SQLAlchemyError as error:
             session.rollback()
-            log.warning("data keys not checked at start-up: the database is out of reach or not migrated yet (%s)",
+            log.warning("data keys not checked yet: the database is out of reach or not migrated yet (%s)",
                         type(error).__name__)
-            return
+            return False
+    return False

@@ -223,3 +223,85 @@ def test_the_pair_copy_refused_for_a_missing_key_says_so(app, client):
     response = client.get(f"/agreements/{agreement.id}/versions/1/pair-copy.pdf")
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 409 and UNDECRYPTABLE in page and "altered" not in page
+
+
+def _started_during_an_outage(tmp_path):
+    """A portal started while its database could not be opened; then the database comes (migrated)."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from tests.conftest import TEST_CONFIG, PortalClient
+    directory = tmp_path / "db"
+    portal = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'portal.sqlite3'}"})
+    portal.test_client_class = PortalClient
+    directory.mkdir()
+    with portal.app_context():
+        upgrade()
+        db.session.remove()
+    return portal
+
+
+def test_a_worker_started_during_an_outage_serves_nothing_with_keys_that_do_not_match(tmp_path, capfd):
+    """A worker that started while the database was away could not check its keys: once the database is back,
+    does it check them before its first request, and, as they do not match, serve nothing (503, no write) rather
+    than store new pair content under a wrong key, with the key id in the log?"""
+    import logging
+
+    from portal import key_check
+    from portal.crypto import Keyring
+    from portal.models import User
+    portal = _started_during_an_outage(tmp_path)
+    with portal.app_context():
+        key_check.write_check(db.session, Keyring(f"test1:{key(7)}"), "test1")  # test1 stood for another key
+        db.session.commit()
+        db.session.remove()
+    client = portal.test_client()
+    for _ in range(2):
+        assert client.get("/auth/sign-in").status_code == 503
+    response = client.post("/auth/forgot-password", data={"email": "someone@example.org"})
+    assert response.status_code == 503
+    log = capfd.readouterr().err  # the portal's own log handler (portal/logs.py) writes to stderr
+    assert log.count("data keys refused") == 3 and "'test1'" in log and key(7) not in log
+    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 503
+    with portal.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
+        db.session.remove()
+
+
+def test_a_worker_started_during_an_outage_serves_once_its_keys_match(tmp_path):
+    """With the right keys, does that worker check them at its first request and serve as usual?"""
+    from portal.models import DataKeyCheck
+    portal = _started_during_an_outage(tmp_path)
+    client = portal.test_client()
+    assert client.get("/auth/sign-in").status_code == 200
+    assert client.get("/auth/sign-in").status_code == 200
+    with portal.app_context():
+        assert db.session.scalar(db.select(DataKeyCheck.key_id)) == "test1"  # checked, and recorded
+        db.session.remove()
+
+
+def test_check_keys_says_whether_the_keys_match_before_a_reload(app, tmp_path, monkeypatch):
+    """Does `flask check-keys` (which the systemd unit's reload runs before it signals gunicorn) pass with the
+    keys in use, and fail, naming the key id, for a key file that would stop the new workers: the wrong key
+    under a listed id, the old key's line removed before `rotate-keys` ran, or the same id twice?"""
+    import subprocess
+    import sys
+    from pathlib import Path
+    make_note(make_pair(make_program()))  # data under the suite's key id, test1
+    db.session.commit()
+    key_file = tmp_path / "data_keys"
+    environment = {"PATH": "/usr/bin:/bin", "PORTAL_INSTANCE_DIR": str(tmp_path), "DATA_KEYS_FILE": str(key_file),
+                   "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "s" * 48}
+
+    def check_keys(lines: list[str]):
+        key_file.write_text("\n".join(lines) + "\n")
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "check-keys"], env=environment,
+                              cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=60)
+
+    suite_key = TEST_CONFIG["DATA_KEYS"]
+    passed = check_keys([f"new1:{key(3)}", suite_key])
+    assert passed.returncode == 0 and "match" in passed.stdout, passed.stderr[-2000:]
+    for lines, key_id in (([WRONG_TEST1], "test1"), ([f"new1:{key(3)}"], "test1"), ([suite_key, suite_key], "test1")):
+        refused = check_keys(lines)
+        assert refused.returncode != 0 and f"'{key_id}'" in refused.stderr, (lines, refused.stderr[-2000:])
+        assert key(7) not in refused.stderr + refused.stdout and "A" * 43 not in refused.stderr
