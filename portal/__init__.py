@@ -94,15 +94,12 @@ def _check_data_keys(app: Flask) -> None:
     from portal.health import PATHS as HEALTH_PATHS
     from portal.key_check import KeyCheckError, check_data_keys
 
-    def check() -> bool:
+    with app.app_context():
         try:
-            return check_data_keys(Keyring(app.config["DATA_KEYS"]), db.session)
+            if check_data_keys(Keyring(app.config["DATA_KEYS"]), db.session):
+                return
         finally:
             db.session.remove()
-
-    with app.app_context():
-        if check():
-            return
     state = {"checked": False, "refused": None}
 
     @app.before_request
@@ -111,7 +108,7 @@ def _check_data_keys(app: Flask) -> None:
             return None
         if state["refused"] is None:
             try:
-                state["checked"] = check()
+                state["checked"] = check_data_keys(Keyring(app.config["DATA_KEYS"]), db.session, quiet=True)
                 return None  # checked, or still out of reach (the request then meets the outage page)
             except KeyCheckError as error:
                 state["refused"] = str(error)

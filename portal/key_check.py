@@ -91,11 +91,12 @@ def write_check(session, ring: crypto.Keyring, key_id: str) -> None:
         session.flush()
 
 
-def check_data_keys(ring: crypto.Keyring, session) -> bool:
+def check_data_keys(ring: crypto.Keyring, session, quiet: bool = False) -> bool:
     """Raise KeyCheckError naming every key id that fails; record the checks of key ids seen the first time.
     True once checked; False when a database without the table (before `flask db upgrade`) or out of reach could
     not be asked: the start goes on (the portal recovers from a database outage without a restart), and the
-    worker checks before its first request reaches the database (portal/__init__.py)."""
+    worker checks before its first request reaches the database (portal/__init__.py), `quiet`ly: that request's
+    own failure is its one log line."""
     for attempt in range(2):
         try:
             problems = _problems(ring, session)
@@ -110,7 +111,8 @@ def check_data_keys(ring: crypto.Keyring, session) -> bool:
                 raise
         except SQLAlchemyError as error:
             session.rollback()
-            log.warning("data keys not checked yet: the database is out of reach or not migrated yet (%s)",
-                        type(error).__name__)
+            if not quiet:
+                log.warning("data keys not checked yet: the database is out of reach or not migrated yet (%s)",
+                            type(error).__name__)
             return False
     return False
