@@ -245,8 +245,6 @@ def test_a_worker_started_during_an_outage_serves_nothing_with_keys_that_do_not_
     """A worker that started while the database was away could not check its keys: once the database is back,
     does it check them before its first request, and, as they do not match, serve nothing (503, no write) rather
     than store new pair content under a wrong key, with the key id in the log?"""
-    import logging
-
     from portal import key_check
     from portal.crypto import Keyring
     from portal.models import User
