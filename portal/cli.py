@@ -134,11 +134,20 @@ def register(app: Flask) -> None:
         Exits non-zero when a mail was not delivered in this run (it is retried after 1, 5, 30 minutes, then
         hourly for a day; then `flask mail failed` lists it). With --watch, a failure is logged and the loop
         goes on."""
+        from portal.errors import DATABASE_UNAVAILABLE
+        from portal.logs import one_line
         from portal.mail import deliver_pending
         while True:
             try:
                 run = deliver_pending()
-            except Exception:  # noqa: BLE001  (the watching loop of `make run` outlives a database hiccup)
+            except DATABASE_UNAVAILABLE as error:  # one line, as the web workers log an outage
+                db.session.rollback()
+                cause = getattr(error, "orig", None) or error
+                message = f"database unavailable: {type(cause).__name__}: {one_line(str(cause).strip())}"
+                if not watch:
+                    raise click.ClickException(f"no mail delivered: {message}") from None
+                app.logger.error("mail delivery waits: %s; trying again in %s seconds", message, interval)
+            except Exception:  # noqa: BLE001  (the watching loop of `make run` outlives any other failure too)
                 if not watch:
                     raise
                 db.session.rollback()

@@ -314,6 +314,30 @@ def test_watch_mode_keeps_running_after_a_failure(smtp_app, smtp_server, runner,
     assert message.attempts == 1 and message.failed_at is None
 
 
+def test_the_sender_logs_a_database_outage_in_one_line(tmp_path, caplog, monkeypatch):
+    """With the database away, does `send-mail --watch` log one line per round (no traceback) and go on, and
+    does `send-mail` alone exit non-zero with one line on stderr?"""
+    from portal import cli
+    from tests.database_outage_helpers import portal_on_a_missing_database
+    portal = portal_on_a_missing_database(tmp_path)
+    rounds = []
+
+    def sleep(_seconds):
+        rounds.append(1)
+        if len(rounds) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    portal.test_cli_runner().invoke(args=["send-mail", "--watch"])
+    lines = [record for record in caplog.records if record.name == "portal"]
+    assert len(rounds) == 2 and len(lines) == 2, [record.getMessage() for record in caplog.records]
+    assert all("mail delivery waits: database unavailable" in record.getMessage() and not record.exc_info
+               for record in lines)
+    once = portal.test_cli_runner().invoke(args=["send-mail"])
+    assert once.exit_code == 1 and "no mail delivered: database unavailable" in once.output
+    assert "Traceback" not in once.output
+
+
 def test_upgrading_lists_mail_the_old_sender_gave_up_on_as_failed(tmp_path):
     """Mail the old sender dropped after 5 attempts: after the upgrade, is it marked failed (so that `flask mail
     failed` shows it and `flask mail retry` can queue it), while mail still waiting and mail sent are left alone?"""
