@@ -7,8 +7,10 @@ notes survive restarts and several workers agree on them.
 from __future__ import annotations
 
 import base64
+import email.utils
 import os
 import secrets
+import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,6 +50,23 @@ class ConfigError(RuntimeError):
     """A setting that cannot be used; the message names it."""
 
 
+_YES = {"1", "true", "yes", "on"}
+_NO = {"0", "false", "no", "off", ""}
+
+
+def _production_switch(env) -> bool:
+    """PORTAL_PRODUCTION, read strictly: a typo ("ture") must not start production in development mode, with
+    generated keys and insecure cookies."""
+    value = env.get("PORTAL_PRODUCTION")
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word not in _YES | _NO:
+        raise ConfigError(f"PORTAL_PRODUCTION={value.strip()} is not a yes/no value (use 1/0, true/false, "
+                          "yes/no or on/off).")
+    return word in _YES
+
+
 class ProductionConfigError(ConfigError):
     """A production start without a setting that would otherwise be made up silently; the message names it."""
 
@@ -72,13 +91,62 @@ PRODUCTION_REQUIREMENTS = [
 ]
 
 
+SECRET_KEY_MIN = 32
+# The README's env file example holds this in place of a generated key; copied as it is, anyone can sign sessions.
+SECRET_KEY_PLACEHOLDER = "paste-the-generated"
+
+
+def _secret_key_problem(value: str) -> str | None:
+    # Never the value itself: the message reaches the journal.
+    if SECRET_KEY_PLACEHOLDER in value:
+        return "is still the README's placeholder (generate one, README \"Generate keys with\")"
+    if len(value) < SECRET_KEY_MIN:
+        return f"is shorter than {SECRET_KEY_MIN} characters, too easy to guess for what signs sessions and links"
+    return None
+
+
+def _public_url_problem(value: str) -> str | None:
+    parts = urllib.parse.urlsplit(value.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        return (f"{value.strip()} is not an absolute https:// address with a host, such as "
+                "https://mentoring.example.org (mailed links must reach the portal over HTTPS)")
+    return None
+
+
+def _mail_from_problem(value: str) -> str | None:
+    if "@" not in email.utils.parseaddr(value)[1]:
+        return (f"{value.strip()} holds no e-mail address, such as Mentoring <mentoring@example.org> "
+                "(mail servers refuse or bin mail without one)")
+    return None
+
+
+# Settings given but unusable in production: each entry the setting's name and what is wrong with a value (None
+# when nothing is). Checked only for settings given (a missing one is reported as missing).
+PRODUCTION_VALUE_CHECKS = [
+    ("SECRET_KEY", _secret_key_problem),
+    ("PUBLIC_URL", _public_url_problem),
+    ("MAIL_FROM", _mail_from_problem),
+]
+
+
 def check_production_settings(env) -> None:
-    """Refuse a production start (PORTAL_PRODUCTION=1) that lacks a required setting, naming each missing one,
-    instead of generating a development value into instance/."""
+    """Refuse a production start (PORTAL_PRODUCTION=1) that lacks a required setting or has a weak or
+    placeholder one, naming each, instead of generating or assuming a development value."""
     missing = [f"{name} ({why})" for name, given, why in PRODUCTION_REQUIREMENTS if not given(env)]
+    unusable = []
+    for name, problem_of in PRODUCTION_VALUE_CHECKS:
+        value = env.get(name) or ""
+        problem = problem_of(value) if value.strip() else None
+        if problem:
+            unusable.append(f"{name} {problem}")
+    sentences = []
     if missing:
-        raise ProductionConfigError("PORTAL_PRODUCTION is set but these settings are missing: "
-                                    + "; ".join(missing) + ". See README \"Production\".")
+        sentences.append("these settings are missing: " + "; ".join(missing) + ".")
+    if unusable:
+        sentences.append("these settings cannot be used: " + "; ".join(unusable) + ".")
+    if sentences:
+        raise ProductionConfigError("PORTAL_PRODUCTION is set but " + " And ".join(sentences)
+                                    + " See README \"Production\".")
 
 
 def _data_keys(env) -> str:
@@ -114,7 +182,7 @@ class Config:
 
     def __init__(self) -> None:
         env = os.environ
-        self.PRODUCTION = _env_bool("PORTAL_PRODUCTION", False)
+        self.PRODUCTION = _production_switch(env)
         if self.PRODUCTION:
             check_production_settings(env)
         self.SECRET_KEY = env.get("SECRET_KEY") or _instance_secret(

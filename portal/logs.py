@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 import uuid
 
 from flask import has_request_context, request
@@ -21,12 +22,27 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _ACCESS_ATOM = "{x-request-id}o"  # the response header, as gunicorn hands it to the access line
 # One-time links carry their secret in the path (portal/auth/routes.py): logged, a line would hand it to
 # whoever reads the logs until the link is used.
-_LINK_TOKEN = re.compile(r"(/auth/(?:set-password|confirm-email)/)[^/?\s\"]+")
+_LINK_PREFIXES = {("auth", "set-password"), ("auth", "confirm-email")}
+# A path in a log argument: the path atom alone, or the path inside the request line ("GET /path?q HTTP/1.1").
+_PATH_IN_TEXT = re.compile(r"/[^\s?\"]*")
+
+
+def _redacted(match: re.Match) -> str:
+    path = match.group(0)
+    # Compared as the router may see it: werkzeug answers "/auth//set-password/<token>" (with a redirect that
+    # repeats the token) and decodes escapes, so repeated slashes and %-escapes must not hide a link.
+    # Looked for anywhere in the path: a request line may carry an absolute URL ("GET http://host/auth/...").
+    segments = [segment for segment in urllib.parse.unquote(path).split("/") if segment not in ("", ".")]
+    for start in range(len(segments) - 2):
+        if tuple(segments[start:start + 2]) in _LINK_PREFIXES:
+            return "/" + "/".join(segments[:start + 2]) + "/[token]"
+    return path
 
 
 def loggable_path(path: str) -> str:
-    """`path` as it may be logged: a one-time link's token replaced by "[token]"."""
-    return _LINK_TOKEN.sub(r"\1[token]", path)
+    """`path` (or a request line holding one) as it may be logged: a one-time link's token replaced by
+    "[token]"."""
+    return _PATH_IN_TEXT.sub(_redacted, path)
 
 
 def one_line(text: str) -> str:

@@ -32,7 +32,7 @@ def test_environment_wins_over_generated_secrets(monkeypatch):
 
 def _production(monkeypatch, **environment):
     monkeypatch.setenv("PORTAL_PRODUCTION", "1")
-    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment-" + "x" * 32)
     monkeypatch.setenv("DATA_KEYS", "k1:" + "A" * 43 + "=")
     monkeypatch.setenv("PDF_SIGNING_PKCS12", "/the/bundle.p12")  # only named: Config does not read it
     for name in ("MAIL_FROM", "PUBLIC_URL"):
@@ -81,6 +81,63 @@ def test_production_starts_with_both_and_development_needs_neither(monkeypatch):
     monkeypatch.delenv("MAIL_FROM")
     monkeypatch.delenv("PUBLIC_URL")
     assert Config().PUBLIC_URL == "http://127.0.0.1:5000"
+
+
+WEAK_SETTINGS = [
+    ("SECRET_KEY", "short-secret-31-characters-long", "shorter than 32"),
+    ("SECRET_KEY", "paste-the-generated-secret-key-here", "placeholder"),
+    ("PUBLIC_URL", "http://mentoring.example.org", "https://"),
+    ("PUBLIC_URL", "mentoring.example.org", "https://"),
+    ("PUBLIC_URL", "https://", "https://"),
+    ("PUBLIC_URL", "https:///agreements", "https://"),
+    ("MAIL_FROM", "Mentorship Portal", "e-mail address"),
+    ("MAIL_FROM", "Portal <portal>", "e-mail address"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "reason"), WEAK_SETTINGS)
+def test_production_refuses_weak_or_placeholder_settings(monkeypatch, name, value, reason):
+    """In production, does a short or placeholder SECRET_KEY, a PUBLIC_URL that is not an absolute https://
+    address, or a MAIL_FROM without an e-mail address stop the start, naming the setting and why, without
+    showing a secret's value?"""
+    from portal.config import Config, ProductionConfigError
+    _production(monkeypatch, **{"MAIL_FROM": "Portal <portal@example.org>",
+                                "PUBLIC_URL": "https://mentoring.example.org", name: value})
+    with pytest.raises(ProductionConfigError) as refused:
+        Config()
+    message = str(refused.value)
+    assert name in message and reason in message
+    if name == "SECRET_KEY":
+        assert value not in message
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "production", "enabled"])
+def test_an_unreadable_production_switch_stops_the_start(monkeypatch, value):
+    """Does a PORTAL_PRODUCTION that is not a yes/no value (a typo such as "ture") stop the start, naming it,
+    instead of silently running in development mode?"""
+    from portal.config import Config, ConfigError
+    _production(monkeypatch, MAIL_FROM="Portal <portal@example.org>", PUBLIC_URL="https://mentoring.example.org",
+                PORTAL_PRODUCTION=value)
+    with pytest.raises(ConfigError, match=f"PORTAL_PRODUCTION={value} is not a yes/no value"):
+        Config()
+
+
+@pytest.mark.parametrize(("value", "production"), [("1", True), ("TRUE", True), (" Yes ", True), ("on", True),
+                                                   ("0", False), ("False", False), ("no", False), ("OFF", False),
+                                                   ("", False), ("  ", False)])
+def test_the_production_switch_reads_the_usual_yes_and_no_words(monkeypatch, value, production):
+    """Are 1/0, true/false, yes/no and on/off (any case) read as on and off, and a blank as off?"""
+    from portal.config import Config
+    _production(monkeypatch, MAIL_FROM="Portal <portal@example.org>", PUBLIC_URL="https://mentoring.example.org",
+                PORTAL_PRODUCTION=value)
+    assert Config().PRODUCTION is production
+
+
+def test_other_switches_keep_reading_unknown_words_as_off(monkeypatch):
+    """Is the strict reading limited to PORTAL_PRODUCTION: does MAIL_USE_TLS=maybe still mean off?"""
+    from portal.config import Config
+    monkeypatch.setenv("MAIL_USE_TLS", "maybe")
+    assert Config().MAIL_USE_TLS is False
 
 
 def _production_env(monkeypatch, tmp_path, **settings):

@@ -59,6 +59,8 @@ def test_gunicorn_logs_one_format_with_the_request_id(tmp_path: Path):
         assert re.fullmatch(r"[0-9a-f]{32}", request_id)
         # A one-time link on a database without its tables: the 503 page, and the token in no line.
         assert _get(base + "/auth/set-password/tok-LIVE-secret")[0] == 503
+        # Spelled with a double slash (werkzeug redirects it, repeating the token in the Location).
+        _get(base + "/auth//set-password/tok-LIVE-double")
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -72,6 +74,6 @@ def test_gunicorn_logs_one_format_with_the_request_id(tmp_path: Path):
     assert '"GET /readyz" 503' in access["msg"]
     assert "query-value" not in log_path.read_text()  # the query string stays out of the log
     assert "forged-by-client" not in log_path.read_text()
-    assert "tok-LIVE-secret" not in log_path.read_text()
+    assert "tok-LIVE-secret" not in log_path.read_text() and "tok-LIVE-double" not in log_path.read_text()
     assert any('"GET /auth/set-password/[token]" 503' in match["msg"] for match in parsed)
     assert any(match["logger"] == "gunicorn.error" for match in parsed)  # gunicorn's own lines, same format

@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 import re
 
+import pytest
 from sqlalchemy import event, text
 
 from portal import health
 from portal.extensions import db
-from portal.logs import OneLineFormatter, RequestIdFilter
+from portal.logs import OneLineFormatter, RequestIdFilter, loggable_path
 from tests.factories import act_as, make_user
 
 
@@ -170,4 +171,33 @@ def test_one_time_link_tokens_stay_out_of_the_access_line():
         RequestIdFilter().filter(record)
         line = OneLineFormatter().format(record)
         assert "tok-SECRET-123" not in line and path.rsplit("/", 1)[0] in line and "rid=rid1" in line
+
+
+@pytest.mark.parametrize("path", [
+    "/auth//set-password/SECRETTOKEN456",
+    "//auth/set-password/SECRETTOKEN456",
+    "/auth/set-password//SECRETTOKEN456",
+    "/auth///confirm-email/SECRETTOKEN456/",
+    "/auth/set%2Dpassword/SECRETTOKEN456",
+    "/%61uth/confirm-email/SECRETTOKEN456",
+    "/auth%2Fset-password%2FSECRETTOKEN456",
+    "/auth/set-password/SECRET%54OKEN456",
+    "http://portal.example.org//auth/set-password/SECRETTOKEN456",
+])
+def test_one_time_link_tokens_stay_out_of_the_access_line_however_the_path_is_spelled(path):
+    """Is the token left out of the access line and the request line when the path reaches a one-time link
+    with repeated slashes or percent-escapes (werkzeug answers such paths, with a redirect or the page)?"""
+    atoms = {"h": "127.0.0.1", "m": "GET", "U": path, "r": f"GET {path}?next=%2F HTTP/1.1", "s": 308, "B": 10,
+             "M": 3, "{x-request-id}o": "rid1"}
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, '%(h)s "%(r)s" %(U)s %(s)s', (atoms,),
+                               None)
+    RequestIdFilter().filter(record)
+    line = OneLineFormatter().format(record)
+    assert "SECRET" not in line and "[token]" in line and "HTTP/1.1" in line
+
+
+def test_other_paths_are_logged_as_they_came():
+    """Are paths that are not one-time links, including look-alikes, logged unchanged?"""
+    for path in ("/auth/sign-in", "/pairs/3/notes", "/auth/set-password", "/auth//sign-in"):
+        assert loggable_path(path) == path
 

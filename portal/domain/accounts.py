@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,8 +35,15 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether `text` holds a control or format character (NUL, line breaks, right-to-left overrides...):
+    none belongs in an address, and PostgreSQL cannot even compare a string holding NUL."""
+    return any(unicodedata.category(character) in ("Cc", "Cf") for character in text)
+
+
 def is_valid_email(email: str) -> bool:
-    return len(email) <= 254 and bool(EMAIL_PATTERN.match(email))
+    """The one check of an address typed or uploaded anywhere in the portal."""
+    return len(email) <= 254 and not has_control_characters(email) and bool(EMAIL_PATTERN.match(email))
 
 
 def password_problem(password: str) -> str | None:
@@ -62,7 +70,10 @@ def _dummy_check(password: str) -> None:
 
 
 def user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    email = normalize_email(email)
+    if has_control_characters(email):
+        return None  # no stored address has one (is_valid_email), and PostgreSQL refuses NUL in a query
+    return db.session.scalar(select(User).where(User.email == email))
 
 
 # --- sign-in and throttling ---------------------------------------------------------------------------------
@@ -90,6 +101,13 @@ def record_wrong_password(email: str, address: str | None) -> None:
 def sign_in(email: str, password: str, address: str | None) -> SignInResult:
     """Check the credentials. Failures are counted per account and per client address, in the database."""
     email = normalize_email(email)
+    if has_control_characters(email):
+        # No account has such an address, and it must not reach a query (the throttle keys are stored): the
+        # answer and its cost are a wrong password's, counted against the client address only.
+        _dummy_check(password)
+        if address:
+            ratelimit.hit("sign_in:address", address)
+        return SignInResult()
     if is_throttled(email, address):
         audit.record("sign_in.throttled", email_domain=email.rpartition("@")[2])
         return SignInResult(throttled=True)

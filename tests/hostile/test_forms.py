@@ -199,3 +199,71 @@ def test_ten_thousand_items_in_a_list_field_are_refused(app):
     assert response.status_code == 303  # ids that are no supervisor of the program are ignored
     from portal.models import PairSupervisor
     assert count(Pair) == 2 and count(PairSupervisor) == 0
+
+
+# An address with a NUL byte: PostgreSQL cannot even compare it (psycopg raises DataError), so it must be refused
+# as an invalid address before any query.
+NUL_ADDRESS = "rcpt\x00.secret@example.org"
+
+
+def test_a_nul_byte_in_a_share_recipient_is_refused_next_to_the_field(app):
+    """Is a note share to an address holding a NUL byte refused with 422 and the address error next to the
+    field, with nothing stored or mailed (it was a 500 on PostgreSQL)?"""
+    from portal.models import NoteShare, OutboxMail
+    from tests.factories import make_note
+    pair = make_pair(make_program())
+    note = make_note(pair)
+    client = member(app, pair.mentor)
+    response = client.post(f"/pairs/{pair.id}/notes/{note.id}/share", data={f"share-{note.id}-email": NUL_ADDRESS})
+    assert response.status_code == 422
+    assert "Enter the e-mail address of the person to share with" in response.get_data(as_text=True)
+    assert count(NoteShare) == 0 and count(OutboxMail) == 0
+
+
+def test_a_nul_byte_in_any_address_field_is_refused_never_a_500(app):
+    """Is an address holding a NUL byte refused (422, nothing created or mailed) at sign-in, forgotten
+    password, appointing an admin or a supervisor, a new pair, a CSV import and an address change?"""
+    import io
+
+    from portal.models import AccountToken, OutboxMail, ProgramRole
+    from tests.factories import PASSWORD, make_version
+    program = make_program()
+    make_version(program)
+    program_admin = make_user()
+    make_role(program_admin, program, "admin")
+    users_before = count(User)
+
+    anonymous = app.test_client()
+    response = anonymous.post("/auth/sign-in", data={"email": NUL_ADDRESS, "password": PASSWORD})
+    assert response.status_code == 422, "sign-in"
+    response = anonymous.post("/auth/forgot-password", data={"email": NUL_ADDRESS})
+    assert response.status_code == 422, "forgot password"
+
+    site = member(app, make_user(site_admin=True))
+    response = site.post(f"/admin/programs/{program.id}/admins",
+                         data={"appoint-email": NUL_ADDRESS, "appoint-name": "Nul"})
+    assert response.status_code == 422, "appoint admin"
+    admin = member(app, program_admin)
+    response = admin.post(f"/programs/{program.id}/supervisors",
+                          data={"supervisor-email": NUL_ADDRESS, "supervisor-name": "Nul"})
+    assert response.status_code == 422, "appoint supervisor"
+    for field in ("mentor_email", "mentee_email"):
+        data = {"mentor_email": "mo@example.org", "mentee_email": "me@example.org", field: NUL_ADDRESS}
+        response = admin.post(f"/programs/{program.id}/pairs/new", data=data)
+        assert response.status_code == 422, field
+    for row in (f"{NUL_ADDRESS},me@example.org,", f"mo@example.org,{NUL_ADDRESS},",
+                f"mo@example.org,me@example.org,{NUL_ADDRESS}"):
+        csv_text = "mentor_email,mentee_email,supervisor_emails\n" + row + "\n"
+        response = admin.post(f"/programs/{program.id}/pairs/import",
+                              data={"csv_file": (io.BytesIO(csv_text.encode()), "pairs.csv")},
+                              content_type="multipart/form-data")
+        assert response.status_code == 422, row
+        assert "\x00" not in response.get_data(as_text=True), row
+
+    response = admin.post("/auth/account/email", data={"email-email": NUL_ADDRESS,
+                                                       "email-current_password": PASSWORD})
+    assert response.status_code == 422, "address change"
+
+    assert count(User) == users_before + 1  # the site admin made above, no one else
+    assert count(Pair) == 0 and count(AccountToken) == 0 and count(OutboxMail) == 0
+    assert db.session.scalar(select(func.count()).select_from(ProgramRole)) == 1
