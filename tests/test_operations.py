@@ -94,7 +94,9 @@ def test_readyz_is_not_ready_when_a_key_does_not_match_its_check(app, client, ca
     from portal import key_check
     from portal.crypto import Keyring
     from portal.extensions import db
+    from portal.models import DataKeyCheck
     other = Keyring("test1:" + base64.urlsafe_b64encode(b"\x01" * 32).decode())
+    db.session.execute(db.delete(DataKeyCheck))  # whatever an earlier start recorded: test1 now stood for another key
     key_check.write_check(db.session, other, "test1")
     db.session.commit()
     with caplog.at_level(logging.WARNING):
