@@ -101,3 +101,25 @@ def test_a_connection_that_broke_while_idle_is_replaced_before_a_request_uses_it
     replacement = db.engine.raw_connection()
     assert replacement.driver_connection is not driver
     replacement.close()
+
+
+def test_reading_the_database_files_leaves_them_to_sqlite(app):
+    """After a test reads the database's files byte for byte, and another process (a `flask` command) then
+    opens and closes the database, are the write-ahead log and its index still there under this process's open
+    connections? (Closing a descriptor drops every POSIX lock the process holds on that file, SQLite's too;
+    the other process would then take the database for unused and delete both files, and this process's next
+    connection fails with "disk I/O error".)"""
+    import subprocess
+    import sys
+
+    from tests.database_files import read_sqlite_files, sqlite_files
+    if db.engine.dialect.name != "sqlite":
+        return
+    from tests.factories import make_program
+    make_program(code="KEPT", name="Kept")  # committed: this process now holds the database open in WAL mode
+    path = TEST_CONFIG["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    assert any(name.endswith("-wal") for name in read_sqlite_files())
+    closing = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT count(*) FROM sqlite_master').fetchall(); c.close()"
+    subprocess.run([sys.executable, "-c", closing, path], check=True, timeout=60)
+    assert {name.rsplit(".", 1)[1] for name in sqlite_files()} >= {"sqlite3-wal", "sqlite3-shm"}
+    assert db.session.scalar(db.select(Program.name).where(Program.code == "KEPT")) == "Kept"

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from portal.extensions import db
-from tests.notes.test_encryption import sqlite_files
+from tests.database_files import read_sqlite_files
 
 # The ASCII part is what every search looks for (it survives any escaping or encoding a log might apply);
 # the rest is outside Latin-1, so that it also goes through the fonts' and encoders' failure paths.
@@ -171,9 +171,8 @@ def database_tags() -> dict[str, set[str]]:
                 if tags:
                     found.setdefault(f"{table.name}.{column.name}", set()).update(tags)
     db.session.commit()
-    for name in sqlite_files():
-        with open(name, "rb") as handle:
-            tags = tags_in(handle.read().decode("latin-1"))
+    for name, content in read_sqlite_files().items():
+        tags = tags_in(content.decode("latin-1"))
         if tags:
             found.setdefault(name, set()).update(tags)
     return found

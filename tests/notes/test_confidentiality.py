@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import Note, NoteShare
 from tests.factories import approval_form, outbox, act_as
 from tests.flows.canary import is_file
-from tests.notes.test_encryption import sqlite_files
+from tests.database_files import read_sqlite_files
 from tests.test_authorization import World, world  # noqa: F401  (world is the walk's fixture, reused here)
 
 CANARY = "canary-7f3a-gleaming-heron-5521"
@@ -164,9 +164,8 @@ def assert_database_holds_no_canary():
                 raw = bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
                 assert needle not in raw, f"{table.name}.{column.name} holds the canary"
     db.session.commit()
-    for name in sqlite_files():
-        with open(name, "rb") as handle:
-            assert needle not in handle.read(), name
+    for name, content in read_sqlite_files().items():
+        assert needle not in content, name
 
 
 def test_the_recipient_reads_only_the_note_shared_with_them(app, world):

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import base64
-import glob
-import re
 
 from sqlalchemy import text
 
@@ -11,7 +9,7 @@ from portal.crypto import key_id_of
 from portal.domain import notes
 from portal.extensions import db
 from portal.models import Note
-from tests.conftest import TEST_CONFIG
+from tests.database_files import read_sqlite_files
 from tests.factories import make_note, make_pair, make_share, make_user, act_as
 from tests.notes.conftest import signed_in_client
 
@@ -20,14 +18,6 @@ SECRET = "Confidential-plaintext-marker-4417"
 
 def raw_bodies() -> list[bytes]:
     return [bytes(row[0]) for row in db.session.execute(text("SELECT body FROM note"))]
-
-
-def sqlite_files() -> list[str]:
-    uri = TEST_CONFIG["SQLALCHEMY_DATABASE_URI"]
-    if not uri.startswith("sqlite:///"):
-        return []
-    path = uri[len("sqlite:///"):]
-    return [name for name in glob.glob(path + "*") if re.search(r"\.sqlite3(-wal|-shm|-journal)?$", name)]
 
 
 def new_key(byte: int) -> str:
@@ -45,10 +35,9 @@ def test_the_database_never_holds_note_text(pairing):
     assert key_id_of(bodies[0]) == "test1"
     db.session.commit()
     # SQLite in WAL mode: recent pages sit in the -wal file, so every file of the database is read.
-    assert sqlite_files() or db.engine.dialect.name != "sqlite"
-    for name in sqlite_files():
-        with open(name, "rb") as handle:
-            content = handle.read()
+    files = read_sqlite_files()
+    assert files or db.engine.dialect.name != "sqlite"
+    for name, content in files.items():
         assert SECRET.encode() not in content, name
         assert SECRET.encode("utf-16-le") not in content, name
 
