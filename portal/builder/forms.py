@@ -107,6 +107,12 @@ class ShippedTemplateForm(PortalForm):
     shipped = SelectField("Ready-made template", choices=SHIPPED_CHOICES)
 
 
+class PublishForm(PortalForm):
+    """The confirmation at the end of the publish checklist."""
+
+    accept_warnings = BooleanField("I have read the warnings above and want to publish this version anyway")
+
+
 # --- fields ----------------------------------------------------------------------------------------------------
 
 def _lines_to_entries(value: str, id_name: str, fallback: str) -> list[dict]:

@@ -18,7 +18,7 @@ from portal import policy
 from portal.admin.forms import ConfirmForm
 from portal.builder import bp
 from portal.builder.forms import (
-    FIELD_FORMS, FIELD_TYPE_NAMES, ImportForm, NewSectionForm, NewTemplateForm, SectionForm,
+    FIELD_FORMS, FIELD_TYPE_NAMES, ImportForm, NewSectionForm, NewTemplateForm, PublishForm, SectionForm,
     ShippedTemplateForm, TemplateTextForm, attach_problems, field_form,
 )
 from portal.domain import issued_files
@@ -278,15 +278,40 @@ def version(program_id: int, version_id: int):
     return _builder(program, version, editing=_editing_from_query(version))
 
 
+def _publish_page(program, version, *, form: PublishForm | None = None, status: int = 200):
+    """The checklist before publishing: what refuses it, what warns, and the confirmation."""
+    return render("builder/publish.html", status=status, program=program, template=version.template,
+                  version=version, checklist=store.publish_checklist(version), form=form or PublishForm())
+
+
+@bp.route("/<int:program_id>/templates/versions/<int:version_id>/publish")
+@policy.access(policy.SIGNED_IN)
+def publish_check(program_id: int, version_id: int):
+    program, version = _version(program_id, version_id)
+    if version.state != "draft":
+        flash(f"Version {version.number} is already {version.state}; only a draft can be published.", "info")
+        return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
+    return _publish_page(program, version)
+
+
 @bp.route("/<int:program_id>/templates/versions/<int:version_id>/publish", methods=["POST"])
 @policy.access(policy.SIGNED_IN)
 def publish_version(program_id: int, version_id: int):
     program, version = _version(program_id, version_id)
-    if ConfirmForm().validate_on_submit():
-        store.publish(version, current_user)
-        db.session.commit()
-        flash(f"Version {version.number} is published. New pairs start from it; agreements made from earlier "
-              "versions keep theirs.", "success")
+    form = PublishForm()
+    if not form.validate_on_submit():
+        return _publish_page(program, version, form=form, status=422)
+    try:
+        store.publish_checked(version, current_user, warnings_accepted=bool(form.accept_warnings.data))
+    except store.PublishRefused as refusal:
+        db.session.rollback()
+        if not refusal.checklist.problems:
+            form.accept_warnings.errors = ["Read the warnings, then tick this box to publish anyway (or go back "
+                                           "to the builder and fix them)."]
+        return _publish_page(program, version, form=form, status=422)
+    db.session.commit()
+    flash(f"Version {version.number} is published. New pairs start from it; agreements made from earlier "
+          "versions keep theirs.", "success")
     return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
 
 
@@ -299,6 +324,20 @@ def retire_version(program_id: int, version_id: int):
         db.session.commit()
         flash(f"Version {version.number} is retired: no new pair starts from it. Agreements already made from "
               "it are not affected.", "success")
+    return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
+
+
+@bp.route("/<int:program_id>/templates/versions/<int:version_id>/republish", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def republish_version(program_id: int, version_id: int):
+    program, version = _version(program_id, version_id)
+    if ConfirmForm().validate_on_submit():
+        store.republish(version, current_user)
+        db.session.commit()
+        newest = store.latest_published(version.template)
+        starts_here = ("New pairs start from it again." if newest.id == version.id else
+                       f"New pairs still start from version {newest.number}, the newest published one.")
+        flash(f"Version {version.number} is published again. {starts_here}", "success")
     return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
 
 

@@ -29,7 +29,7 @@ from portal import audit
 from portal.domain.template_format import (
     FIELD_TYPES, MAX_FILE_BYTES, MAX_TITLE_LENGTH, NON_VALUE_FIELD_TYPES, OPTION_NAMES, OTHER, TemplateDefinition,
     TemplateFormatError, definition_to_dict, dump_template_file, field_location, load_template_file,
-    parse_definition, parse_stored_definition, section_location,
+    parse_definition, parse_stored_definition, section_location, unknown_placeholders, unknown_placeholders_problem,
 )
 from portal.extensions import db
 from portal.models import AgreementTemplate, Program, TemplateVersion, User
@@ -199,6 +199,87 @@ def publish(version: TemplateVersion, actor: User | None) -> TemplateVersion:
     version.published_at = utcnow()
     version.template.name = definition.name
     audit.record("template.publish", actor=actor, program_id=version.template.program_id,
+                 template_id=version.template_id, version=version.number)
+    return version
+
+
+@dataclass(frozen=True)
+class PublishChecklist:
+    """What publishing a draft would put in front of pairs. ``problems`` make the template unusable and refuse
+    publishing; ``warnings`` are shown and may be accepted."""
+
+    problems: list[str]
+    warnings: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems and not self.warnings
+
+
+def _prose_texts(definition: TemplateDefinition) -> Iterable[tuple[str, str]]:
+    """(where, text) of every text whose placeholders are filled in when it is shown."""
+    yield "The template's title", definition.title
+    yield "The template's introduction", definition.intro
+    for section in definition.sections:
+        yield f"Section '{section.title}'", f"{section.title} {section.intro}"
+        for field in section.fields:
+            prose = field.text if field.type in ("clause", "acknowledgement") else ""
+            yield (f"Field '{field.label or field.key}' (section '{section.title}')",
+                   " ".join((field.label, field.help, prose)))
+
+
+def publish_checklist(version: TemplateVersion) -> PublishChecklist:
+    """Check a draft before it is published (a draft saved before a rule may not keep it)."""
+    definition = definition_of(version)
+    problems: list[str] = []
+    warnings: list[str] = []
+    if not any(field.stores_value for field in definition.fields):
+        problems.append("It has no field the pair fills in: there would be nothing to agree on. Add at least one "
+                        "field (a goal, the term, how you will meet ...).")
+    for where, text in _prose_texts(definition):
+        unknown = unknown_placeholders(text)
+        if unknown:
+            problems.append(f"{where} {unknown_placeholders_problem(unknown)}.")
+    for section in definition.sections:
+        if not section.fields:
+            warnings.append(f"Section '{section.title}' is empty: the pair would see only its title.")
+    if definition.signatures_field is None:
+        warnings.append("It has no signature block: the printed copies would have no lines for the mentor's and "
+                        "the mentee's signatures (the pair still signs in the portal).")
+    return PublishChecklist(problems, warnings)
+
+
+class PublishRefused(ValueError):
+    """The checklist found problems, or warnings that were not accepted; nothing was published."""
+
+    def __init__(self, checklist: PublishChecklist):
+        self.checklist = checklist
+        super().__init__("; ".join(checklist.problems or checklist.warnings))
+
+
+def publish_checked(version: TemplateVersion, actor: User | None, *, warnings_accepted: bool) -> TemplateVersion:
+    """Publish a draft that passes its checklist (its warnings accepted); raise PublishRefused otherwise."""
+    _lock(version)
+    _refuse_unless_draft(version)
+    checklist = publish_checklist(version)
+    if checklist.problems or (checklist.warnings and not warnings_accepted):
+        raise PublishRefused(checklist)
+    publish(version, actor)
+    if checklist.warnings:
+        audit.record("template.publish_warnings_accepted", actor=actor, program_id=version.template.program_id,
+                     template_id=version.template_id, version=version.number, warnings=len(checklist.warnings))
+    return version
+
+
+def republish(version: TemplateVersion, actor: User | None) -> TemplateVersion:
+    """Bring a retired version back: new pairs may start from it again (if it is the template's newest
+    published version)."""
+    _lock(version)
+    if version.state != "retired":
+        raise TemplateStateError(f"{_version_label(version)} is {version.state}; only a retired version can be "
+                                 "brought back.")
+    version.state = "published"
+    audit.record("template.republish", actor=actor, program_id=version.template.program_id,
                  template_id=version.template_id, version=version.number)
     return version
 

@@ -3,9 +3,10 @@ ready-made templates added as drafts, a default template for new pairs, and reti
 from __future__ import annotations
 
 import html
+import json
 
 from portal.extensions import db
-from portal.models import AuditEvent
+from portal.models import AuditEvent, TemplateVersion
 from tests.builder.conftest import counts, error_of, form_errors
 
 KNOWN = "{program_name}, {return_address}, {mentor_name}, {mentee_name}, {term_months}"
@@ -52,3 +53,104 @@ def test_known_placeholders_and_other_braces_still_save(builder):
                                    data={"field-label": label, "field-max_length": "100"})
     assert response.status_code == 303
     assert builder.draft().field("goal").label == label
+
+
+# --- the checklist before publishing -----------------------------------------------------------------------------
+
+def publish_url(builder) -> str:
+    return builder.version_url(suffix="/publish")
+
+
+def draft_state(builder) -> str:
+    db.session.expire_all()
+    return db.session.get(TemplateVersion, builder.draft_id).state
+
+
+def test_publishing_shows_the_checklist_and_asks_for_confirmation(builder):
+    """Does "Publish" lead to a checklist page that says all is well and asks to confirm, publishing nothing yet?"""
+    page = builder.client.get(builder.version_url()).get_data(as_text=True)
+    assert f'href="{publish_url(builder)}"' in page
+    response = builder.client.get(publish_url(builder))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Publish version 2 of Small agreement?" in page
+    assert "Everything checked" in page and "Publish version 2</button>" in page
+    assert draft_state(builder) == "draft"
+    response = builder.client.post(publish_url(builder))
+    assert response.status_code == 303 and draft_state(builder) == "published"
+    assert [json.loads(e.detail).get("version") for e in audited("template.publish")] == [1, 2]  # 1: the fixture
+
+
+def test_a_template_without_fields_to_fill_in_cannot_be_published(builder):
+    """Is a draft with nothing for the pair to fill in refused, the problem listed, no publish button, nothing
+    published even by a direct post?"""
+    for field_key in ("goal", "objectives"):
+        assert builder.client.post(builder.version_url(suffix=f"/fields/{field_key}/remove")).status_code == 303
+    page = builder.client.get(publish_url(builder)).get_data(as_text=True)
+    assert "cannot be published yet" in page and "no field the pair fills in" in page
+    assert "Publish version 2</button>" not in page
+    response = builder.client.post(publish_url(builder), data={"accept_warnings": "y"})
+    assert response.status_code == 422 and "no field the pair fills in" in response.get_data(as_text=True)
+    assert draft_state(builder) == "draft" and len(audited("template.publish")) == 1  # the fixture's version 1
+
+
+def test_an_unknown_placeholder_saved_earlier_refuses_publishing(builder):
+    """Is a draft that holds {mentor} (saved before the rule) refused, naming where it is?"""
+    version = db.session.get(TemplateVersion, builder.draft_id)
+    data = json.loads(version.definition_json)
+    data["sections"][0]["fields"][0]["label"] = "Goal agreed with {mentor}"
+    version.definition_json = json.dumps(data)
+    db.session.commit()
+    response = builder.client.post(publish_url(builder))
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert "Field 'Goal agreed with {mentor}' (section 'Goals') uses {mentor}, which is not a placeholder" in page
+    assert draft_state(builder) == "draft"
+
+
+def test_warnings_are_listed_and_must_be_accepted(builder):
+    """Are an empty section and a missing signature block shown as warnings that publish only once accepted,
+    and is the acceptance audited?"""
+    builder.client.post(builder.version_url(suffix="/fields/signatures/remove"))  # its section is left empty
+    page = html.unescape(builder.client.get(publish_url(builder)).get_data(as_text=True))
+    assert "2 warnings" in page and "Section 'Signing' is empty" in page and "no signature block" in page
+    assert "cannot be published yet" not in page and 'name="accept_warnings"' in page
+    response = builder.client.post(publish_url(builder))
+    assert response.status_code == 422
+    assert "tick this box to publish anyway" in error_of(response.get_data(as_text=True), "accept_warnings")
+    assert draft_state(builder) == "draft"
+    response = builder.client.post(publish_url(builder), data={"accept_warnings": "y"})
+    assert response.status_code == 303 and draft_state(builder) == "published"
+    assert [json.loads(e.detail).get("warnings") for e in audited("template.publish_warnings_accepted")] == [2]
+
+
+def test_a_published_version_has_no_checklist_to_publish(builder):
+    """Does asking to publish a version that is already published say so, and does a post change nothing?"""
+    response = builder.client.get(builder.version_url(builder.published_id, "/publish"), follow_redirects=True)
+    assert "already published" in response.get_data(as_text=True)
+    assert builder.client.post(builder.version_url(builder.published_id, "/publish")).status_code == 409
+
+
+# --- bringing a retired version back -----------------------------------------------------------------------------
+
+def test_a_retired_version_can_be_brought_back(builder):
+    """Can the admin publish a retired version again, so that new pairs start from it, with an audit entry?"""
+    from portal.domain import template_store
+    builder.client.post(builder.version_url(builder.published_id, "/retire"))
+    assert template_store.published_versions(builder.program) == []
+    page = builder.client.get(f"/programs/{builder.program.id}/templates/{builder.template_id}").get_data(
+        as_text=True)
+    assert builder.version_url(builder.published_id, "/republish") in page and "Bring back" in page
+    response = builder.client.post(builder.version_url(builder.published_id, "/republish"), follow_redirects=True)
+    assert "Version 1 is published again. New pairs start from it again." in response.get_data(as_text=True)
+    assert [v.id for v in template_store.published_versions(builder.program)] == [builder.published_id]
+    assert [json.loads(e.detail).get("version") for e in audited("template.republish")] == [1]
+
+
+def test_only_a_retired_version_can_be_brought_back(builder):
+    """Is bringing back a published version or a draft refused (409), changing nothing?"""
+    before = counts()
+    for version_id in (builder.published_id, builder.draft_id):
+        response = builder.client.post(builder.version_url(version_id, "/republish"))
+        assert response.status_code == 409 and "only a retired version can be brought back" in response.get_data(
+            as_text=True)
+    assert counts() == before
