@@ -777,8 +777,9 @@ def dump_template_file(defn: TemplateDefinition) -> str:
 
 _PLACEHOLDER_PATTERN = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 # Anything written like a placeholder ("{mentor}", "{ Mentor_Name }"): one that is not exactly a known
-# placeholder would be printed literally into the agreement, so it is refused where it is typed.
-_PLACEHOLDER_LIKE = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}")
+# placeholder would be printed literally into the agreement, so it is refused where it is typed. Double braces
+# ("{{ config }}") are not the placeholder syntax: they stay literal text, as written.
+_PLACEHOLDER_LIKE = re.compile(r"(?<!\{)\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}(?!\})")
 
 
 def unknown_placeholders(text: str) -> list[str]:
