@@ -143,11 +143,12 @@ def add_shipped_template(program_id: int):
     program = _program(program_id)
     form = ShippedTemplateForm(prefix="shipped")
     if form.validate_on_submit():
-        version = store.install_shipped_template(program, form.shipped.data, current_user)
+        version = store.add_shipped_template(program, form.shipped.data, current_user)
         db.session.commit()
-        flash(f"'{version.template.name}' added and published as version 1: new pairs can start from it.",
-              "success")
-        return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
+        flash(f"'{version.template.name}' added as a draft (version 1). Check it in the builder (where the paper "
+              "form names its own program it says {program_name}, which prints your program's name), then "
+              "publish it: until then no pair starts from it.", "success")
+        return see_other("builder.version", program_id=program.id, version_id=version.id)
     db.session.rollback()
     return _index(program, status=422, shipped_form=form)
 

@@ -284,8 +284,16 @@ def republish(version: TemplateVersion, actor: User | None) -> TemplateVersion:
     return version
 
 
+def add_shipped_template(program: Program, name: str, actor: User | None) -> TemplateVersion:
+    """A shipped template as a new draft of the program: its admin checks it (and publishes it) first."""
+    version = create_template(program, shipped_definition(name), actor)
+    audit.record("template.add_ready_made", actor=actor, program_id=program.id, template_id=version.template_id,
+                 shipped=name)
+    return version
+
+
 def install_shipped_template(program: Program, name: str, actor: User | None) -> TemplateVersion:
-    """Import a shipped template into a program and publish it."""
+    """Import a shipped template into a program and publish it (the demo, and tests that need it in use)."""
     return publish(create_template(program, shipped_definition(name), actor), actor)
 
 

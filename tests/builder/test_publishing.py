@@ -154,3 +154,26 @@ def test_only_a_retired_version_can_be_brought_back(builder):
         assert response.status_code == 409 and "only a retired version can be brought back" in response.get_data(
             as_text=True)
     assert counts() == before
+
+
+# --- ready-made templates ----------------------------------------------------------------------------------------
+
+def test_ready_made_templates_are_added_as_drafts_naming_this_program(builder):
+    """Does "add a ready-made template" add CCMC as a draft (not published, no new pair starts from it), whose
+    release names this program rather than the Commission, until the admin publishes it?"""
+    from portal.domain import template_store
+    response = builder.client.post(f"/programs/{builder.program.id}/templates/shipped",
+                                   data={"shipped-shipped": "ccmc"}, follow_redirects=True)
+    page = html.unescape(response.get_data(as_text=True))
+    assert "added as a draft" in page
+    added = db.session.scalar(db.select(TemplateVersion).order_by(TemplateVersion.id.desc()).limit(1))
+    assert (added.template.name, added.state) == ("CCMC Mentoring Agreement", "draft")
+    assert "CCMC Mentoring Agreement" not in [v.template.name for v in template_store.published_versions(
+        builder.program)]
+    preview = builder.client.get(builder.version_url(added.id, "/preview")).get_data(as_text=True)
+    assert "hold harmless the Nurses Mentoring, its respective directors" in preview
+    assert "Commission for Case Manager Certification" not in preview
+    assert [json.loads(e.detail).get("shipped") for e in audited("template.add_ready_made")] == ["ccmc"]
+    refused = builder.client.post(f"/programs/{builder.program.id}/templates/shipped",
+                                  data={"shipped-shipped": "../../etc/passwd"})
+    assert refused.status_code == 422 and "Not a valid choice" in refused.get_data(as_text=True)
