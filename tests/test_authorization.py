@@ -155,6 +155,7 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("builder.index", "GET"): ("/programs/{program}/templates", PROGRAM_ADMIN_ONLY),
     ("builder.create_template", "POST"): ("/programs/{program}/templates", PROGRAM_ADMIN_ONLY),
     ("builder.import_template", "POST"): ("/programs/{program}/templates/import", PROGRAM_ADMIN_ONLY),
+    ("builder.set_default_template", "POST"): ("/programs/{program}/templates/default", PROGRAM_ADMIN_ONLY),
     ("builder.add_shipped_template", "POST"): ("/programs/{program}/templates/shipped", PROGRAM_ADMIN_ONLY),
     ("builder.template_detail", "GET"): ("/programs/{program}/templates/{template}", PROGRAM_ADMIN_ONLY),
     ("builder.new_draft", "POST"): ("/programs/{program}/templates/{template}/drafts", PROGRAM_ADMIN_ONLY),

@@ -18,7 +18,7 @@ from portal import policy
 from portal.admin.forms import ConfirmForm
 from portal.builder import bp
 from portal.builder.forms import (
-    FIELD_FORMS, FIELD_TYPE_NAMES, ImportForm, NewSectionForm, NewTemplateForm, PublishForm, SectionForm,
+    FIELD_FORMS, FIELD_TYPE_NAMES, DefaultTemplateForm, ImportForm, NewSectionForm, NewTemplateForm, PublishForm, SectionForm,
     ShippedTemplateForm, TemplateTextForm, attach_problems, field_form,
 )
 from portal.domain import issued_files
@@ -66,11 +66,15 @@ def _version(program_id: int, version_id: int):
 
 # --- the program's templates -----------------------------------------------------------------------------------
 
-def _index(program, *, status=200, new_form=None, import_form=None, shipped_form=None):
+def _index(program, *, status=200, new_form=None, import_form=None, shipped_form=None, default_form=None):
     summaries = store.template_summaries(program)
     import_form = import_form or ImportForm(prefix="import")
     import_form.set_templates(summaries)
+    if default_form is None:
+        default_form = DefaultTemplateForm(prefix="default", data={"template": str(program.default_template_id or "")})
+    default_form.set_templates(summaries)
     return render("builder/index.html", program=program, summaries=summaries, status=status,
+                  default_form=default_form, default_version=store.default_version(program),
                   new_form=new_form or NewTemplateForm(prefix="new"), import_form=import_form,
                   shipped_form=shipped_form or ShippedTemplateForm(prefix="shipped"),
                   max_file_kib=MAX_FILE_BYTES // 1024)
@@ -100,6 +104,27 @@ def create_template(program_id: int):
             return see_other("builder.version", program_id=program.id, version_id=version.id)
     db.session.rollback()
     return _index(program, status=422, new_form=form)
+
+
+@bp.route("/<int:program_id>/templates/default", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def set_default_template(program_id: int):
+    program = _program(program_id)
+    form = DefaultTemplateForm(prefix="default")
+    if form.validate_on_submit():
+        chosen = form.template.data or ""
+        try:
+            store.set_default_template(program, int(chosen) if chosen.isdigit() else None, current_user)
+        except store.DefaultTemplateError as error:
+            form.template.errors = [str(error)]
+        else:
+            db.session.commit()
+            default = store.default_version(program)
+            flash(f"New pairs now start from '{default.template.name}' unless you choose another." if default else
+                  "No default template: choose the template for each new pair.", "success")
+            return see_other("builder.index", program_id=program.id)
+    db.session.rollback()
+    return _index(program, status=422, default_form=form)
 
 
 @bp.route("/<int:program_id>/templates/import", methods=["POST"])

@@ -309,6 +309,35 @@ def published_versions(program: Program) -> list[TemplateVersion]:
         .join(AgreementTemplate).order_by(AgreementTemplate.name)).all()
 
 
+class DefaultTemplateError(ValueError):
+    """A template that cannot be the program's default (another program's, or none of its versions published)."""
+
+
+def default_version(program: Program) -> TemplateVersion | None:
+    """The version new pairs start from unless another is chosen: the newest published version of the program's
+    default template (None without a default, or while none of its versions is published)."""
+    if program.default_template_id is None:
+        return None
+    return db.session.scalar(select(TemplateVersion).where(
+        TemplateVersion.template_id == program.default_template_id, TemplateVersion.state == "published")
+        .order_by(TemplateVersion.number.desc()).limit(1))
+
+
+def set_default_template(program: Program, template_id: int | None, actor: User | None) -> None:
+    """Choose the program's default template for new pairs (None: the admin chooses for each pair)."""
+    if template_id is not None:
+        template = db.session.get(AgreementTemplate, template_id)
+        if template is None or template.program_id != program.id:
+            raise DefaultTemplateError("Choose one of this program's templates.")
+        if latest_published(template) is None:
+            raise DefaultTemplateError(f"'{template.name}' has no published version yet: publish it first, then "
+                                       "make it the default.")
+    if program.default_template_id == template_id:
+        return
+    program.default_template_id = template_id
+    audit.record("program.default_template", actor=actor, program_id=program.id, template_id=template_id)
+
+
 def latest_published(template: AgreementTemplate) -> TemplateVersion | None:
     return db.session.scalar(select(TemplateVersion).where(
         TemplateVersion.template_id == template.id, TemplateVersion.state == "published")

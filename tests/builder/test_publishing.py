@@ -3,7 +3,9 @@ ready-made templates added as drafts, a default template for new pairs, and reti
 from __future__ import annotations
 
 import html
+import io
 import json
+import re
 
 from portal.extensions import db
 from portal.models import AuditEvent, TemplateVersion
@@ -177,3 +179,81 @@ def test_ready_made_templates_are_added_as_drafts_naming_this_program(builder):
     refused = builder.client.post(f"/programs/{builder.program.id}/templates/shipped",
                                   data={"shipped-shipped": "../../etc/passwd"})
     assert refused.status_code == 422 and "Not a valid choice" in refused.get_data(as_text=True)
+
+
+# --- the program's default template ------------------------------------------------------------------------------
+
+def second_template(builder):
+    """A second published template in the builder's program, named "Another agreement"."""
+    from tests.builder.conftest import make_template, small_template
+    version, _ = make_template(builder.program, small_template(name="Another agreement"), draft=False)
+    return version
+
+
+def test_the_program_admin_chooses_the_default_template_for_new_pairs(builder):
+    """Can the admin make a template the default (audited), and is it then preselected on the new-pair form,
+    although another template comes first in the alphabet?"""
+    another = second_template(builder)  # "Another agreement" sorts before "Small agreement"
+    index = f"/programs/{builder.program.id}/templates"
+    page = builder.client.get(f"/programs/{builder.program.id}/pairs/new").get_data(as_text=True)
+    assert f'value="{another.id}"' in page and ", the program&#39;s default" not in page  # none preselected
+    response = builder.client.post(f"{index}/default", data={"default-template": str(builder.template_id)},
+                                   follow_redirects=True)
+    page = html.unescape(response.get_data(as_text=True))
+    assert "New pairs now start from 'Small agreement'" in page and "default for new pairs" in page
+    form = builder.client.get(f"/programs/{builder.program.id}/pairs/new").get_data(as_text=True)
+    selected = re.search(r'<option[^>]*selected[^>]*>([^<]*)</option>', form)
+    assert selected and "Small agreement (version 1), the program&#39;s default" in selected.group(1)
+    assert [json.loads(e.detail).get("template_id") for e in audited("program.default_template")] == [
+        builder.template_id]
+
+
+def test_a_template_never_published_cannot_be_the_default(builder):
+    """Is a template without a published version (or another program's) refused as the default, next to the
+    choice, changing nothing?"""
+    from tests.factories import make_program
+    response = builder.client.post(f"/programs/{builder.program.id}/templates",
+                                   data={"new-name": "Unpublished"})
+    unpublished_id = db.session.get(TemplateVersion, int(response.headers["Location"].rsplit("/", 1)[1])).template_id
+    foreign, _ = make_template_in(make_program(code="FAR"))
+    for template_id, words in ((unpublished_id, "has no published version yet"),
+                               (foreign.template_id, "Choose one of this program's templates")):
+        response = builder.client.post(f"/programs/{builder.program.id}/templates/default",
+                                       data={"default-template": str(template_id)})
+        assert response.status_code == 422
+        assert words in html.unescape(error_of(response.get_data(as_text=True), "default-template"))
+    db.session.expire_all()
+    assert builder.program.default_template_id is None and audited("program.default_template") == []
+
+
+def make_template_in(program):
+    from tests.builder.conftest import make_template
+    return make_template(program, draft=False)
+
+
+def test_new_pairs_and_the_csv_import_use_the_default_template(builder):
+    """With two templates, do a pair created without naming one and a CSV row without a template column start
+    from the default template's newest version?"""
+    from portal.domain import template_store
+    from portal.models import Agreement
+    second_template(builder)
+    csv_text = "mentor_email,mentee_email\nm1@example.org,e1@example.org\n"
+    upload = {"csv_file": (io.BytesIO(csv_text.encode()), "pairs.csv")}
+    refused = builder.client.post(f"/programs/{builder.program.id}/pairs/import", data=upload,
+                                  content_type="multipart/form-data")
+    assert "several templates and no default one" in refused.get_data(as_text=True)
+    builder.client.post(f"/programs/{builder.program.id}/templates/default",
+                        data={"default-template": str(builder.template_id)})
+    upload = {"csv_file": (io.BytesIO(csv_text.encode()), "pairs.csv")}
+    preview = builder.client.post(f"/programs/{builder.program.id}/pairs/import", data=upload,
+                                  content_type="multipart/form-data")
+    assert preview.status_code == 200 and "Import 1 pair" in preview.get_data(as_text=True)
+    response = builder.client.post(f"/programs/{builder.program.id}/pairs/import/confirm",
+                                   data={"csv_text": csv_text})
+    assert response.status_code == 303
+    response = builder.client.post(f"/programs/{builder.program.id}/pairs/new", data={
+        "mentor_email": "m2@example.org", "mentee_email": "e2@example.org"})
+    assert response.status_code == 303
+    default = template_store.default_version(builder.program)
+    assert default.id == builder.published_id
+    assert [a.template_version_id for a in db.session.scalars(db.select(Agreement))] == [default.id] * 2
