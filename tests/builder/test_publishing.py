@@ -9,7 +9,7 @@ import re
 
 from portal.extensions import db
 from portal.models import AuditEvent, TemplateVersion
-from tests.builder.conftest import counts, error_of, form_errors
+from tests.builder.conftest import counts, error_of
 
 KNOWN = "{program_name}, {return_address}, {mentor_name}, {mentee_name}, {term_months}"
 
@@ -146,6 +146,8 @@ def test_a_retired_version_can_be_brought_back(builder):
     assert "Version 1 is published again. New pairs start from it again." in response.get_data(as_text=True)
     assert [v.id for v in template_store.published_versions(builder.program)] == [builder.published_id]
     assert [json.loads(e.detail).get("version") for e in audited("template.republish")] == [1]
+    audit_page = builder.client.get(f"/programs/{builder.program.id}/audit").get_data(as_text=True)
+    assert "brought back a retired template version" in audit_page
 
 
 def test_only_a_retired_version_can_be_brought_back(builder):
