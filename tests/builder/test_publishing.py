@@ -259,3 +259,13 @@ def test_new_pairs_and_the_csv_import_use_the_default_template(builder):
     default = template_store.default_version(builder.program)
     assert default.id == builder.published_id
     assert [a.template_version_id for a in db.session.scalars(db.select(Agreement))] == [default.id] * 2
+
+
+def test_both_ready_made_templates_pass_the_checklist(builder):
+    """Do the WHPRMS and CCMC templates, added as drafts, pass the checklist without a problem or a warning?"""
+    for shipped in ("whprms", "ccmc"):
+        response = builder.client.post(f"/programs/{builder.program.id}/templates/shipped",
+                                       data={"shipped-shipped": shipped})
+        page = builder.client.get(response.headers["Location"] + "/publish").get_data(as_text=True)
+        assert "Everything checked" in page and "warning" not in page, shipped
+        assert builder.client.post(response.headers["Location"] + "/publish").status_code == 303
