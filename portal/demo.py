@@ -106,6 +106,8 @@ def seed() -> bool:
         "WHPRMS": install_shipped_template(programs["WHPRMS"], "whprms", users["whprms.admin@demo.test"]),
         "CCMC": install_shipped_template(programs["CCMC"], "ccmc", users["ccmc.admin@demo.test"]),
     }
+    for code, version in versions.items():
+        programs[code].default_template_id = version.template_id  # what "Add a pair" preselects
     demo_agreements = []
     for (code, mentor, mentee, supervised), started in zip(PAIRS, TERM_STARTS):
         pair = Pair(program=programs[code], mentor=users[mentor], mentee=users[mentee])

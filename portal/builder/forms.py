@@ -107,6 +107,22 @@ class ShippedTemplateForm(PortalForm):
     shipped = SelectField("Ready-made template", choices=SHIPPED_CHOICES)
 
 
+class DefaultTemplateForm(PortalForm):
+    template = SelectField("Default template for new pairs", validate_choice=False,
+                           description="Preselected when you add a pair, and used by the pair import when a row "
+                                       "names no template.")
+
+    def set_templates(self, summaries) -> None:
+        self.template.choices = [("", "None: choose for each pair")] + [
+            (str(s.template.id), s.template.name) for s in summaries if s.in_use is not None]
+
+
+class PublishForm(PortalForm):
+    """The confirmation at the end of the publish checklist."""
+
+    accept_warnings = BooleanField("I have read the warnings above and want to publish this version anyway")
+
+
 # --- fields ----------------------------------------------------------------------------------------------------
 
 def _lines_to_entries(value: str, id_name: str, fallback: str) -> list[dict]:

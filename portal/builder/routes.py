@@ -18,7 +18,7 @@ from portal import policy
 from portal.admin.forms import ConfirmForm
 from portal.builder import bp
 from portal.builder.forms import (
-    FIELD_FORMS, FIELD_TYPE_NAMES, ImportForm, NewSectionForm, NewTemplateForm, SectionForm,
+    FIELD_FORMS, FIELD_TYPE_NAMES, DefaultTemplateForm, ImportForm, NewSectionForm, NewTemplateForm, PublishForm, SectionForm,
     ShippedTemplateForm, TemplateTextForm, attach_problems, field_form,
 )
 from portal.domain import issued_files
@@ -66,11 +66,15 @@ def _version(program_id: int, version_id: int):
 
 # --- the program's templates -----------------------------------------------------------------------------------
 
-def _index(program, *, status=200, new_form=None, import_form=None, shipped_form=None):
+def _index(program, *, status=200, new_form=None, import_form=None, shipped_form=None, default_form=None):
     summaries = store.template_summaries(program)
     import_form = import_form or ImportForm(prefix="import")
     import_form.set_templates(summaries)
+    if default_form is None:
+        default_form = DefaultTemplateForm(prefix="default", data={"template": str(program.default_template_id or "")})
+    default_form.set_templates(summaries)
     return render("builder/index.html", program=program, summaries=summaries, status=status,
+                  default_form=default_form, default_version=store.default_version(program),
                   new_form=new_form or NewTemplateForm(prefix="new"), import_form=import_form,
                   shipped_form=shipped_form or ShippedTemplateForm(prefix="shipped"),
                   max_file_kib=MAX_FILE_BYTES // 1024)
@@ -100,6 +104,27 @@ def create_template(program_id: int):
             return see_other("builder.version", program_id=program.id, version_id=version.id)
     db.session.rollback()
     return _index(program, status=422, new_form=form)
+
+
+@bp.route("/<int:program_id>/templates/default", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def set_default_template(program_id: int):
+    program = _program(program_id)
+    form = DefaultTemplateForm(prefix="default")
+    if form.validate_on_submit():
+        chosen = form.template.data or ""
+        try:
+            store.set_default_template(program, int(chosen) if chosen.isdigit() else None, current_user)
+        except store.DefaultTemplateError as error:
+            form.template.errors = [str(error)]
+        else:
+            db.session.commit()
+            default = store.default_version(program)
+            flash(f"New pairs now start from '{default.template.name}' unless you choose another." if default else
+                  "No default template: choose the template for each new pair.", "success")
+            return see_other("builder.index", program_id=program.id)
+    db.session.rollback()
+    return _index(program, status=422, default_form=form)
 
 
 @bp.route("/<int:program_id>/templates/import", methods=["POST"])
@@ -143,11 +168,12 @@ def add_shipped_template(program_id: int):
     program = _program(program_id)
     form = ShippedTemplateForm(prefix="shipped")
     if form.validate_on_submit():
-        version = store.install_shipped_template(program, form.shipped.data, current_user)
+        version = store.add_shipped_template(program, form.shipped.data, current_user)
         db.session.commit()
-        flash(f"'{version.template.name}' added and published as version 1: new pairs can start from it.",
-              "success")
-        return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
+        flash(f"'{version.template.name}' added as a draft (version 1). Check it in the builder (where the paper "
+              "form names its own program it says {program_name}, which prints your program's name), then "
+              "publish it: until then no pair starts from it.", "success")
+        return see_other("builder.version", program_id=program.id, version_id=version.id)
     db.session.rollback()
     return _index(program, status=422, shipped_form=form)
 
@@ -278,15 +304,40 @@ def version(program_id: int, version_id: int):
     return _builder(program, version, editing=_editing_from_query(version))
 
 
+def _publish_page(program, version, *, form: PublishForm | None = None, status: int = 200):
+    """The checklist before publishing: what refuses it, what warns, and the confirmation."""
+    return render("builder/publish.html", status=status, program=program, template=version.template,
+                  version=version, checklist=store.publish_checklist(version), form=form or PublishForm())
+
+
+@bp.route("/<int:program_id>/templates/versions/<int:version_id>/publish")
+@policy.access(policy.SIGNED_IN)
+def publish_check(program_id: int, version_id: int):
+    program, version = _version(program_id, version_id)
+    if version.state != "draft":
+        flash(f"Version {version.number} is already {version.state}; only a draft can be published.", "info")
+        return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
+    return _publish_page(program, version)
+
+
 @bp.route("/<int:program_id>/templates/versions/<int:version_id>/publish", methods=["POST"])
 @policy.access(policy.SIGNED_IN)
 def publish_version(program_id: int, version_id: int):
     program, version = _version(program_id, version_id)
-    if ConfirmForm().validate_on_submit():
-        store.publish(version, current_user)
-        db.session.commit()
-        flash(f"Version {version.number} is published. New pairs start from it; agreements made from earlier "
-              "versions keep theirs.", "success")
+    form = PublishForm()
+    if not form.validate_on_submit():
+        return _publish_page(program, version, form=form, status=422)
+    try:
+        store.publish_checked(version, current_user, warnings_accepted=bool(form.accept_warnings.data))
+    except store.PublishRefused as refusal:
+        db.session.rollback()
+        if not refusal.checklist.problems:
+            form.accept_warnings.errors = ["Read the warnings, then tick this box to publish anyway (or go back "
+                                           "to the builder and fix them)."]
+        return _publish_page(program, version, form=form, status=422)
+    db.session.commit()
+    flash(f"Version {version.number} is published. New pairs start from it; agreements made from earlier "
+          "versions keep theirs.", "success")
     return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
 
 
@@ -299,6 +350,20 @@ def retire_version(program_id: int, version_id: int):
         db.session.commit()
         flash(f"Version {version.number} is retired: no new pair starts from it. Agreements already made from "
               "it are not affected.", "success")
+    return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
+
+
+@bp.route("/<int:program_id>/templates/versions/<int:version_id>/republish", methods=["POST"])
+@policy.access(policy.SIGNED_IN)
+def republish_version(program_id: int, version_id: int):
+    program, version = _version(program_id, version_id)
+    if ConfirmForm().validate_on_submit():
+        store.republish(version, current_user)
+        db.session.commit()
+        newest = store.latest_published(version.template)
+        starts_here = ("New pairs start from it again." if newest.id == version.id else
+                       f"New pairs still start from version {newest.number}, the newest published one.")
+        flash(f"Version {version.number} is published again. {starts_here}", "success")
     return see_other("builder.template_detail", program_id=program.id, template_id=version.template_id)
 
 

@@ -35,6 +35,10 @@ ACTION_LABELS = {
     "role.revoke": "removed a role",
     "template.create": "created a template",
     "template.publish": "published a template version",
+    "template.publish_warnings_accepted": "published a template version despite its checklist's warnings",
+    "template.republish": "brought back a retired template version",
+    "template.add_ready_made": "added a ready-made template as a draft",
+    "program.default_template": "chose the default template for new pairs",
     "note.shared": "shared a note",
 }
 

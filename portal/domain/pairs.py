@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from portal import audit
 from portal.domain import accounts
 from portal.domain.agreements import start_agreement
-from portal.domain.template_store import published_versions
+from portal.domain.template_store import default_version, published_versions
 from portal.extensions import db
 from portal.models import Pair, PairSupervisor, Program, ProgramRole, TemplateVersion, User
 from portal.timeutil import EARLIEST_DAY, day_in_reach, latest_day, shown_day
@@ -91,11 +91,19 @@ def request_problems(program: Program, request: PairRequest, versions: dict[int,
     return problems
 
 
+def _implied_version_id(program: Program, versions: dict[int, TemplateVersion]) -> int | None:
+    """The version a pair starts from when none is named: the program's default, else the only one."""
+    default = default_version(program)
+    if default is not None and default.id in versions:
+        return default.id
+    return next(iter(versions)) if len(versions) == 1 else None
+
+
 def create_pair(actor: User, program: Program, request: PairRequest) -> Pair:
     """Create the pair (inviting new people by e-mail) and its first agreement, a draft."""
     versions = {version.id: version for version in published_versions(program)}
-    if request.template_version_id is None and len(versions) == 1:
-        request.template_version_id = next(iter(versions))
+    if request.template_version_id is None:
+        request.template_version_id = _implied_version_id(program, versions)
     problems = request_problems(program, request, versions)
     if problems:
         raise PairError(" ".join(problems))
@@ -213,9 +221,10 @@ def _preview_row(program, number, values, versions, by_name, seen) -> ImportRow:
         if version_id is None:
             problems.append(f"Unknown template \u201c{values['template']}\u201d.")
     else:
-        version_id = next(iter(versions)) if len(versions) == 1 else None
-        if len(versions) > 1:
-            problems.append("The program has several templates: name one in the template column.")
+        version_id = _implied_version_id(program, versions)
+        if version_id is None and len(versions) > 1:
+            problems.append("The program has several templates and no default one: name one in the template "
+                            "column.")
     supervisors = [email for email in (s.strip() for s in values.get("supervisor_emails", "").split(";")) if email]
     request = PairRequest(
         mentor_email=values.get("mentor_email", ""), mentee_email=values.get("mentee_email", ""),

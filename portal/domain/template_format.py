@@ -330,7 +330,8 @@ class _Parser:
     # invalid (the problem is then recorded, so None never reaches a returned definition).
 
     def text(self, obj: dict, name: str, location: str, *, max_length: int, required: bool = False,
-             non_empty: bool = False) -> str | None:
+             non_empty: bool = False, prose: bool = False) -> str | None:
+        """``prose``: a text whose placeholders are filled in when it is shown (titles, intros, labels ...)."""
         if name not in obj:
             if required:
                 self.problem(location, f"{name} is missing")
@@ -348,6 +349,10 @@ class _Parser:
         if forbidden:
             self.problem(location, f"{name} contains the control character U+{ord(forbidden.group()):04X}; "
                                    "only letters, punctuation, spaces, tabs and line breaks are allowed")
+        if prose and not self.stored:  # stored before the rule: shown as saved, the publish checklist tells
+            unknown = unknown_placeholders(value)
+            if unknown:
+                self.problem(location, f"{name} {unknown_placeholders_problem(unknown)}")
         return value
 
     def boolean(self, obj: dict, name: str, location: str, *, default: bool) -> bool | None:
@@ -430,8 +435,9 @@ class _Parser:
         self.refuse_unknown(data, TEMPLATE_ATTRIBUTES, where,
                             "a template has: " + ", ".join(TEMPLATE_ATTRIBUTES))
         name = self.text(data, "name", where, max_length=MAX_TITLE_LENGTH, required=True, non_empty=True)
-        title = self.text(data, "title", where, max_length=MAX_TITLE_LENGTH, required=True, non_empty=True)
-        intro = self.text(data, "intro", where, max_length=MAX_TEXT_LENGTH)
+        title = self.text(data, "title", where, max_length=MAX_TITLE_LENGTH, required=True, non_empty=True,
+                          prose=True)
+        intro = self.text(data, "intro", where, max_length=MAX_TEXT_LENGTH, prose=True)
         raw_sections = self.list_of(data, "sections", where)
         sections: list[Section] = []
         if raw_sections is not None:
@@ -455,8 +461,9 @@ class _Parser:
             return None
         self.refuse_unknown(data, SECTION_ATTRIBUTES, where, "a section has: " + ", ".join(SECTION_ATTRIBUTES))
         key = self.key(data, where)
-        title = self.text(data, "title", where, max_length=MAX_TITLE_LENGTH, required=True, non_empty=True)
-        intro = self.text(data, "intro", where, max_length=MAX_TEXT_LENGTH)
+        title = self.text(data, "title", where, max_length=MAX_TITLE_LENGTH, required=True, non_empty=True,
+                          prose=True)
+        intro = self.text(data, "intro", where, max_length=MAX_TEXT_LENGTH, prose=True)
         raw_fields = self.list_of(data, "fields", where) or []
         fields = []
         for field_number, raw_field in enumerate(raw_fields, start=1):
@@ -478,8 +485,8 @@ class _Parser:
         elif field_type not in FIELD_TYPES:
             self.problem(where, f"unknown field type '{_shorten(field_type)}' (known types: "
                                 + ", ".join(FIELD_TYPES) + ")")
-        label = self.text(data, "label", where, max_length=MAX_LABEL_LENGTH)
-        help_text = self.text(data, "help", where, max_length=MAX_TEXT_LENGTH)
+        label = self.text(data, "label", where, max_length=MAX_LABEL_LENGTH, prose=True)
+        help_text = self.text(data, "help", where, max_length=MAX_TEXT_LENGTH, prose=True)
         required = self.boolean(data, "required", where, default=False)
         pair_only = self.boolean(data, "pair_only", where, default=False)
         if field_type not in FIELD_TYPES:
@@ -620,7 +627,7 @@ class _Parser:
         return {}
 
     def prose_options(self, data: dict, where: str) -> dict:
-        return {"text": self.text(data, "text", where, max_length=MAX_TEXT_LENGTH, required=True,
+        return {"text": self.text(data, "text", where, max_length=MAX_TEXT_LENGTH, required=True, prose=True,
                                   non_empty=True)}
 
     def signatures_options(self, data: dict, where: str) -> dict:
@@ -769,6 +776,30 @@ def dump_template_file(defn: TemplateDefinition) -> str:
 # --- placeholders ---------------------------------------------------------------------------------------------
 
 _PLACEHOLDER_PATTERN = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+# Anything written like a placeholder ("{mentor}", "{ Mentor_Name }"): one that is not exactly a known
+# placeholder would be printed literally into the agreement, so it is refused where it is typed. Double braces
+# ("{{ config }}") are not the placeholder syntax: they stay literal text, as written.
+_PLACEHOLDER_LIKE = re.compile(r"(?<!\{)\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}(?!\})")
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    """The placeholder-like ``{words}`` of ``text`` that are not placeholders, in order, each once."""
+    found: list[str] = []
+    for match in _PLACEHOLDER_LIKE.finditer(text):
+        written = match.group(0)
+        if written[1:-1] not in PLACEHOLDERS and written not in found:
+            found.append(written)
+    return found
+
+
+def unknown_placeholders_problem(unknown: Iterable[str]) -> str:
+    """How a text with unknown placeholders is explained: what was written, and what exists."""
+    unknown = list(unknown)
+    written = ", ".join(unknown)
+    known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+    noun = "is not a placeholder" if len(unknown) == 1 else "are not placeholders"
+    return (f"uses {written}, which {noun} and would be printed as it is. The placeholders are: {known} "
+            "(written exactly so)")
 
 
 def substitute_placeholders(text: str, values: Mapping[str, str]) -> str:

@@ -29,7 +29,7 @@ from portal import audit
 from portal.domain.template_format import (
     FIELD_TYPES, MAX_FILE_BYTES, MAX_TITLE_LENGTH, NON_VALUE_FIELD_TYPES, OPTION_NAMES, OTHER, TemplateDefinition,
     TemplateFormatError, definition_to_dict, dump_template_file, field_location, load_template_file,
-    parse_definition, parse_stored_definition, section_location,
+    parse_definition, parse_stored_definition, section_location, unknown_placeholders, unknown_placeholders_problem,
 )
 from portal.extensions import db
 from portal.models import AgreementTemplate, Program, TemplateVersion, User
@@ -203,8 +203,97 @@ def publish(version: TemplateVersion, actor: User | None) -> TemplateVersion:
     return version
 
 
+@dataclass(frozen=True)
+class PublishChecklist:
+    """What publishing a draft would put in front of pairs. ``problems`` make the template unusable and refuse
+    publishing; ``warnings`` are shown and may be accepted."""
+
+    problems: list[str]
+    warnings: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems and not self.warnings
+
+
+def _prose_texts(definition: TemplateDefinition) -> Iterable[tuple[str, str]]:
+    """(where, text) of every text whose placeholders are filled in when it is shown."""
+    yield "The template's title", definition.title
+    yield "The template's introduction", definition.intro
+    for section in definition.sections:
+        yield f"Section '{section.title}'", f"{section.title} {section.intro}"
+        for field in section.fields:
+            prose = field.text if field.type in ("clause", "acknowledgement") else ""
+            yield (f"Field '{field.label or field.key}' (section '{section.title}')",
+                   " ".join((field.label, field.help, prose)))
+
+
+def publish_checklist(version: TemplateVersion) -> PublishChecklist:
+    """Check a draft before it is published (a draft saved before a rule may not keep it)."""
+    definition = definition_of(version)
+    problems: list[str] = []
+    warnings: list[str] = []
+    if not any(field.stores_value for field in definition.fields):
+        problems.append("It has no field the pair fills in: there would be nothing to agree on. Add at least one "
+                        "field (a goal, the term, how you will meet ...).")
+    for where, text in _prose_texts(definition):
+        unknown = unknown_placeholders(text)
+        if unknown:
+            problems.append(f"{where} {unknown_placeholders_problem(unknown)}.")
+    for section in definition.sections:
+        if not section.fields:
+            warnings.append(f"Section '{section.title}' is empty: the pair would see only its title.")
+    if definition.signatures_field is None:
+        warnings.append("It has no signature block: the printed copies would have no lines for the mentor's and "
+                        "the mentee's signatures (the pair still signs in the portal).")
+    return PublishChecklist(problems, warnings)
+
+
+class PublishRefused(ValueError):
+    """The checklist found problems, or warnings that were not accepted; nothing was published."""
+
+    def __init__(self, checklist: PublishChecklist):
+        self.checklist = checklist
+        super().__init__("; ".join(checklist.problems or checklist.warnings))
+
+
+def publish_checked(version: TemplateVersion, actor: User | None, *, warnings_accepted: bool) -> TemplateVersion:
+    """Publish a draft that passes its checklist (its warnings accepted); raise PublishRefused otherwise."""
+    _lock(version)
+    _refuse_unless_draft(version)
+    checklist = publish_checklist(version)
+    if checklist.problems or (checklist.warnings and not warnings_accepted):
+        raise PublishRefused(checklist)
+    publish(version, actor)
+    if checklist.warnings:
+        audit.record("template.publish_warnings_accepted", actor=actor, program_id=version.template.program_id,
+                     template_id=version.template_id, version=version.number, warnings=len(checklist.warnings))
+    return version
+
+
+def republish(version: TemplateVersion, actor: User | None) -> TemplateVersion:
+    """Bring a retired version back: new pairs may start from it again (if it is the template's newest
+    published version)."""
+    _lock(version)
+    if version.state != "retired":
+        raise TemplateStateError(f"{_version_label(version)} is {version.state}; only a retired version can be "
+                                 "brought back.")
+    version.state = "published"
+    audit.record("template.republish", actor=actor, program_id=version.template.program_id,
+                 template_id=version.template_id, version=version.number)
+    return version
+
+
+def add_shipped_template(program: Program, name: str, actor: User | None) -> TemplateVersion:
+    """A shipped template as a new draft of the program: its admin checks it (and publishes it) first."""
+    version = create_template(program, shipped_definition(name), actor)
+    audit.record("template.add_ready_made", actor=actor, program_id=program.id, template_id=version.template_id,
+                 shipped=name)
+    return version
+
+
 def install_shipped_template(program: Program, name: str, actor: User | None) -> TemplateVersion:
-    """Import a shipped template into a program and publish it."""
+    """Import a shipped template into a program and publish it (the demo, and tests that need it in use)."""
     return publish(create_template(program, shipped_definition(name), actor), actor)
 
 
@@ -218,6 +307,35 @@ def published_versions(program: Program) -> list[TemplateVersion]:
         select(TemplateVersion).join(newest, (TemplateVersion.template_id == newest.c.template_id)
                                      & (TemplateVersion.number == newest.c.number))
         .join(AgreementTemplate).order_by(AgreementTemplate.name)).all()
+
+
+class DefaultTemplateError(ValueError):
+    """A template that cannot be the program's default (another program's, or none of its versions published)."""
+
+
+def default_version(program: Program) -> TemplateVersion | None:
+    """The version new pairs start from unless another is chosen: the newest published version of the program's
+    default template (None without a default, or while none of its versions is published)."""
+    if program.default_template_id is None:
+        return None
+    return db.session.scalar(select(TemplateVersion).where(
+        TemplateVersion.template_id == program.default_template_id, TemplateVersion.state == "published")
+        .order_by(TemplateVersion.number.desc()).limit(1))
+
+
+def set_default_template(program: Program, template_id: int | None, actor: User | None) -> None:
+    """Choose the program's default template for new pairs (None: the admin chooses for each pair)."""
+    if template_id is not None:
+        template = db.session.get(AgreementTemplate, template_id)
+        if template is None or template.program_id != program.id:
+            raise DefaultTemplateError("Choose one of this program's templates.")
+        if latest_published(template) is None:
+            raise DefaultTemplateError(f"'{template.name}' has no published version yet: publish it first, then "
+                                       "make it the default.")
+    if program.default_template_id == template_id:
+        return
+    program.default_template_id = template_id
+    audit.record("program.default_template", actor=actor, program_id=program.id, template_id=template_id)
 
 
 def latest_published(template: AgreementTemplate) -> TemplateVersion | None:

@@ -28,6 +28,10 @@ class Program(db.Model):
     retention_months: Mapped[int | None] = mapped_column(Integer)
     # IANA name of the zone the program's pairs live in: agreed meeting times ("Tuesdays 17:00") are read in it.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The template new pairs start from unless another is chosen (its newest published version). use_alter:
+    # templates belong to programs, so the two tables refer to each other.
+    default_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreement_template.id", ondelete="SET NULL", use_alter=True))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     roles = relationship("ProgramRole", back_populates="program", cascade="all, delete-orphan")

@@ -20,7 +20,7 @@ class AgreementTemplate(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    program = relationship("Program")
+    program = relationship("Program", foreign_keys=[program_id])
     versions: Mapped[list[TemplateVersion]] = relationship(
         back_populates="template", order_by="TemplateVersion.number")
 

@@ -72,8 +72,13 @@ def _pair_form(program) -> NewPairForm:
     form = NewPairForm()
     form.supervisors.choices = [(role.user.id, f"{role.user.name} <{role.user.email}>")
                                 for role in programs.role_holders(program, "supervisor")]
-    form.template_version.choices = [(version.id, f"{version.template.name} (version {version.number})")
-                                     for version in published_versions(program)]
+    default = template_store.default_version(program)
+    form.template_version.choices = [
+        (version.id, f"{version.template.name} (version {version.number})"
+                     + (", the program's default" if default and version.id == default.id else ""))
+        for version in published_versions(program)]
+    if default is not None and not form.is_submitted():
+        form.template_version.data = default.id  # preselected; the admin may still choose another
     return form
 
 

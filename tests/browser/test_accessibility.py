@@ -135,6 +135,7 @@ PAGES = {
         "/programs/{program}/audit", "/programs/{program}/pairs/new", "/programs/{program}/pairs/import",
         "/programs/{program}/templates", "/programs/{program}/templates/{template}",
         "/programs/{program}/templates/versions/{draft}", "/programs/{program}/templates/versions/{version}",
+        "/programs/{program}/templates/versions/{draft}/publish",
         "/programs/{program}/templates/versions/{version}/preview", "/programs/{program}/templates/{template}/diff",
         "/pairs/{active_pair}",
     ],

@@ -141,18 +141,6 @@ def test_an_upload_larger_than_the_portal_accepts_is_refused(builder):
     assert counts() == before
 
 
-def test_ready_made_templates_are_added_published(builder):
-    """Does "add a ready-made template" put WHPRMS or CCMC into the program, published, ready for new pairs?"""
-    response = builder.client.post(f"/programs/{builder.program.id}/templates/shipped",
-                                   data={"shipped-shipped": "ccmc"})
-    assert response.status_code == 303
-    names = [v.template.name for v in template_store.published_versions(builder.program)]
-    assert "CCMC Mentoring Agreement" in names
-    refused = builder.client.post(f"/programs/{builder.program.id}/templates/shipped",
-                                  data={"shipped-shipped": "../../etc/passwd"})
-    assert refused.status_code == 422 and "Not a valid choice" in refused.get_data(as_text=True)
-
-
 def test_imported_file_text_is_data(builder):
     """Does a file whose texts look like markup or Jinja import as plain text (nothing evaluated)?"""
     raw = as_json(small_template(name="{{ config.SECRET_KEY }}", intro="<script>alert(1)</script>"))

@@ -65,11 +65,12 @@ def test_the_preview_fills_placeholders_and_shows_text_literally(builder, hostil
 
 
 def test_placeholders_are_substituted_once_and_never_evaluated(builder):
-    """Is {program_name} replaced by the program's name, and is a value that looks like Jinja left alone?"""
-    data = small_template(intro="Welcome to {program_name}; return it to {return_address}. {unknown} stays.")
+    """Is {program_name} replaced by the program's name, and are other braces left alone? (A {word} that is
+    no placeholder is refused when typed: see test_publishing.)"""
+    data = small_template(intro="Welcome to {program_name}; return it to {return_address}. {not a placeholder} stays.")
     published, _ = make_template(builder.program, data, draft=False)
     page = builder.client.get(builder.version_url(published.id, "/preview")).get_data(as_text=True)
-    assert "Welcome to Nurses Mentoring; return it to office@nurses.example. {unknown} stays." in page
+    assert "Welcome to Nurses Mentoring; return it to office@nurses.example. {not a placeholder} stays." in page
 
 
 def pdf_text(response) -> str:

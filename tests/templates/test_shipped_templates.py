@@ -29,9 +29,11 @@ SHARED_FORMS = REPO_ROOT.parent / "shared" / "forms"   # the originals, present 
 COPIED_FORMS = REPO_ROOT / "tests" / "data" / "forms"  # verbatim copies, for checkouts without ../shared
 
 FORMS = {"whprms": "whprms-mentor-partnership-agreement.txt", "ccmc": "ccmc-mentoring-agreement.txt"}
-# What the program settings give the placeholders when the demo's programs print the form.
-PROGRAM_VALUES = {"whprms": {"return_address": "president_elect@whprms.org", "program_name": "WHPRMS"},
-                  "ccmc": {"return_address": "mentoring@ccmcertification.org", "program_name": "CCMC"}}
+# What the placeholders print for the programs the paper forms were written for (the forms name their own
+# program where the templates have {program_name}, so that another program never prints their name).
+PROGRAM_VALUES = {"whprms": {"return_address": "president_elect@whprms.org", "program_name": "WHPRMS Mentor Program"},
+                  "ccmc": {"return_address": "mentoring@ccmcertification.org",
+                           "program_name": "Commission for Case Manager Certification"}}
 
 # Prompts that end with a colon and are followed on paper by free space to write in. Text alone cannot tell
 # them from colons that introduce something printed ("... we agree to:" introduces the numbered items), so they
@@ -327,7 +329,7 @@ def test_ccmc_release_is_an_acknowledgement_with_the_form_text():
     release = load_shipped("ccmc").field("release")
     last_paragraph = read_form_text("ccmc").strip().splitlines()[-1]
     assert release.type == "acknowledgement"
-    assert release.text == last_paragraph
+    assert substitute_placeholders(release.text, PROGRAM_VALUES["ccmc"]) == last_paragraph
 
 
 def test_ccmc_period_is_a_choice_with_other():
@@ -341,3 +343,15 @@ def test_ccmc_goals_are_numbered_goals_one_to_three():
     """Does CCMC ask for one to three goals, each called Goal?"""
     goals = load_shipped("ccmc").field("goals")
     assert (goals.option("min_items"), goals.option("max_items"), goals.option("item_label")) == (1, 3, "Goal")
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_no_shipped_template_prints_its_own_program_for_another(name):
+    """Does each template call the program {program_name} wherever its paper form names its own program, so
+    that a program adding it never prints WHPRMS's or CCMC's name?"""
+    defn = load_shipped(name)
+    own_names = ("WHPRMS", "CCMC", "Commission for Case Manager Certification")
+    texts = [defn.title, defn.intro] + [t for s in defn.sections for t in (s.title, s.intro)] + [
+        t for f in defn.fields for t in (f.label, f.help, f.text)]
+    assert [t for t in texts if t and any(own in t for own in own_names)] == []
+    assert any("{program_name}" in t for t in texts if t)
