@@ -36,6 +36,7 @@ from portal.models import (
     Agreement, AgreementEvent, AgreementSignature, FieldValue, GoalProgress, HelpRequest, Meeting, Pair, PairSupervisor, Program,
     TemplateVersion, User,
 )
+from portal.models.accounts import search_key
 from portal.models.lifecycle import GOAL_STATUSES
 from portal.timeutil import utcnow, utctoday
 
@@ -279,13 +280,18 @@ def _base(*columns, supervised: bool, mentor: bool = True, mentee: bool = True, 
     return stmt
 
 
-def _filtered(stmt, state: bool, alert: str, q: bool):
+def _filtered(stmt, state: bool, alert: str, q: bool, supervised: bool):
     if state:
         stmt = stmt.where(Agreement.state == _STATE)
     if alert:
         stmt = stmt.where(_ALERTS[alert])
     if q:
-        stmt = stmt.where(or_(_MENTOR.name.ilike(_PATTERN, escape="\\"), _MENTEE.name.ilike(_PATTERN, escape="\\")))
+        # Both sides folded (search_key): LIKE then ignores case and accents on every database. Addresses
+        # only for the program's admins: supervisors are never shown them, so cannot probe for them either.
+        keys = [_MENTOR.search_name, _MENTEE.search_name]
+        if not supervised:
+            keys += [_MENTOR.search_email, _MENTEE.search_email]
+        stmt = stmt.where(or_(*[key.like(_PATTERN, escape="\\") for key in keys]))
     return stmt
 
 
@@ -309,7 +315,7 @@ def _page_statements(scope: DashboardScope, query: DashboardQuery) -> rawsql.Que
     supervised, sees_help, state, alert, q, sort, direction = shape
     # Counted once in the statement (an uncorrelated subquery), not per row.
     total = _filtered(_base(func.count(Pair.id), supervised=supervised, **_joins(state, alert, q, None)),
-                      state, alert, q).correlate(None).scalar_subquery()
+                      state, alert, q, supervised).correlate(None).scalar_subquery()
     # Past the end: the last page's offset (0 when nothing matches: -1 // 25 is 0 in SQL's integer division).
     offset = _Least(bindparam("offset", type_=Integer), (total - 1) // PAGE_SIZE * PAGE_SIZE)
     column = _ORDER[sort]
@@ -317,7 +323,8 @@ def _page_statements(scope: DashboardScope, query: DashboardQuery) -> rawsql.Que
     # The page's pairs first, sorted on the sort key alone; then the columns, each a subquery, for those 25
     # only. In one statement the database would work out every column for every pair of the program before
     # sorting them, so that a page cost as much as the whole program.
-    page_ids = (_filtered(_base(Pair.id, supervised=supervised, **_joins(state, alert, q, sort)), state, alert, q)
+    page_ids = (_filtered(_base(Pair.id, supervised=supervised, **_joins(state, alert, q, sort)), state, alert, q,
+                          supervised)
                 .order_by(*order).limit(PAGE_SIZE).offset(offset)
                 .correlate(None).scalar_subquery())
     alerts = [case((expression, 1), else_=0).label(f"alert_{key}")
@@ -331,6 +338,12 @@ def _page_statements(scope: DashboardScope, query: DashboardQuery) -> rawsql.Que
     # every pair of the program again to match them against the 25.
     found = _statements[shape] = rawsql.Query(rows.where(Pair.id.in_(page_ids)).order_by(*order))
     return found
+
+
+def search_pattern(q: str) -> str:
+    """A LIKE pattern for the search `q`, folded as the people's search keys are, its wildcards taken literally."""
+    folded = search_key(q)
+    return "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _params(scope: DashboardScope, today: date) -> dict[str, Any]:
@@ -349,7 +362,7 @@ def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None =
     if query.state:
         params["state"] = query.state
     if query.q:
-        params["pattern"] = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params["pattern"] = search_pattern(query.q)
     params["offset"] = (query.page - 1) * PAGE_SIZE
     found = rawsql.rows(_page_statements(scope, query), params)
     total = found[0][0] if found else 0  # no row: no pair matches (a page past the end is the last page)
