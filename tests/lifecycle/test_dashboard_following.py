@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from contextlib import contextmanager
+
+from portal import rawsql
 
 from portal.extensions import db
 from portal.models import User
@@ -67,3 +70,83 @@ def test_search_over_thousands_of_pairs_costs_the_same_statements(app):
         page = client.get(url).get_data(as_text=True)
     assert len(large) == len(small)
     assert [row[1] for row in table_rows(page)] == ["Mentee 01234"]
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_the_csv_holds_every_page_of_the_filtered_list_streamed(app):
+    """With a state filter matching 61 pairs (three pages on screen), does "Download as CSV" stream all 61, in
+    the table's order, whichever page the admin was on?"""
+    world = build_world(app)
+    bulk_pairs(world, 300)
+    client = world.client("admin")
+    base = f"/programs/{world.program.id}/dashboard"
+    screen = []
+    for page in (1, 2, 3):
+        screen += table_rows(client.get(f"{base}?state=active&sort=mentee&direction=desc&page={page}")
+                             .get_data(as_text=True))
+    response = client.get(f"{base}.csv?state=active&sort=mentee&direction=desc&page=2")
+    assert response.is_streamed and response.mimetype == "text/csv"
+    assert re.search(r'filename="[^"]+-pairs-active\.csv"', response.headers["Content-Disposition"])
+    rows = csv_rows(response)
+    assert len(rows) - 1 == len(screen) == 61
+    assert [row[:2] for row in rows[1:]] == [cells[:2] for cells in screen]
+
+
+def test_the_csv_gives_addresses_supervisors_template_version_state_dates_and_counts(app):
+    """Does a program admin's CSV name each member's address, the supervisors, the template and its version,
+    the state, the term and the meeting and goal counts, and a supervisor's leave the addresses and the other
+    supervisors out?"""
+    world = build_world(app)
+    world.pair.supervisor_links[0].user  # noqa: B018 - loaded: the pair has Sam as supervisor
+    from portal.models import PairSupervisor
+    db.session.add(PairSupervisor(pair_id=world.pair.id, user_id=world.people["other_supervisor"].id))
+    db.session.commit()
+    rows = csv_rows(world.client("admin").get(f"/programs/{world.program.id}/dashboard.csv"))
+    record = dict(zip(rows[0], rows[1]))
+    mentor, mentee = world.people["mentor"], world.people["mentee"]
+    assert record["Mentor"] == "Maria Mentor" and record["Mentor e-mail"] == mentor.email
+    assert record["Mentee"] == "Nina Mentee" and record["Mentee e-mail"] == mentee.email
+    assert record["Supervisors"] == "Olga Supervisor; Sam Supervisor"
+    template = world.version.template
+    assert record["Template"] == template.name and record["Template version"] == str(world.version.number)
+    assert record["State"] == "Active" and record["Term start"] == str(world.agreement.term_start)
+    assert record["Term end"] == str(world.agreement.term_end)
+    assert record["Meetings held"] == "0" and record["Meetings agreed or planned"] == "12 committed"
+    assert record["Goals not started"] == "4"
+    supervised = csv_rows(world.client("supervisor").get(f"/programs/{world.program.id}/dashboard.csv"))
+    assert "Mentor e-mail" not in supervised[0] and "Supervisors" not in supervised[0]
+    assert "Template version" in supervised[0]
+    text = "\n".join(",".join(row) for row in supervised)
+    assert mentor.email not in text and "Olga" not in text
+
+
+@contextmanager
+def every_statement():
+    """Statements sent through the ORM and through portal.rawsql (the dashboard's reads)."""
+    raw: list[str] = []
+    rawsql.listen(raw.append)
+    try:
+        with counted_statements() as orm:
+            yield raw, orm
+    finally:
+        rawsql.remove(raw.append)
+
+
+def test_the_csv_of_thousands_of_pairs_reads_them_a_batch_at_a_time(app):
+    """Does the CSV run three statements per batch of 500 rows, not a statement per pair: with 3,001 pairs (seven
+    batches) as many as with 11 (one batch) plus 18?"""
+    world = build_world(app)
+    client = world.client("admin")
+    bulk_pairs(world, 10)
+    url = f"/programs/{world.program.id}/dashboard.csv"
+    client.get(url).get_data()  # warm up caches (template definitions) so both measurements are alike
+    with every_statement() as (small_raw, small_orm):
+        assert len(csv_rows(client.get(url))) - 1 == 11
+    bulk_pairs(world, 2990)
+    with every_statement() as (large_raw, large_orm):
+        assert len(csv_rows(client.get(url))) - 1 == 3001
+    assert len(large_orm) == len(small_orm)
+    assert len(large_raw) == len(small_raw) + 6 * 3
