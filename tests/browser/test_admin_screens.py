@@ -24,7 +24,7 @@ FILES = re.compile(r"\.(csv|pdf|json|ics)$|/export$")
 def admin_pages() -> list[tuple[str, str]]:
     """(who, address) of every page the walk lets admins open and pair members not: files left out."""
     pages = []
-    for (endpoint, method), (address, expectations) in sorted(ROUTES.items()):
+    for (_endpoint, method), (address, expectations) in sorted(ROUTES.items()):
         if method != "GET" or expectations["mentor"] != DENY or FILES.search(address.split("?")[0]):
             continue
         if expectations["program_admin"] == ALLOW:

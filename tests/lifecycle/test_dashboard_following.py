@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from portal import rawsql
 
 from portal.extensions import db
-from portal.models import User
+from portal.models import PairSupervisor
 from tests.factories import make_pair, make_user
 from tests.lifecycle.conftest import build_world
 from tests.lifecycle.test_dashboard import bulk_pairs, counted_statements, table_rows
@@ -100,8 +100,6 @@ def test_the_csv_gives_addresses_supervisors_template_version_state_dates_and_co
     the state, the term and the meeting and goal counts, and a supervisor's leave the addresses and the other
     supervisors out?"""
     world = build_world(app)
-    world.pair.supervisor_links[0].user  # noqa: B018 - loaded: the pair has Sam as supervisor
-    from portal.models import PairSupervisor
     db.session.add(PairSupervisor(pair_id=world.pair.id, user_id=world.people["other_supervisor"].id))
     db.session.commit()
     rows = csv_rows(world.client("admin").get(f"/programs/{world.program.id}/dashboard.csv"))
