@@ -14,6 +14,7 @@ from portal.models import PairSupervisor
 from tests.factories import make_pair, make_user
 from tests.lifecycle.conftest import build_world
 from tests.lifecycle.test_dashboard import bulk_pairs, counted_statements, table_rows
+from tests.lifecycle.test_migration import upgraded
 
 
 def mentors_found(client, program_id: int, q: str) -> list[str]:
@@ -148,3 +149,13 @@ def test_the_csv_of_thousands_of_pairs_reads_them_a_batch_at_a_time(app):
         assert len(csv_rows(client.get(url))) - 1 == 3001
     assert len(large_orm) == len(small_orm)
     assert len(large_raw) == len(small_raw) + 6 * 3
+
+
+def test_upgrading_gives_existing_people_their_search_keys(tmp_path):
+    """Does migration 0017 fold the names and addresses of people already in the database, so that the search
+    finds them at once?"""
+    seed = ("insert into user(id,email,name,is_site_admin,is_deactivated,session_generation,created_at) values "
+            "(1,'zoë@x.example','Zoë Ångström',0,0,1,'2026-01-01'),(2,'b@x.example','Straße',0,0,1,'2026-01-01');")
+    with upgraded(tmp_path, "0016_data_key_checks", seed) as connection:
+        keys = connection.execute("select search_name, search_email from user order by id").fetchall()
+    assert keys == [("zoe angstrom", "zoe@x.example"), ("strasse", "b@x.example")]
