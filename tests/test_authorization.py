@@ -142,6 +142,7 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("programs.import_pairs", "GET"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
     ("programs.import_pairs", "POST"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
     ("programs.confirm_import", "POST"): ("/programs/{program}/pairs/import/confirm", PROGRAM_ADMIN_ONLY),
+    ("programs.import_sample", "GET"): ("/programs/{program}/pairs/import/sample.csv", PROGRAM_ADMIN_ONLY),
     ("agreements.pair", "GET"): ("/pairs/{pair}", PAIR_FOLLOWERS),
     ("agreements.show", "GET"): ("/agreements/{agreement}", PAIR_FOLLOWERS),
     ("agreements.save_all", "POST"): ("/agreements/{agreement}", PAIR_MEMBERS),

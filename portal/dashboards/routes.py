@@ -43,11 +43,11 @@ def dashboard(program_id: int):
 @bp.route("/programs/<int:program_id>/dashboard.csv")
 @policy.access(policy.SIGNED_IN)
 def dashboard_csv(program_id: int):
-    """The rows on screen (same filters, sort and page) as CSV."""
-    board = _board(program_id)
-    response = Response("\ufeff" + boards.csv_text(board), mimetype="text/csv")  # BOM: spreadsheets read UTF-8
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{board.scope.program.code}-pairs-page-{board.query.page}.csv"')
+    """Every pair matching the dashboard's filters (all pages, in its order) as CSV, streamed as it is read."""
+    scope = policy.program_dashboard_scope(current_user, program_id)
+    query = boards.DashboardQuery.from_args(request.args, scope)
+    response = Response(boards.csv_lines(scope, query), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{boards.csv_filename(scope, query)}"'
     return response
 
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from collections.abc import Mapping as MappingABC
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 from urllib.parse import urlencode
 
 from sqlalchemy import (
@@ -28,14 +28,16 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from portal import rawsql
+from portal.extensions import db
 from portal.domain import commitments, meetings
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS
 from portal.domain.reminders import SIGNED_EVENT, TERM_ENDING_DAYS, signature_cutoff
 from portal.domain.template_store import definition_from
 from portal.models import (
-    Agreement, AgreementEvent, AgreementSignature, FieldValue, GoalProgress, HelpRequest, Meeting, Pair, PairSupervisor, Program,
+    Agreement, AgreementEvent, AgreementTemplate, AgreementSignature, FieldValue, GoalProgress, HelpRequest, Meeting, Pair, PairSupervisor, Program,
     TemplateVersion, User,
 )
+from portal.models.accounts import search_key
 from portal.models.lifecycle import GOAL_STATUSES
 from portal.timeutil import utcnow, utctoday
 
@@ -279,13 +281,18 @@ def _base(*columns, supervised: bool, mentor: bool = True, mentee: bool = True, 
     return stmt
 
 
-def _filtered(stmt, state: bool, alert: str, q: bool):
+def _filtered(stmt, state: bool, alert: str, q: bool, supervised: bool):
     if state:
         stmt = stmt.where(Agreement.state == _STATE)
     if alert:
         stmt = stmt.where(_ALERTS[alert])
     if q:
-        stmt = stmt.where(or_(_MENTOR.name.ilike(_PATTERN, escape="\\"), _MENTEE.name.ilike(_PATTERN, escape="\\")))
+        # Both sides folded (search_key): LIKE then ignores case and accents on every database. Addresses
+        # only for the program's admins: supervisors are never shown them, so cannot probe for them either.
+        keys = [_MENTOR.search_name, _MENTEE.search_name]
+        if not supervised:
+            keys += [_MENTOR.search_email, _MENTEE.search_email]
+        stmt = stmt.where(or_(*[key.like(_PATTERN, escape="\\") for key in keys]))
     return stmt
 
 
@@ -309,7 +316,7 @@ def _page_statements(scope: DashboardScope, query: DashboardQuery) -> rawsql.Que
     supervised, sees_help, state, alert, q, sort, direction = shape
     # Counted once in the statement (an uncorrelated subquery), not per row.
     total = _filtered(_base(func.count(Pair.id), supervised=supervised, **_joins(state, alert, q, None)),
-                      state, alert, q).correlate(None).scalar_subquery()
+                      state, alert, q, supervised).correlate(None).scalar_subquery()
     # Past the end: the last page's offset (0 when nothing matches: -1 // 25 is 0 in SQL's integer division).
     offset = _Least(bindparam("offset", type_=Integer), (total - 1) // PAGE_SIZE * PAGE_SIZE)
     column = _ORDER[sort]
@@ -317,20 +324,34 @@ def _page_statements(scope: DashboardScope, query: DashboardQuery) -> rawsql.Que
     # The page's pairs first, sorted on the sort key alone; then the columns, each a subquery, for those 25
     # only. In one statement the database would work out every column for every pair of the program before
     # sorting them, so that a page cost as much as the whole program.
-    page_ids = (_filtered(_base(Pair.id, supervised=supervised, **_joins(state, alert, q, sort)), state, alert, q)
+    page_ids = (_filtered(_base(Pair.id, supervised=supervised, **_joins(state, alert, q, sort)), state, alert, q,
+                          supervised)
                 .order_by(*order).limit(PAGE_SIZE).offset(offset)
                 .correlate(None).scalar_subquery())
-    alerts = [case((expression, 1), else_=0).label(f"alert_{key}")
-              for key, expression in _alerts_of(scope).items()]
-    rows = _base(total.label("total"), Pair.id, Agreement.id, _MENTOR.name, _MENTEE.name, Agreement.state,
-                 Agreement.term_start, Agreement.term_end, Agreement.template_version_id,
-                 signature_count().label("signatures"), _LAST_ACTIVITY.label("last_activity"), _HELD.label("held"),
-                 (_HELP_SINCE if sees_help else null()).label("help_since"), *alerts, supervised=supervised,
-                 scoped=False)
+    rows = _base(total.label("total"), *_row_columns(sees_help), supervised=supervised, scoped=False)
     # Limited to the page's ids alone (chosen in scope): with the scope repeated here, PostgreSQL's plan read
     # every pair of the program again to match them against the 25.
     found = _statements[shape] = rawsql.Query(rows.where(Pair.id.in_(page_ids)).order_by(*order))
     return found
+
+
+def search_pattern(q: str) -> str:
+    """A LIKE pattern for the search `q`, folded as the people's search keys are, its wildcards taken literally."""
+    folded = search_key(q)
+    return "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_ROW_WIDTH = 12  # the columns _row_columns gives before the alerts
+
+
+def _row_columns(sees_help: bool) -> list:
+    """A row's columns (_rows_of reads them in this order), its alert flags last."""
+    alerts = [case((expression, 1), else_=0).label(f"alert_{key}")
+              for key, expression in _ALERTS.items() if sees_help or key != "help_asked"]
+    return [Pair.id, Agreement.id, _MENTOR.name, _MENTEE.name, Agreement.state, Agreement.term_start,
+            Agreement.term_end, Agreement.template_version_id, signature_count().label("signatures"),
+            _LAST_ACTIVITY.label("last_activity"), _HELD.label("held"),
+            (_HELP_SINCE if sees_help else null()).label("help_since"), *alerts]
 
 
 def _params(scope: DashboardScope, today: date) -> dict[str, Any]:
@@ -340,31 +361,41 @@ def _params(scope: DashboardScope, today: date) -> dict[str, Any]:
             "signing_cutoff": signature_cutoff(today)}
 
 
-def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None = None,
-              now: datetime | None = None, reports_max_age: float = 0, all_help: bool = False) -> Dashboard:
-    """The page's rows, its reports (counted again when older than `reports_max_age` seconds) and the open
-    requests for help (the HELP_SHOWN waiting longest, or every one with `all_help`)."""
-    today = today or utctoday()
+def _filter_params(scope: DashboardScope, query: DashboardQuery, today: date) -> dict[str, Any]:
     params = _params(scope, today)
     if query.state:
         params["state"] = query.state
     if query.q:
-        params["pattern"] = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    params["offset"] = (query.page - 1) * PAGE_SIZE
-    found = rawsql.rows(_page_statements(scope, query), params)
-    total = found[0][0] if found else 0  # no row: no pair matches (a page past the end is the last page)
-    pages = max(1, -(-total // PAGE_SIZE))
-    query.page = min(query.page, pages)
-    alert_keys = tuple(_alerts_of(scope))
+        params["pattern"] = search_pattern(query.q)
+    return params
+
+
+def _rows_of(found, alert_keys: tuple[str, ...]) -> tuple[list[DashboardRow], dict[int, int]]:
+    """Rows from the row statements' records (_row_columns first), and each agreement's template version."""
     rows, version_of = [], {}
     for record in found:
-        (_total, pair_id, agreement_id, mentor, mentee, state, term_start, term_end, version_id, signatures, activity,
-         held, help_since, *flags) = record
+        (pair_id, agreement_id, mentor, mentee, state, term_start, term_end, version_id, signatures, activity,
+         held, help_since, *flags) = record[:_ROW_WIDTH + len(alert_keys)]
         rows.append(DashboardRow(pair_id, agreement_id, mentor, mentee, state, term_start, term_end,
                                  signatures or 0, activity, held or 0, help_since=help_since,
                                  alerts=[key for key, flag in zip(alert_keys, flags) if flag]))
         if agreement_id is not None:
             version_of[agreement_id] = version_id
+    return rows, version_of
+
+
+def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None = None,
+              now: datetime | None = None, reports_max_age: float = 0, all_help: bool = False) -> Dashboard:
+    """The page's rows, its reports (counted again when older than `reports_max_age` seconds) and the open
+    requests for help (the HELP_SHOWN waiting longest, or every one with `all_help`)."""
+    today = today or utctoday()
+    params = _filter_params(scope, query, today)
+    params["offset"] = (query.page - 1) * PAGE_SIZE
+    found = rawsql.rows(_page_statements(scope, query), params)
+    total = found[0][0] if found else 0  # no row: no pair matches (a page past the end is the last page)
+    pages = max(1, -(-total // PAGE_SIZE))
+    query.page = min(query.page, pages)
+    rows, version_of = _rows_of([record[1:] for record in found], tuple(_alerts_of(scope)))
     _complete_rows(rows, version_of)
     help_requests, more_help = [], False
     if scope.sees_help:
@@ -414,16 +445,24 @@ class _JsonValues(MappingABC):
         return len(self.raw)
 
 
-def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int]) -> None:
+def _bucket(length: int) -> int:
+    """The power of two at or above `length`: lists padded to it (_padded) compile to a few statements only,
+    not one per length (a CSV's batches hold up to CSV_BATCH agreements)."""
+    return 1 << max(0, length - 1).bit_length()
+
+
+def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int], engine=None) -> None:
     """Meeting targets and goal counts for the page's rows: one query, whatever the page holds."""
     ids = list(version_of)
     if not ids:
         return
+    version_ids = sorted(set(version_of.values()))
     values: dict[int, _JsonValues] = {agreement_id: _JsonValues() for agreement_id in ids}
     statuses: dict[int, dict[tuple[str, int], str]] = {agreement_id: {} for agreement_id in ids}
     versions = {}
     for kind, of_id, key, index, text in rawsql.rows(
-            _COMPLETION, {"ids": ids, "version_ids": sorted(set(version_of.values()))}):
+            _COMPLETION, {"ids": _padded(ids, _bucket(len(ids))),
+                          "version_ids": _padded(version_ids, _bucket(len(version_ids)))}, engine):
         if kind == _VALUE:
             values[of_id].raw[key] = text
         elif kind == _STATUS:
@@ -563,6 +602,50 @@ def _named_groups(counts: Mapping[str, int]) -> list[ReportLine]:
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------
+# The whole filtered list, however long: the matching pairs' ids in the table's order (one statement), then
+# their rows CSV_BATCH at a time (three statements a batch), each batch written out before the next is read.
+
+CSV_BATCH = 500
+_PAIR_IDS = bindparam("pair_ids", expanding=True)
+_list_statements: dict[tuple, rawsql.Query] = {}
+_TEMPLATE = aliased(AgreementTemplate, name="template")
+_VERSION_OF = aliased(TemplateVersion, name="version_of")
+# Per (supervised, sees_help): the rows of a batch, with their template and, for the program's admins, the
+# members' addresses (supervisors are never shown addresses).
+_CSV_ROWS = {
+    (supervised, sees_help): rawsql.Query(
+        _base(*_row_columns(sees_help), _TEMPLATE.name, _VERSION_OF.number,
+              *((_MENTOR.email, _MENTEE.email) if sees_help else (null(), null())),
+              supervised=supervised, scoped=False)
+        .outerjoin(_VERSION_OF, _VERSION_OF.id == Agreement.template_version_id)
+        .outerjoin(_TEMPLATE, _TEMPLATE.id == _VERSION_OF.template_id)
+        .where(Pair.id.in_(_PAIR_IDS)))
+    for supervised in (False, True) for sees_help in (False, True)}
+_SUPERVISOR_NAMES = rawsql.Query(
+    select(PairSupervisor.pair_id, User.name).join(User, User.id == PairSupervisor.user_id)
+    .where(PairSupervisor.pair_id.in_(_PAIR_IDS)).order_by(PairSupervisor.pair_id, User.name))
+
+
+def _list_statement(scope: DashboardScope, query: DashboardQuery) -> rawsql.Query:
+    """Every matching pair's id, in the table's order."""
+    supervised = scope.supervisor_id is not None
+    shape = (supervised, bool(query.state), query.alert, bool(query.q), query.sort, query.direction)
+    found = _list_statements.get(shape)
+    if found is None:
+        _, state, alert, q, sort, direction = shape
+        column = _ORDER[sort]
+        found = _list_statements[shape] = rawsql.Query(
+            _filtered(_base(Pair.id, supervised=supervised, **_joins(state, alert, q, sort)), state, alert, q,
+                      supervised)
+            .order_by(column.desc() if direction == "desc" else column.asc(), Pair.id.asc()))
+    return found
+
+
+def _padded(ids: list[int], size: int) -> list[int]:
+    """`ids` repeated at the end up to `size`: every batch then has one length, so one compiled statement
+    (portal.rawsql compiles one per length of a list)."""
+    return ids + [ids[-1]] * (size - len(ids))
+
 
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
@@ -570,23 +653,70 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_text(board: Dashboard) -> str:
-    """The rows on screen, with the same columns as the table."""
+def csv_filename(scope: DashboardScope, query: DashboardQuery) -> str:
+    parts = [scope.program.code, "pairs", query.state, query.alert.replace("_", "-"), "search" if query.q else ""]
+    return "-".join(part for part in parts if part) + ".csv"
+
+
+def csv_lines(scope: DashboardScope, query: DashboardQuery, today: date | None = None) -> Iterator[str]:
+    """Every pair matching the filters (all pages), in the table's order, as CSV lines: names, for the
+    program's admins addresses and supervisors, template and version, state, term, signatures, activity,
+    meetings and goal counts, alerts. Counts and states only: no agreement text, so no pair-only value.
+
+    The ids are read now, while the request lasts; the rows are read as the response is sent, on the engine
+    alone (the request's session and objects are gone by then)."""
+    params = _filter_params(scope, query, today or utctoday())
+    ids = [pair_id for (pair_id,) in rawsql.rows(_list_statement(scope, query), params)]
+    return _csv_batches(scope.supervisor_id is not None, scope.sees_help, tuple(_alerts_of(scope)), params, ids,
+                        db.engine)
+
+
+def _csv_batches(supervised: bool, admin: bool, alert_keys: tuple[str, ...], params: Mapping[str, Any],
+                 ids: list[int], engine) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    headings = ["Mentor", "Mentee", "State", "Term start", "Term end", "Signatures", "Last activity (UTC)",
-                "Meetings held", "Meetings agreed or planned", "Goals not started", "Goals in progress",
-                "Goals achieved", "Alerts"]
-    if board.scope.sees_help:
-        headings.append("Help asked on")
-    writer.writerow(headings)
-    for row in board.rows:
-        cells = [row.mentor, row.mentee, row.state_label, row.term_start, row.term_end, row.signatures,
-                 row.last_activity.strftime("%Y-%m-%d %H:%M") if row.last_activity else "", row.meetings_held,
-                 "" if row.meetings_target is None else f"{row.meetings_target} {row.target_kind}",
-                 row.goals["not_started"], row.goals["in_progress"], row.goals["achieved"],
-                 "; ".join(ALERT_LABELS[key] for key in row.alerts)]
-        if board.scope.sees_help:
-            cells.append(row.help_since.strftime("%Y-%m-%d %H:%M") if row.help_since else "")
+
+    def line(cells: list) -> str:
+        out.seek(0)
+        out.truncate()
         writer.writerow([_cell(cell) for cell in cells])
-    return out.getvalue()
+        return out.getvalue()
+
+    headings = ["Mentor", "Mentee"]
+    if admin:
+        headings += ["Mentor e-mail", "Mentee e-mail", "Supervisors"]
+    headings += ["Template", "Template version", "State", "Term start", "Term end", "Signatures",
+                 "Last activity (UTC)", "Meetings held", "Meetings agreed or planned", "Goals not started",
+                 "Goals in progress", "Goals achieved", "Alerts"]
+    if admin:
+        headings.append("Help asked on")
+    yield "\ufeff" + line(headings)  # the BOM: spreadsheets then read the file as UTF-8
+    rows_statement = _CSV_ROWS[(supervised, admin)]
+    width = _ROW_WIDTH + len(alert_keys)
+    for start in range(0, len(ids), CSV_BATCH):
+        batch = ids[start:start + CSV_BATCH]
+        batch_params = {**params, "pair_ids": _padded(batch, CSV_BATCH)}
+        found = {record[0]: record for record in rawsql.rows(rows_statement, batch_params, engine)}
+        records = [found[pair_id] for pair_id in batch if pair_id in found]  # a pair removed meanwhile: left out
+        rows, version_of = _rows_of(records, alert_keys)
+        _complete_rows(rows, version_of, engine)
+        supervisors: dict[int, list[str]] = {}
+        if admin:
+            for pair_id, name in rawsql.rows(_SUPERVISOR_NAMES, {"pair_ids": batch_params["pair_ids"]}, engine):
+                supervisors.setdefault(pair_id, []).append(name)
+        chunk = []
+        for row, record in zip(rows, records):
+            template_name, template_number, mentor_email, mentee_email = record[width:width + 4]
+            cells = [row.mentor, row.mentee]
+            if admin:
+                cells += [mentor_email, mentee_email, "; ".join(supervisors.get(row.pair_id, []))]
+            cells += [template_name, template_number, row.state_label, row.term_start, row.term_end,
+                      row.signatures, row.last_activity.strftime("%Y-%m-%d %H:%M") if row.last_activity else "",
+                      row.meetings_held,
+                      "" if row.meetings_target is None else f"{row.meetings_target} {row.target_kind}",
+                      row.goals["not_started"], row.goals["in_progress"], row.goals["achieved"],
+                      "; ".join(ALERT_LABELS[key] for key in row.alerts)]
+            if admin:
+                cells.append(row.help_since.strftime("%Y-%m-%d %H:%M") if row.help_since else "")
+            chunk.append(line(cells))
+        yield "".join(chunk)

@@ -10,11 +10,11 @@ from sqlalchemy import or_, select
 
 from portal import audit
 from portal.domain import accounts
-from portal.domain.agreements import start_agreement
+from portal.domain.agreements import last_day_of_term, start_agreement
 from portal.domain.template_store import default_version, published_versions
 from portal.extensions import db
 from portal.models import Pair, PairSupervisor, Program, ProgramRole, TemplateVersion, User
-from portal.timeutil import EARLIEST_DAY, day_in_reach, latest_day, shown_day
+from portal.timeutil import EARLIEST_DAY, day_in_reach, latest_day, shown_day, utctoday
 
 CSV_MAX_BYTES = 256 * 1024
 CSV_MAX_ROWS = 1000
@@ -128,6 +128,7 @@ class ImportRow:
     request: PairRequest | None
     problems: list[str]
     summary: str
+    warnings: list[str] = field(default_factory=list)  # worth a look, but the row can be imported
 
     @property
     def ok(self) -> bool:
@@ -207,8 +208,8 @@ def preview_import(program: Program, raw: bytes | str) -> ImportPreview:
 def _preview_row(program, number, values, versions, by_name, seen) -> ImportRow:
     problems = []
     code = values.get("program", "")
-    if code and code.upper() != program.code:
-        problems.append(f"Unknown program \u201c{code}\u201d: this import is for {program.code}.")
+    if code and code.casefold() not in (program.code.casefold(), program.name.casefold()):
+        problems.append(f"Unknown program \u201c{code}\u201d: this import is for {program.code} ({program.name}).")
     term_start = None
     if values.get("term_start"):
         try:
@@ -219,12 +220,14 @@ def _preview_row(program, number, values, versions, by_name, seen) -> ImportRow:
     if template_name:
         version_id = by_name.get(template_name)
         if version_id is None:
-            problems.append(f"Unknown template \u201c{values['template']}\u201d.")
+            problems.append(f"Unknown template \u201c{values['template']}\u201d: "
+                            + (f"use one of {accepted_templates(versions)}." if versions
+                               else "the program has no published template yet."))
     else:
         version_id = _implied_version_id(program, versions)
         if version_id is None and len(versions) > 1:
             problems.append("The program has several templates and no default one: name one in the template "
-                            "column.")
+                            f"column ({accepted_templates(versions)}).")
     supervisors = [email for email in (s.strip() for s in values.get("supervisor_emails", "").split(";")) if email]
     request = PairRequest(
         mentor_email=values.get("mentor_email", ""), mentee_email=values.get("mentee_email", ""),
@@ -236,14 +239,46 @@ def _preview_row(program, number, values, versions, by_name, seen) -> ImportRow:
     if key in seen:
         problems.append("The same pair appears earlier in this file.")
     seen.add(key)
-    mentor_shown = request.mentor_name or key[0] or "(no mentor)"
-    mentee_shown = request.mentee_name or key[1] or "(no mentee)"
+    mentor_shown = _person_shown(key[0], request.mentor_name) or "(no mentor)"
+    mentee_shown = _person_shown(key[1], request.mentee_name) or "(no mentee)"
+    supervisors_shown = [_person_shown(accounts.normalize_email(email), "") for email in supervisors]
     summary = (f"{mentor_shown} mentors {mentee_shown}"
-               + (f", supervised by {', '.join(supervisors)}" if supervisors else ""))
+               + (f", supervised by {', '.join(supervisors_shown)}" if supervisors else ""))
     new_people = [email for email in key if accounts.is_valid_email(email) and accounts.user_by_email(email) is None]
     if new_people:
         summary += "; invites " + ", ".join(new_people)
-    return ImportRow(number, request, problems, summary)
+    warnings = []
+    if term_start is not None and day_in_reach(term_start):
+        term_end = last_day_of_term(term_start, program.default_term_months)
+        if term_end < utctoday():
+            warnings.append(f"This term already ended on {shown_day(term_end)} ({program.default_term_months} "
+                            f"months from {shown_day(term_start)}).")
+    return ImportRow(number, request, problems, summary, warnings)
+
+
+def _person_shown(email: str, name_in_file: str) -> str:
+    """Someone the portal knows by the name they have in it (the file's spelling may differ), with the
+    address; someone new by the file's name, else the address."""
+    person = accounts.user_by_email(email) if accounts.is_valid_email(email) else None
+    if person is not None:
+        return f"{person.name} ({email})"
+    return name_in_file or email
+
+
+def accepted_templates(versions: dict[int, TemplateVersion]) -> str:
+    return ", ".join(sorted(version.template.name for version in versions.values()))
+
+
+def sample_csv(program: Program) -> str:
+    """A file to start from: every column, and one row that previews cleanly in this program (its code, its
+    first published template, today's date)."""
+    versions = published_versions(program)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerow([program.code, "alex.mentor@example.org", "Alex Mentor", "sam.mentee@example.org",
+                     "Sam Mentee", "", utctoday().isoformat(), versions[0].template.name if versions else ""])
+    return out.getvalue()
 
 
 def confirm_import(actor: User, program: Program, raw: bytes | str) -> list[Pair]:

@@ -1,5 +1,5 @@
 """Program admin views. Every program is loaded through policy.program_for_admin (a foreign id is a 404)."""
-from flask import flash
+from flask import Response, flash
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -130,7 +130,18 @@ def import_pairs(program_id: int):
                               confirm_form=confirm, status=200 if preview.ok else 422)
             form.csv_file.errors = [preview.file_problem]
     return render("programs/import_upload.html", program=program, form=form, columns=pairs.CSV_COLUMNS,
+                  versions=published_versions(program), default_version=template_store.default_version(program),
                   status=422 if form.errors else 200)
+
+
+@bp.route("/<int:program_id>/pairs/import/sample.csv")
+@policy.access(policy.SIGNED_IN)
+def import_sample(program_id: int):
+    """A CSV to start from, with every column and one row for this program."""
+    program = policy.program_for_admin(current_user, program_id)
+    response = Response("\ufeff" + pairs.sample_csv(program), mimetype="text/csv")  # BOM: spreadsheets read UTF-8
+    response.headers["Content-Disposition"] = f'attachment; filename="{program.code}-pairs-sample.csv"'
+    return response
 
 
 @bp.route("/<int:program_id>/pairs/import/confirm", methods=["POST"])

@@ -17,7 +17,7 @@ def pages_text(response) -> str:
 
 FILE_ENDPOINTS = {"agreements.pair_copy_pdf", "agreements.program_copy_pdf", "lifecycle.schedule",
                   "lifecycle.export", "dashboards.dashboard_csv", "builder.export_version",
-                  "builder.preview_pdf"}
+                  "builder.preview_pdf", "programs.import_sample"}
 
 
 def test_every_file_route_sends_the_same_file_to_an_htmx_request(app, client):
@@ -35,7 +35,8 @@ def test_every_file_route_sends_the_same_file_to_an_htmx_request(app, client):
                    f"/agreements/{agreement.id}/schedule.ics", f"/pairs/{pair.id}/export.json"]
     admin_urls = [f"/programs/{program.id}/dashboard.csv",
                   f"/programs/{program.id}/templates/versions/{version.id}/export",
-                  f"/programs/{program.id}/templates/versions/{version.id}/preview.pdf"]
+                  f"/programs/{program.id}/templates/versions/{version.id}/preview.pdf",
+                  f"/programs/{program.id}/pairs/import/sample.csv"]
     endpoints = set()
     for person, urls in ((pair.mentor, member_urls), (admin, admin_urls)):
         act_as(client, person)
