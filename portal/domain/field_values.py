@@ -223,6 +223,19 @@ def display_text(field: Field, value: Any) -> str:
     return str(value)
 
 
+LIST_ROWS_SHOWN_AT_ONCE = 10  # a list of up to this many items shows every row from the start
+
+
+def list_rows(field: Field, items: list | None = None) -> int:
+    """How many rows a numbered list shows for ``items``: every row of a short list; for a long one a row per
+    item plus an empty one (more appear as the pair fills them in). The pair's editor and the builder's preview
+    both ask here, so the preview starts exactly as short as the editor."""
+    items = items or []
+    most = field.option("max_items")
+    rows = most if most <= LIST_ROWS_SHOWN_AT_ONCE else min(len(items) + 1, most)
+    return max(rows, len(items))
+
+
 @dataclass(frozen=True)
 class Segment:
     text: str
