@@ -174,5 +174,6 @@ def _register_hooks(app: Flask) -> None:
         return {"htmx_file": "vendor/htmx-2.0.11.min.js"}
 
     # The pair's editor and the builder's preview (a macro file, imported without context) count list rows alike.
-    from portal.domain.field_values import list_rows
+    from portal.domain.field_values import blank_in_sentence, list_rows
     app.jinja_env.globals["list_rows"] = list_rows
+    app.jinja_env.globals["blank_in_sentence"] = blank_in_sentence
