@@ -106,7 +106,7 @@ def _decoded(detail: str) -> dict:
 
 
 def _in_words(action: str, key: str, shown: str, facts: dict,
-              names: dict[tuple[str, int], str]) -> tuple[str, str] | None:
+              names: dict[tuple, str]) -> tuple[str, str] | None:
     """One fact as a person reads it: names rather than ids, words rather than the code's names (None: the
     fact says nothing more than another one shown)."""
     if key in PERSON_FACTS and shown.isdigit():
@@ -129,7 +129,7 @@ def _in_words(action: str, key: str, shown: str, facts: dict,
 
 
 def _facts(action: str, facts: dict, program_id: int | None, administered: frozenset[int],
-           names: dict[tuple[str, int], str]) -> list[tuple[str, str]]:
+           names: dict[tuple, str]) -> list[tuple[str, str]]:
     """The entry's facts as shown: pair-only ones are redacted whenever written, and those for the program's
     admins are shown to them alone (policy.audit_fact_shown); then in words (_in_words)."""
     shown = []
@@ -141,12 +141,13 @@ def _facts(action: str, facts: dict, program_id: int | None, administered: froze
     return shown
 
 
-def _names(fact_sets: list[dict]) -> dict[tuple[str, int], str]:
-    """The names of the people and templates that the page's facts name by id, in two queries at most."""
+def _names(fact_sets: list[dict]) -> dict[tuple, str]:
+    """The names of the people, templates and template parts that the page's facts name by id or key, in three
+    queries at most."""
     def ids(keys) -> set[int]:
         return {value for facts in fact_sets for key, value in facts.items()
                 if key in keys and isinstance(value, int) and not isinstance(value, bool)}
-    names: dict[tuple[str, int], str] = {}
+    names: dict[tuple, str] = {}
     people = ids(PERSON_FACTS)
     if people:
         names.update((("user", user_id), name) for user_id, name in
