@@ -172,3 +172,8 @@ def _register_hooks(app: Flask) -> None:
     @app.context_processor
     def _template_globals():
         return {"htmx_file": "vendor/htmx-2.0.11.min.js"}
+
+    # The pair's editor and the builder's preview (a macro file, imported without context) count list rows alike.
+    from portal.domain.field_values import blank_in_sentence, list_rows
+    app.jinja_env.globals["list_rows"] = list_rows
+    app.jinja_env.globals["blank_in_sentence"] = blank_in_sentence

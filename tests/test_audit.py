@@ -66,7 +66,7 @@ def test_site_admin_reads_the_log_and_its_chain_state(app, client):
     """Does the site admin's audit page list entries and say whether the chain is intact?"""
     sign_in(client, make_user(site_admin=True))
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert "The log is intact" in page and "sign_in" in page
+    assert "The log is intact" in page and "signed in" in page
     first = db.session.scalar(db.select(AuditEvent.id).order_by(AuditEvent.id))
     db.session.execute(text("UPDATE audit_event SET action = 'forged' WHERE id = :id"), {"id": first})
     db.session.commit()

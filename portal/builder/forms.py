@@ -12,7 +12,7 @@ from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 
 from portal.domain.template_format import (
-    FIELD_TYPES, OPTION_NAMES, PLACEHOLDERS, PROGRAM_NEEDED_FIELDS, Field, pair_only_refusal,
+    FIELD_TYPES, OPTION_NAMES, PLACEHOLDERS, PROGRAM_NEEDED_FIELDS, Field, in_admin_words, pair_only_refusal,
 )
 from portal.domain.template_store import SHIPPED_TEMPLATES, DraftEditError, derive_key
 from portal.forms import PortalForm
@@ -406,7 +406,7 @@ def attach_problems(form: PortalForm, problems: DraftEditError) -> list[str]:
         input_name = INPUT_OF_ATTRIBUTE.get(attribute, attribute)
         if input_name in form:
             form[input_name].errors = list(form[input_name].errors) + [
-                humanize(message, attribute, form) for message in messages]
+                in_admin_words(humanize(message, attribute, form)) for message in messages]
         else:
             general.extend(messages)
-    return [message[:1].upper() + message[1:] for message in general]
+    return [in_admin_words(message[:1].upper() + message[1:]) for message in general]

@@ -24,7 +24,7 @@ from portal.builder.forms import (
 from portal.domain import issued_files
 from portal.domain import template_store as store
 from portal.domain.template_format import (
-    MAX_FILE_BYTES, TemplateFormatError, diff_definitions, dump_template_file, substitute_placeholders,
+    MAX_FILE_BYTES, TemplateFormatError, diff_definitions, dump_template_file, field_name, substitute_placeholders,
 )
 from portal.errors import error_response
 from portal.extensions import db
@@ -276,7 +276,7 @@ def _builder(program, version, *, editing: Editing | None = None, status: int = 
         problems_place=problems_place, focus=focus, older=older,
         fill=lambda text: substitute_placeholders(text, values),
         new_section_form=new_section_form or NewSectionForm(prefix="new_section"),
-        field_type_names=FIELD_TYPE_NAMES, confirm_form=ConfirmForm(),
+        field_type_names=FIELD_TYPE_NAMES, field_name=field_name, confirm_form=ConfirmForm(),
         agreement_count=store.agreement_counts_by_version(version.template).get(version.id, 0))
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from portal.domain import agreements as agreement_rules
 from portal.domain import signed_content, signing
-from portal.domain.field_values import Segment, fill_blanks, fingerprint, input_names, is_empty, missing_required
+from portal.domain.field_values import (
+    BlankSentence, Segment, blank_in_sentence, fill_blanks, fingerprint, input_names, is_empty, missing_required,
+)
 from portal.domain.template_format import Field, Section, TemplateDefinition, substitute_placeholders
 from portal.domain.template_store import definition_of
 from portal.models import Agreement, SignedVersion, User
@@ -86,6 +88,10 @@ class AgreementPage:
         if state is None or state.unreadable:
             return None
         return fill_blanks(f, self.prose(f.label), state.value)
+
+    def blank_sentence(self, f: Field) -> BlankSentence | None:
+        """The label's sentence around the one blank the field's input fills in the editor (None: label above)."""
+        return blank_in_sentence(f, self.prose(f.label))
 
     def field_cache_key(self, state: FieldState, oob: bool = False):
         """What one field's markup is a function of, for the fragment cache (portal/fragment_cache.py); None

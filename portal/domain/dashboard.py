@@ -128,6 +128,7 @@ class DashboardRow:
     goals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(GOAL_STATUSES, 0))
     alerts: list[str] = field(default_factory=list)
     help_since: datetime | None = None
+    template_version: str = ""           # "WHPRMS Mentor Partnership Agreement, version 2"
 
     @property
     def state_label(self) -> str:
@@ -409,14 +410,15 @@ def dashboard(scope: DashboardScope, query: DashboardQuery, today: date | None =
 _IDS = bindparam("ids", expanding=True)
 _VALUE, _STATUS, _VERSION = 0, 1, 2
 # What completes the page's rows, in one statement: the agreements' values (value_json is never set for
-# pair-only fields), their goal statuses, and their template versions. Each row: (kind, id, key, index, text).
+# pair-only fields), their goal statuses, and their template versions (the number in the index column). Each
+# row: (kind, id, key, index, text).
 _COMPLETION = rawsql.Query(union_all(
     select(literal(_VALUE), FieldValue.agreement_id, FieldValue.field_key, cast(null(), Integer),
            FieldValue.value_json)
     .where(FieldValue.agreement_id.in_(_IDS), FieldValue.value_json.is_not(None)),
     select(literal(_STATUS), GoalProgress.agreement_id, GoalProgress.field_key, GoalProgress.item_index,
            GoalProgress.status).where(GoalProgress.agreement_id.in_(_IDS)),
-    select(literal(_VERSION), TemplateVersion.id, TemplateVersion.state, cast(null(), Integer),
+    select(literal(_VERSION), TemplateVersion.id, TemplateVersion.state, TemplateVersion.number,
            TemplateVersion.definition_json)
     .where(TemplateVersion.id.in_(bindparam("version_ids", expanding=True)))))
 
@@ -459,7 +461,7 @@ def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int], engine=
     version_ids = sorted(set(version_of.values()))
     values: dict[int, _JsonValues] = {agreement_id: _JsonValues() for agreement_id in ids}
     statuses: dict[int, dict[tuple[str, int], str]] = {agreement_id: {} for agreement_id in ids}
-    versions = {}
+    versions, numbers = {}, {}
     for kind, of_id, key, index, text in rawsql.rows(
             _COMPLETION, {"ids": _padded(ids, _bucket(len(ids))),
                           "version_ids": _padded(version_ids, _bucket(len(version_ids)))}, engine):
@@ -469,10 +471,12 @@ def _complete_rows(rows: list[DashboardRow], version_of: dict[int, int], engine=
             statuses[of_id][(key, index)] = text
         else:
             versions[of_id] = definition_from(of_id, key, text)
+            numbers[of_id] = index
     for row in rows:
         if row.agreement_id is None:
             continue
         definition = versions[version_of[row.agreement_id]]
+        row.template_version = f"{definition.name}, version {numbers[version_of[row.agreement_id]]}"
         agreement_values = values[row.agreement_id]
         commitment = commitments.committed_meetings(definition, agreement_values)
         if commitment is not None:

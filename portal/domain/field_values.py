@@ -223,17 +223,59 @@ def display_text(field: Field, value: Any) -> str:
     return str(value)
 
 
+LIST_ROWS_SHOWN_AT_ONCE = 10  # a list of up to this many items shows every row from the start
+
+
+def list_rows(field: Field, items: list | None = None) -> int:
+    """How many rows a numbered list shows for ``items``: every row of a short list; for a long one a row per
+    item plus an empty one (more appear as the pair fills them in). The pair's editor and the builder's preview
+    both ask here, so the preview starts exactly as short as the editor."""
+    items = items or []
+    most = field.option("max_items")
+    rows = most if most <= LIST_ROWS_SHOWN_AT_ONCE else min(len(items) + 1, most)
+    return max(rows, len(items))
+
+
 @dataclass(frozen=True)
 class Segment:
     text: str
     filled: bool = False  # a value written into a blank of the form's sentence
 
 
+BLANK = re.compile(r"_{4,}")  # how a template's sentence marks a blank: "We will meet for ____ months."
+
+
+def _says_unit(f: Field, after_blank: str) -> bool:
+    """Does the sentence write the number's unit itself, right after the blank ("for ____ months.")?"""
+    unit = f.option("unit") if f.type == "number" else ""
+    return bool(unit) and after_blank.strip().lower().startswith(unit.lower())
+
+
+@dataclass(frozen=True)
+class BlankSentence:
+    """A one-blank sentence that the field's input fills in place, as on paper: before, the input, after."""
+    before: str
+    after: str
+    says_unit: bool  # the sentence writes the unit after the blank: the input is not followed by it again
+
+
+def blank_in_sentence(f: Field, sentence: str) -> BlankSentence | None:
+    """The sentence around the one blank of a short text, number or date field's label, for the editor and the
+    builder's preview to put the input there; None when the label is asked above the input (no blank, several
+    blanks, or a field of another type), as templates without blanks always were."""
+    if f.type not in ("short_text", "number", "date"):
+        return None
+    parts = BLANK.split(sentence)
+    if len(parts) != 2:
+        return None
+    return BlankSentence(parts[0], parts[1], _says_unit(f, parts[1]))
+
+
 def fill_blanks(f: Field, sentence: str, value: Any) -> list[Segment] | None:
     """The form's sentence with the value written into its blanks ("1. Meet regularly and for 3 months."), when
     the value fits them exactly; None when the value is shown under the sentence instead. The PDF copies and
     the read-only agreement page both read a sentence this way."""
-    parts = re.split(r"_{4,}", sentence)
+    parts = BLANK.split(sentence)
     blanks = len(parts) - 1
     if blanks == 0 or is_empty(value):
         return None
@@ -245,8 +287,7 @@ def fill_blanks(f: Field, sentence: str, value: Any) -> list[Segment] | None:
     elif f.type == "number" and blanks == 1:
         # "Meet for ____ months." has its unit after the blank; "We agree to meet for ____." does not.
         unit = f.option("unit")
-        says_unit = bool(unit) and parts[1].strip().lower().startswith(unit.lower())
-        fills = [str(value) if says_unit or not unit else f"{value} {unit}"]
+        fills = [str(value) if _says_unit(f, parts[1]) or not unit else f"{value} {unit}"]
     elif f.type in ("short_text", "date") and blanks == 1:
         fills = [str(value)]
     elif f.type == "choice" and blanks == 1:  # the free answer as written: "meet every other week"

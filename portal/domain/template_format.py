@@ -34,6 +34,37 @@ SIGNER_ROLES = ("mentor", "mentee")
 # may be called that.
 OTHER = "other"
 
+# How a program admin calls each type and attribute (the builder, "changes since", the audit log): the file
+# format's names (short_text, max_items) are for template files, never for a person reading a page.
+TYPE_WORDS = {
+    "short_text": "short text field", "long_text": "long text field", "numbered_list": "numbered list",
+    "number": "number field", "choice": "choice field", "meeting_modes": "meeting modes field",
+    "date": "date field", "acknowledgement": "acknowledgement", "clause": "clause", "signatures": "signature block",
+}
+ATTRIBUTE_WORDS = {
+    "name": "name", "title": "title", "intro": "introduction", "key": "key", "type": "type", "label": "label",
+    "help": "help text", "required": "required", "pair_only": "confidential to the pair",
+    "max_length": "longest answer", "min_items": "fewest items", "max_items": "most items",
+    "item_label": "item label", "min": "lowest allowed", "max": "highest allowed", "suggested": "suggested value",
+    "unit": "unit", "options": "answers", "allow_other": "'other' offered", "modes": "ways of meeting",
+    "text": "text", "signers": "order of the signature lines", "printed_name": "'printed name' column",
+    "date": "'date' column",
+}
+
+
+def attribute_words(name: str, field_type: str = "") -> str:
+    """An attribute or option as a program admin calls it ("max_items" -> "most items")."""
+    if name == "max_length" and field_type == "numbered_list":
+        return "longest item"
+    return ATTRIBUTE_WORDS.get(name, name.replace("_", " "))
+
+
+def type_words(field_type: str, article: bool = True) -> str:
+    """A field type as a program admin calls it: "a short text field", "a signature block"."""
+    words = TYPE_WORDS.get(field_type, field_type.replace("_", " "))
+    return _a(words) if article else words
+
+
 # A number field with this key is the agreement's term in months (see "The term" in docs/template-format.md).
 TERM_FIELD_KEY = "term_months"
 # Fields whose answer the portal copies into what the program reads, by (key, type), with why. "Confidential to
@@ -294,6 +325,24 @@ def _json_kind(value: Any) -> str:
 
 def _a(word: str) -> str:
     return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+_TYPED_FIELD = re.compile(r"\b(?:(an?) )?(" + "|".join(FIELD_TYPES) + r") field\b")
+_ADMIN_PHRASES = {
+    "set allow_other instead": "offer 'other' with a free answer instead",
+    "(sections and fields share one key space)": "(sections and fields share one set of keys)",
+    "This must be false: ": "This box cannot be ticked: ",
+}
+_UNDERSCORED_NAME = re.compile(r"\b(" + "|".join(n for n in ATTRIBUTE_WORDS if "_" in n) + r")\b")
+
+
+def in_admin_words(message: str) -> str:
+    """A message of parse_definition as the builder shows it: types and options in words ("a short_text field"
+    -> "a short text field", "max_items" -> "'most items'"). Template files keep the format's names."""
+    for phrase, words in _ADMIN_PHRASES.items():
+        message = message.replace(phrase, words)
+    message = _TYPED_FIELD.sub(lambda m: type_words(m.group(2), article=bool(m.group(1))), message)
+    return _UNDERSCORED_NAME.sub(lambda m: f"'{attribute_words(m.group(1))}'", message)
 
 
 def section_location(number: int, data: Any) -> str:
@@ -831,8 +880,8 @@ class Change:
     """
 
     kind: str      # one of CHANGE_KINDS
-    location: str  # e.g. "Section 2 'Goals', field 3 'objectives'"
-    detail: str    # e.g. "max_items changed from 3 to 5"
+    location: str  # e.g. "Section 2 'Goals', field 3 'Objectives'"
+    detail: str    # e.g. "most items changed from 3 to 5"
     old: Any = None
     new: Any = None
 
@@ -887,22 +936,33 @@ def _section_label(number: int, section: Section) -> str:
     return f"Section {number} '{_shorten(section.title)}'"
 
 
+def field_name(field: Field) -> str:
+    """How a page names a field: its label (or a clause's text), else its type in words; never its key."""
+    text = " ".join((field.label or field.text).replace("____", "\u2026").split())
+    return f"'{_shorten(text)}'" if text else type_words(field.type, article=False)
+
+
 def _field_label(section_label: str, number: int, field: Field) -> str:
-    return f"{section_label}, field {number} '{field.key}'"
+    return f"{section_label}, field {number} {field_name(field)}"
 
 
 def _field_summary(field: Field) -> str:
     described = f" {_show(field.label or field.text)}" if (field.label or field.text) else ""
-    return f"{field.type}{described}"
+    return f"{type_words(field.type)}{described}"
 
 
-def _attribute_changes(location: str, kind: str, old: Any, new: Any, names: Iterable[str]) -> list[Change]:
+def _attribute_changes(location: str, kind: str, old: Any, new: Any, names: Iterable[str],
+                       field_type: str = "") -> list[Change]:
     changes = []
     for name in names:
         old_value, new_value = getattr(old, name), getattr(new, name)
         if old_value != new_value:
-            changes.append(Change(kind, location, f"{name} changed from {_show(old_value)} to {_show(new_value)}",
-                                  old_value, new_value))
+            if name == "type":
+                detail = f"type changed from {type_words(old_value)} to {type_words(new_value)}"
+            else:
+                detail = (f"{attribute_words(name, field_type)} changed from {_show(old_value)} "
+                          f"to {_show(new_value)}")
+            changes.append(Change(kind, location, detail, old_value, new_value))
     return changes
 
 
@@ -912,11 +972,11 @@ def _field_changes(location: str, old: Field, new: Field) -> list[Change]:
     for name in dict.fromkeys([*new.options, *old.options]):  # new type's options first, then dropped ones
         old_value, new_value = old.options.get(name), new.options.get(name)
         if name not in old.options:
-            detail = f"option {name} added: {_show(new_value)}"
+            detail = f"{attribute_words(name, new.type)} added: {_show(new_value)}"
         elif name not in new.options:
-            detail = f"option {name} dropped (was {_show(old_value)})"
+            detail = f"{attribute_words(name, old.type)} dropped (was {_show(old_value)})"
         elif old_value != new_value:
-            detail = f"{name} changed from {_show(old_value)} to {_show(new_value)}"
+            detail = f"{attribute_words(name, new.type)} changed from {_show(old_value)} to {_show(new_value)}"
         else:
             continue
         changes.append(Change("field_changed", location, detail, _option_to_json(old_value),
@@ -942,7 +1002,7 @@ def diff_definitions(old: TemplateDefinition, new: TemplateDefinition) -> list[C
     for section_number, section in enumerate(new.sections, start=1):
         where = _section_label(section_number, section)
         if section.key not in old_sections:
-            listing = ", ".join(f.key for f in section.fields) or "none"
+            listing = ", ".join(_field_summary(f) for f in section.fields) or "none"
             changes.append(Change("section_added", where, f"section added (fields: {listing})"))
         else:
             old_number, old_section = old_sections[section.key]
@@ -985,7 +1045,7 @@ def diff_definitions(old: TemplateDefinition, new: TemplateDefinition) -> list[C
 
     for old_number, old_section in enumerate(old.sections, start=1):
         if old_section.key not in new_section_keys:
-            gone = [f.key for f in old_section.fields if f.key not in new_fields]
+            gone = [_field_summary(f) for f in old_section.fields if f.key not in new_fields]
             if gone:
                 listing = f"with its fields: {', '.join(gone)}"
             elif old_section.fields:

@@ -29,7 +29,8 @@ from portal import audit
 from portal.domain.template_format import (
     FIELD_TYPES, MAX_FILE_BYTES, MAX_TITLE_LENGTH, NON_VALUE_FIELD_TYPES, OPTION_NAMES, OTHER, TemplateDefinition,
     TemplateFormatError, definition_to_dict, dump_template_file, field_location, load_template_file,
-    parse_definition, parse_stored_definition, section_location, unknown_placeholders, unknown_placeholders_problem,
+    parse_definition, parse_stored_definition, section_location, type_words, unknown_placeholders,
+    unknown_placeholders_problem,
 )
 from portal.extensions import db
 from portal.models import AgreementTemplate, Program, TemplateVersion, User
@@ -527,7 +528,34 @@ def _attribute_of(message: str, attributes: Iterable[str]) -> str | None:
     return first_word if first_word in attributes else None
 
 
-def _edit_problems(error: TemplateFormatError, where: str, attributes: Iterable[str]) -> DraftEditError:
+def _field_name_in(field: Any) -> str:
+    """How the builder names a field of the draft's data: its label or text, else its type in words."""
+    if not isinstance(field, dict):
+        return ""
+    text = field.get("label") or field.get("text") or ""
+    text = " ".join(str(text).replace("____", "\u2026").split()) if isinstance(text, str) else ""
+    if text:
+        return "'" + (text if len(text) <= 40 else text[:39] + "\u2026") + "'"
+    return type_words(str(field.get("type", "")), article=False)
+
+
+def _by_labels(message: str, data: dict | None) -> str:
+    """A problem that names fields where the file format does (by key) names them by label instead."""
+    if not data or "field " not in message:
+        return message
+    for section_number, section in enumerate(data.get("sections") or [], start=1):
+        if not isinstance(section, dict):
+            continue
+        where = section_location(section_number, section)
+        for number, field in enumerate(section.get("fields") or [], start=1):
+            by_key = field_location(where, number, field)
+            if by_key in message:
+                message = message.replace(by_key, f"{where}, field {number} {_field_name_in(field)}")
+    return message
+
+
+def _edit_problems(error: TemplateFormatError, where: str, attributes: Iterable[str],
+                   data: dict | None = None) -> DraftEditError:
     """Sort the problems of an edited definition into those of each input of the edited part, and the rest."""
     attributes = tuple(attributes)
     by_attribute: dict[str, list[str]] = defaultdict(list)
@@ -547,7 +575,7 @@ def _edit_problems(error: TemplateFormatError, where: str, attributes: Iterable[
             else:
                 general.append(f"{entry.capitalize()}: {message}")
         else:
-            general.append(f"{location}: {message}" if location else message)
+            general.append(_by_labels(f"{location}: {message}" if location else message, data))
     return DraftEditError(by_attribute, general)
 
 
@@ -557,7 +585,7 @@ def _save(version: TemplateVersion, data: dict, actor: User | None, change: str,
     try:
         definition = parse_definition(data)
     except TemplateFormatError as error:
-        raise _edit_problems(error, where(data) if where else "Template", attributes) from None
+        raise _edit_problems(error, where(data) if where else "Template", attributes, data) from None
     size = len(dump_template_file(definition).encode("utf-8"))
     if size > MAX_FILE_BYTES:
         raise DraftEditError(general=[
@@ -578,7 +606,7 @@ def _refuse_taken_key(key: str, data: dict, where: Callable[[dict], str], attrib
     try:
         parse_definition(data)
     except TemplateFormatError as error:
-        problems = _edit_problems(error, where(data), attributes)
+        problems = _edit_problems(error, where(data), attributes, data)
         by_attribute, general = problems.by_attribute, problems.general
     by_attribute["key"] = [f"The key '{key}' is already used in this template; choose another (sections and "
                            "fields share one key space)", *by_attribute.get("key", [])]

@@ -65,7 +65,7 @@ def test_admin_builds_previews_and_publishes_a_template(live_server, open_page):
     expect(page.get_by_text("This template has no signature block yet")).to_have_count(0)
 
     # A field already added is edited in place.
-    page.get_by_role("link", name=re.compile(r"^Edit field where")).click()
+    page.get_by_role("link", name=re.compile(r"^Edit the field 'Where will you meet\?'")).click()
     editor = page.get_by_role("form", name="Edit field: Short text")
     editor.get_by_label("Label", exact=True).fill("Where and when will you meet?")
     editor.get_by_role("button", name="Save the field").click()

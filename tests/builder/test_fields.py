@@ -39,7 +39,7 @@ INVALID = [
      "This must be between 1 and 1000 (it is 5000)"),
     ("short_text", {"field-label": "Name", "field-max_length": "many"}, "field-max_length",
      "Enter a whole number"),
-    ("short_text", {"field-label": "   "}, "field-label", "This is empty: a short_text field needs a label"),
+    ("short_text", {"field-label": "   "}, "field-label", "This is empty: a short text field needs a label"),
     ("long_text", {"field-label": "Notes", "field-max_length": "0"}, "field-max_length",
      "This must be between 1 and 20000 (it is 0)"),
     ("numbered_list", {"field-label": "Objectives", "field-min_items": "5", "field-max_items": "3"},
@@ -58,7 +58,7 @@ INVALID = [
     ("choice", {"field-label": "How often?", "field-options_text": "weekly | Weekly\nWEEKLY"}, "field-options_text",
      "Option 2: duplicate label 'WEEKLY' (also option 1)"),
     ("choice", {"field-label": "How often?", "field-options_text": "Daily\nother | Other"}, "field-options_text",
-     "Option 2: value 'other' is reserved for the free answer: set allow_other instead"),
+     "Option 2: value 'other' is reserved for the free answer: offer 'other' with a free answer instead"),
     ("choice", {"field-label": "How often?", "field-options_text": "Every Week | Weekly"}, "field-options_text",
      "Option 1: value 'Every Week' is not valid"),
     ("meeting_modes", {"field-label": "How we meet", "field-modes_text": "Face to face | Face to face"},
@@ -125,7 +125,7 @@ def test_a_second_signature_block_is_refused_with_a_reason(builder):
     stored = builder.draft_json()
     response = post_new_field(builder, "signatures", {"field-signers": "mentor,mentee"})
     assert response.status_code == 422
-    assert any("at most one signatures field" in error for error in form_errors(response.get_data(as_text=True)))
+    assert any("at most one signature block" in error for error in form_errors(response.get_data(as_text=True)))
     assert builder.draft_json() == stored
 
 

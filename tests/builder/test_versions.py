@@ -159,9 +159,9 @@ def test_the_diff_between_two_versions_is_readable(builder):
     builder.client.post(builder.version_url(suffix="/fields/goal/remove"))
     page = builder.client.get(f"{url}?from={builder.published_id}&to={builder.draft_id}").get_data(as_text=True)
     assert "Changes from version 1 to version 2" in page
-    assert "max_items changed from 3 to 5" in page
-    assert "field added: date &#39;Start date&#39;" in page
-    assert "field removed (was long_text &#39;Goal&#39;)" in page
+    assert "most items changed from 3 to 5" in page
+    assert "field added: a date field &#39;Start date&#39;" in page
+    assert "field removed (was a long text field &#39;Goal&#39;)" in page
     same = builder.client.get(f"{url}?from={builder.published_id}&to={builder.published_id}")
     assert "the same version on both sides" in same.get_data(as_text=True)
     default = builder.client.get(url).get_data(as_text=True)  # newest against the one before it

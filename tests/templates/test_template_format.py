@@ -480,7 +480,8 @@ def test_identical_definitions_have_no_changes():
 
 
 def test_diff_reports_readable_changes_in_the_new_order():
-    """Does the diff say what was added, removed, moved and changed, with old and new values, in new order?"""
+    """Does the diff say what was added, removed, moved and changed, with old and new values, in new order, naming
+    fields by label and options in words ("highest allowed", not "max")?"""
     old = parse_definition(template(
         section("goals", field("goal", label="Goal"), field("note"),
                 field("objectives", "numbered_list", max_items=3), title="Goals"),
@@ -498,14 +499,15 @@ def test_diff_reports_readable_changes_in_the_new_order():
     assert changes == [
         ("template_changed", "Template", "title changed from 'Test template' to 'Renamed'"),
         ("section_moved", "Section 1 'Meetings'", "section moved from position 2 to position 1"),
-        ("field_changed", "Section 1 'Meetings', field 1 'months'", "max changed from 12 to 24"),
-        ("field_moved", "Section 1 'Meetings', field 2 'note'",
+        ("field_changed", "Section 1 'Meetings', field 1 'Label of months'", "highest allowed changed from 12 to 24"),
+        ("field_moved", "Section 1 'Meetings', field 2 'Label of note'",
          "field moved here from Section 1 'Goals' (it was field 2 there)"),
-        ("field_changed", "Section 2 'Goals', field 1 'goal'", "label changed from 'Goal' to 'Main goal'"),
-        ("field_changed", "Section 2 'Goals', field 1 'goal'", "required changed from no to yes"),
-        ("field_changed", "Section 2 'Goals', field 2 'objectives'", "max_items changed from 3 to 5"),
-        ("field_added", "Section 2 'Goals', field 3 'venues'", "field added: long_text 'Venues'"),
-        ("section_removed", "Section 3 'Extra'", "section removed (with its fields: old_field)"),
+        ("field_changed", "Section 2 'Goals', field 1 'Main goal'", "label changed from 'Goal' to 'Main goal'"),
+        ("field_changed", "Section 2 'Goals', field 1 'Main goal'", "required changed from no to yes"),
+        ("field_changed", "Section 2 'Goals', field 2 'Label of objectives'", "most items changed from 3 to 5"),
+        ("field_added", "Section 2 'Goals', field 3 'Venues'", "field added: a long text field 'Venues'"),
+        ("section_removed", "Section 3 'Extra'",
+         "section removed (with its fields: a short text field 'Label of old_field')"),
     ]
 
 
@@ -525,9 +527,9 @@ def test_diff_reports_type_change_and_removed_field():
     new = parse_definition(template(section("main", field("goal", "long_text"))))
     details = [(c.kind, c.detail) for c in diff_definitions(old, new)]
     assert details == [
-        ("field_changed", "type changed from 'short_text' to 'long_text'"),
-        ("field_changed", "max_length changed from 200 to 4000"),
-        ("field_removed", "field removed (was short_text 'Label of gone')"),
+        ("field_changed", "type changed from a short text field to a long text field"),
+        ("field_changed", "longest answer changed from 200 to 4000"),
+        ("field_removed", "field removed (was a short text field 'Label of gone')"),
     ]
 
 
@@ -539,4 +541,4 @@ def test_inserting_a_field_does_not_mark_the_others_moved():
     swapped = parse_definition(template(section("main", field("a"), field("c"), field("b"))))
     moved = [c for c in diff_definitions(old, swapped) if c.kind == "field_moved"]
     assert [(c.location, c.detail) for c in moved] == [
-        ("Section 1 'Main', field 2 'c'", "field moved within the section from position 3 to position 2")]
+        ("Section 1 'Main', field 2 'Label of c'", "field moved within the section from position 3 to position 2")]
