@@ -38,7 +38,7 @@ class ImportConfirmForm(PortalForm):
 
 class SupervisorChoiceForm(PortalForm):
     """One supervisor of the program (the choices are the program's supervisors: portal.domain.pair_changes)."""
-    supervisor = SelectField("Supervisor", coerce=int, validate_choice=False)
+    supervisor = SelectField("Supervisor to assign", coerce=int, validate_choice=False)
 
 
 class BulkSupervisorForm(SupervisorChoiceForm):
