@@ -115,6 +115,8 @@ def bulk_supervisors(program_id: int):
                     f"{person.name} no longer supervises {plural(changed)}")
             rest = (f"; {plural(unchanged)} {'already had' if assign else 'did not have'} them" if unchanged else "")
             flash(done + rest + ".", "success")
+    else:
+        flash("Nothing changed: choose a supervisor and tick at least one pair, then try again.", "error")
     return see_other("dashboards.dashboard", program_id=program.id, **_dashboard_args(back))
 
 

@@ -140,6 +140,10 @@ def test_admin_assigns_one_supervisor_to_many_pairs_from_the_dashboard(app, s):
     response = s.client.post(f"/programs/{s.program.id}/pairs/supervisors",
                              data={"supervisor": s.supervisor.id, "change": "assign"})
     assert "Select at least one pair." in s.client.get(response.headers["Location"]).get_data(as_text=True)
+    response = s.client.post(f"/programs/{s.program.id}/pairs/supervisors",
+                             data={"pair_ids": ["x"], "supervisor": s.supervisor.id, "change": "assign"})
+    assert "Nothing changed: choose a supervisor and tick at least one pair" in s.client.get(
+        response.headers["Location"]).get_data(as_text=True)
 
 
 # --- the term ------------------------------------------------------------------------------------------------
