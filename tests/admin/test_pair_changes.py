@@ -334,6 +334,8 @@ def test_a_closed_pair_can_be_paired_again_with_its_own_agreement(s):
     response = s.client.post(f"/programs/{s.program.id}/pairs/new", data=new_pair_form(s))
     assert response.status_code == 422 and "already a pair in this program" in response.get_data(as_text=True)
     set_state(s.agreement, "closed", closed_at=utcnow(), closure_kind="completed")
+    assert "This mentorship is closed. To pair Mia Mentor and Ned Mentee again" in s.client.get(s.url()).get_data(
+        as_text=True)
     response = s.client.post(f"/programs/{s.program.id}/pairs/new", data=new_pair_form(s))
     assert response.status_code == 303
     pairs = db.session.scalars(db.select(Pair).where(Pair.mentor_id == s.mentor.id).order_by(Pair.id)).all()
