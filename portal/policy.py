@@ -177,9 +177,13 @@ SUPERVISOR = "supervisor"
 PROGRAM_ADMIN = "program_admin"
 
 
+# A pair its program admin removed (created by mistake) is archived: nobody reaches it any more.
+LIVE_PAIR = Pair.archived_at.is_(None)
+
+
 def member_pairs(user: User) -> Select:
     """Pairs in which this person is the mentor or the mentee: the only people who see pair-only content."""
-    return select(Pair).where(or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id)).order_by(Pair.id)
+    return select(Pair).where(or_(Pair.mentor_id == user.id, Pair.mentee_id == user.id), LIVE_PAIR).order_by(Pair.id)
 
 
 def _live_supervisor(user_id, pair_id, program_id):
@@ -207,12 +211,12 @@ def _administers_pair_program(user: User):
 
 def supervised_pairs(user: User) -> Select:
     """Pairs this person is assigned to supervise."""
-    return select(Pair).where(_supervises_pair(user)).order_by(Pair.id)
+    return select(Pair).where(_supervises_pair(user), LIVE_PAIR).order_by(Pair.id)
 
 
 def followed_pairs(user: User) -> Select:
     """Pairs this person follows without being in them: as their supervisor or their program's admin."""
-    return select(Pair).where(or_(_supervises_pair(user), _administers_pair_program(user))).order_by(Pair.id)
+    return select(Pair).where(or_(_supervises_pair(user), _administers_pair_program(user)), LIVE_PAIR).order_by(Pair.id)
 
 
 def _sees_pair(user: User):
@@ -222,7 +226,7 @@ def _sees_pair(user: User):
 
 
 def visible_pairs(user: User) -> Select:
-    return select(Pair).where(_sees_pair(user)).order_by(Pair.id)
+    return select(Pair).where(_sees_pair(user), LIVE_PAIR).order_by(Pair.id)
 
 
 def pair_relation(user: User, pair: Pair) -> str | None:
@@ -244,7 +248,7 @@ def _member_pair_statement():
                    *rawsql.columns_of(mentee))
             .join_from(Pair, Program, Program.id == Pair.program_id)
             .join(mentor, mentor.id == Pair.mentor_id).join(mentee, mentee.id == Pair.mentee_id)
-            .where(Pair.id == bindparam("pair_id", type_=Integer),
+            .where(Pair.id == bindparam("pair_id", type_=Integer), LIVE_PAIR,
                    or_(Pair.mentor_id == bindparam("user_id", type_=Integer),
                        Pair.mentee_id == bindparam("user_id", type_=Integer))))
 
@@ -279,6 +283,17 @@ def pair_for_viewer(user: User, pair_id: int) -> tuple[Pair, str]:
     if pair is None:
         deny()
     return pair, pair_relation(user, pair)
+
+
+def pair_for_program_admin(user: User, program_id: int, pair_id: int) -> Pair:
+    """A live pair of a program this person administers, under that program's address (404 otherwise): what a
+    program admin changes after creating it (supervisors, term, template, removal)."""
+    program = program_for_admin(user, program_id)
+    pair = db.session.scalar(select(Pair).where(Pair.id == pair_id, Pair.program_id == program.id, LIVE_PAIR)) \
+        if abs(pair_id) <= MAX_ID else None
+    if pair is None:
+        deny()
+    return pair
 
 
 def may_see_pair_only(user: User, pair: Pair) -> bool:
@@ -317,7 +332,7 @@ def _agreement_with_pair_statement(condition, *extra) -> rawsql.Query:
                  .join(Pair, Pair.id == Agreement.pair_id).join(Program, Program.id == Pair.program_id)
                  .join(mentor, mentor.id == Pair.mentor_id).join(mentee, mentee.id == Pair.mentee_id)
                  .join(TemplateVersion, TemplateVersion.id == Agreement.template_version_id)
-                 .where(Agreement.id == bindparam("agreement_id", type_=Integer), condition))
+                 .where(Agreement.id == bindparam("agreement_id", type_=Integer), condition, LIVE_PAIR))
     return rawsql.Query(statement)
 
 
@@ -477,7 +492,7 @@ def _member_change_seq_statement() -> Select:
     return (select(Agreement.change_seq).join(Pair, Pair.id == Agreement.pair_id)
             .join(User, User.id == user_id)
             .where(Agreement.id == bindparam("agreement_id", type_=Integer),
-                   or_(Pair.mentor_id == user_id, Pair.mentee_id == user_id),
+                   or_(Pair.mentor_id == user_id, Pair.mentee_id == user_id), LIVE_PAIR,
                    User.session_generation == generation, User.is_deactivated.is_(False),
                    User.password_hash.is_not(None)))
 

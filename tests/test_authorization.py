@@ -74,7 +74,7 @@ def world(app) -> World:
     other_note = make_note(other_pair, people["other_mentor"], "The other pair's note.")
     ids = {"agreement": agreement.id, "program": program.id, "other_program": other_program.id, "pair": pair.id,
            "other_pair": other_pair.id, "supervisor_role": supervisor_role.id,
-           "user": people["bystander"].id, "template": published.template_id, "version": published.id,
+           "user": people["bystander"].id, "supervisor_user": people["supervisor"].id, "template": published.template_id, "version": published.id,
            "draft": draft.id, "note": note.id, "share": share.id, "meeting": meeting.id,
            "help_request": help_request.id,
            "withdrawn_share": withdrawn_share.id, "pending_share": pending_share.id, "other_note": other_note.id}
@@ -143,6 +143,17 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("programs.import_pairs", "POST"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
     ("programs.confirm_import", "POST"): ("/programs/{program}/pairs/import/confirm", PROGRAM_ADMIN_ONLY),
     ("programs.import_sample", "GET"): ("/programs/{program}/pairs/import/sample.csv", PROGRAM_ADMIN_ONLY),
+    # A pair's changes after creation (issue 23): its program's admins only; a foreign pair id is a 404.
+    ("programs.manage_pair", "GET"): ("/programs/{program}/pairs/{pair}", PROGRAM_ADMIN_ONLY),
+    ("programs.assign_pair_supervisor", "POST"): ("/programs/{program}/pairs/{pair}/supervisors", PROGRAM_ADMIN_ONLY),
+    ("programs.unassign_pair_supervisor", "POST"): ("/programs/{program}/pairs/{pair}/supervisors/{supervisor_user}/unassign",
+                                                    PROGRAM_ADMIN_ONLY),
+    ("programs.bulk_supervisors", "POST"): ("/programs/{program}/pairs/supervisors", PROGRAM_ADMIN_ONLY),
+    ("programs.change_term", "POST"): ("/programs/{program}/pairs/{pair}/term", PROGRAM_ADMIN_ONLY),
+    ("programs.move_template", "GET"): ("/programs/{program}/pairs/{pair}/template", PROGRAM_ADMIN_ONLY),
+    ("programs.move_template", "POST"): ("/programs/{program}/pairs/{pair}/template", PROGRAM_ADMIN_ONLY),
+    ("programs.remove_pair", "GET"): ("/programs/{program}/pairs/{pair}/remove", PROGRAM_ADMIN_ONLY),
+    ("programs.remove_pair", "POST"): ("/programs/{program}/pairs/{pair}/remove", PROGRAM_ADMIN_ONLY),
     ("agreements.pair", "GET"): ("/pairs/{pair}", PAIR_FOLLOWERS),
     ("agreements.show", "GET"): ("/agreements/{agreement}", PAIR_FOLLOWERS),
     ("agreements.save_all", "POST"): ("/agreements/{agreement}", PAIR_MEMBERS),

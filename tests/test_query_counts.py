@@ -29,7 +29,8 @@ NOT_COUNTED = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")
 
 # The most statements each page may run (what it runs today; lower is welcome, higher is a regression).
 BUDGET = {
-    "editor": 7, "autosave": 7, "poll_unchanged": 1, "poll_changed": 8, "dashboard": 9,
+    "editor": 7, "autosave": 7, "poll_unchanged": 1, "poll_changed": 8,
+    "dashboard": 10,  # 9, and for its admins the program's supervisors (the form assigning many pairs at once)
     "notes": 5,  # 4, and whether the notebook was purged: a note written since is deleted by the next purge
     "pdf": 6,  # 5 reads, and the record of the file issued (its hash, in a short write transaction of its own)
     "sign_in": 0, "home": 10,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.hostile import payloads
 from tests.hostile.test_forms import STATE_FIELDS
-from tests.hostile.test_ids import FOREIGN, REACHING_THE_VIEW, REFUSED_BY_CONVERTER, END_TO_END_ROUTES, actor_for
+from tests.hostile.test_ids import REACHING_THE_VIEW, REFUSED_BY_CONVERTER, END_TO_END_ROUTES, actor_for, foreign_ids
 from tests.hostile.test_markup import HOSTILE, TEXT_FIELDS
 from tests.hostile.test_uploads import BAD_CSV, BAD_PDF, BAD_TEMPLATE
 from tests.hostile_pdf import test_pdf_inputs
@@ -44,7 +44,7 @@ def bad_ids_end_to_end(app) -> int:
 
 def figures(app) -> dict[str, str]:
     arguments = id_arguments(app)
-    foreign = sum(len(FOREIGN.get(name, ())) for route, name in arguments if actor_for(route) != "site_admin")
+    foreign = sum(len(foreign_ids(route[0], name)) for route, name in arguments if actor_for(route) != "site_admin")
     distinct = {
         "bad ids": len(payloads.BAD_IDS), "bad query values": len(payloads.BAD_QUERY_VALUES),
         "markup, template and link payloads": len(HOSTILE), "state fields": len(STATE_FIELDS),

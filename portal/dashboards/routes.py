@@ -8,7 +8,7 @@ from flask_login import current_user
 from portal import policy
 from portal.dashboards import bp
 from portal.domain import dashboard as boards
-from portal.domain import lifecycle, program_settings
+from portal.domain import lifecycle, pair_changes, program_settings
 from portal.audit import verify_chain
 from portal.domain.audit_log import audit_page
 from portal.extensions import db
@@ -35,7 +35,9 @@ def dashboard(program_id: int):
     """Every pair a person follows in the program: filters and paging are links and a GET form, so they
     work without JavaScript; htmx swaps only the table."""
     board = _board(program_id)
-    return render("dashboards/dashboard.html", "dashboards/_table.html", board=board,
+    # Admins assign supervisors to many pairs at once from here (portal.programs.pair_routes.bulk_supervisors).
+    bulk = pair_changes.assignable_supervisors(board.scope.program) if board.scope.supervisor_id is None else []
+    return render("dashboards/dashboard.html", "dashboards/_table.html", board=board, bulk_supervisors=bulk,
                   alert_labels=boards.ALERT_LABELS, state_labels=boards.STATE_LABELS,
                   sort_labels=boards.SORT_LABELS)
 

@@ -276,7 +276,7 @@ def _base(*columns, supervised: bool, mentor: bool = True, mentee: bool = True, 
             _NEWER.pair_id == Pair.id, _NEWER.id > Agreement.id)))
     if not scoped:
         return stmt
-    stmt = stmt.where(Pair.program_id == _PROGRAM)
+    stmt = stmt.where(Pair.program_id == _PROGRAM, Pair.archived_at.is_(None))  # removed pairs count nowhere
     if supervised:
         stmt = stmt.where(exists().where(PairSupervisor.pair_id == Pair.id, PairSupervisor.user_id == _SUPERVISOR))
     return stmt

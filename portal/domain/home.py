@@ -35,7 +35,8 @@ def home_summary(user: User) -> HomeSummary:
     programs = db.session.scalars(policy.administered_programs(user)).all()
     if programs:
         counts = dict(db.session.execute(
-            select(Pair.program_id, func.count(Pair.id)).where(Pair.program_id.in_([p.id for p in programs]))
+            select(Pair.program_id, func.count(Pair.id)).where(Pair.program_id.in_([p.id for p in programs]),
+                                                              Pair.archived_at.is_(None))
             .group_by(Pair.program_id)).all())
         summary.administered = [(program, counts.get(program.id, 0)) for program in programs]
     load = (selectinload(Pair.program), selectinload(Pair.mentor), selectinload(Pair.mentee),

@@ -47,8 +47,13 @@ def existing_pair(program: Program, mentor_email: str, mentee_email: str) -> Pai
     mentee = accounts.user_by_email(mentee_email)
     if mentor is None or mentee is None:
         return None
-    return db.session.scalar(select(Pair).where(
-        Pair.program_id == program.id, Pair.mentor_id == mentor.id, Pair.mentee_id == mentee.id))
+    # A pair whose mentorship closed may be paired again (a new pair row, its own agreement); a removed
+    # (archived) pair is no pair at all.
+    candidates = db.session.scalars(select(Pair).where(
+        Pair.program_id == program.id, Pair.mentor_id == mentor.id, Pair.mentee_id == mentee.id,
+        Pair.archived_at.is_(None)).order_by(Pair.id)).all()
+    return next((pair for pair in candidates
+                 if not pair.agreements or pair.agreements[-1].state != "closed"), None)
 
 
 def supervisor_problem(program: Program, email: str) -> str | None:
@@ -87,7 +92,8 @@ def request_problems(program: Program, request: PairRequest, versions: dict[int,
     elif request.template_version_id not in versions:
         problems.append("Choose one of the program's published templates.")
     if not problems and existing_pair(program, mentor, mentee) is not None:
-        problems.append("This mentor and mentee are already a pair in this program.")
+        problems.append("This mentor and mentee are already a pair in this program (a pair can be paired again "
+                        "once its mentorship has closed).")
     return problems
 
 

@@ -72,7 +72,8 @@ def _both(agreement: Agreement) -> list[User]:
 
 
 def _agreements(*conditions):
-    return db.session.scalars(select(Agreement).join(Pair).where(*conditions).order_by(Agreement.id)).all()
+    return db.session.scalars(select(Agreement).join(Pair).where(*conditions, Pair.archived_at.is_(None))
+                              .order_by(Agreement.id)).all()
 
 
 def term_ending(today: date) -> list[Reminder]:
@@ -186,7 +187,7 @@ def share_waiting(today: date) -> list[Reminder]:
     reminders = []
     for share in shares:
         pair = share.note.pair
-        if not pair.agreements:
+        if not pair.agreements or pair.archived_at is not None:
             continue
         other = pair.mentee if share.proposed_by_id == pair.mentor_id else pair.mentor
         proposer = pair.mentor if other is pair.mentee else pair.mentee
@@ -206,7 +207,7 @@ def meeting_tomorrow(today: date | None) -> list[Reminder]:
                      "reminder_meeting_tomorrow.txt",
                      {"starts": starts, "time_zone": meeting.agreement.pair.program.time_zone,
                       "minutes": meeting.minutes})
-            for meeting, starts in due_tomorrow(today)]
+            for meeting, starts in due_tomorrow(today) if meeting.agreement.pair.archived_at is None]
 
 
 FINDERS: dict[str, Callable[[date], list[Reminder]]] = {  # meeting_tomorrow is also called with None

@@ -57,10 +57,15 @@ class Pair(db.Model):
     # by the listeners below. They listen to the ORM: a bulk insert or update through Core fills them itself.
     mentor_sort_name: Mapped[str] = mapped_column(String(SORT_NAME_LENGTH), default="", server_default="")
     mentee_sort_name: Mapped[str] = mapped_column(String(SORT_NAME_LENGTH), default="", server_default="")
+    # Set when a program admin removed a pair created by mistake (portal.domain.pair_changes): the row stays (its
+    # audit trail points at it), hidden from every list, count, reminder and export.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    archived_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     program: Mapped[Program] = relationship(back_populates="pairs")
     mentor = relationship("User", foreign_keys=[mentor_id])
     mentee = relationship("User", foreign_keys=[mentee_id])
+    archived_by = relationship("User", foreign_keys=[archived_by_id])
     supervisor_links: Mapped[list[PairSupervisor]] = relationship(
         back_populates="pair", cascade="all, delete-orphan")
     agreements = relationship("Agreement", back_populates="pair", order_by="Agreement.id")

@@ -34,3 +34,23 @@ class ImportUploadForm(PortalForm):
 
 class ImportConfirmForm(PortalForm):
     csv_text = HiddenField()
+
+
+class SupervisorChoiceForm(PortalForm):
+    """One supervisor of the program (the choices are the program's supervisors: portal.domain.pair_changes)."""
+    supervisor = SelectField("Supervisor to assign", coerce=int, validate_choice=False)
+
+
+class BulkSupervisorForm(SupervisorChoiceForm):
+    pair_ids = SelectMultipleField("Pairs", coerce=int, validate_choice=False)
+    change = HiddenField()  # "assign" or "unassign": which button was pressed (see the route)
+
+
+class TermForm(PortalForm):
+    term_start = StringField("Term starts", description="The first day, for example 2026-03-02.",
+                             render_kw={"type": "date"})
+    term_months = StringField("Term (months)", render_kw={"inputmode": "numeric"})
+
+
+class MoveForm(PortalForm):
+    version_id = SelectField("Move to the template", coerce=int, validate_choice=False)

@@ -17,7 +17,7 @@ from portal.web import render, see_other
 
 def _overview(program, appoint_form, status=200):
     program_pairs = db.session.scalars(
-        select(Pair).where(Pair.program_id == program.id).order_by(Pair.id)
+        select(Pair).where(Pair.program_id == program.id, Pair.archived_at.is_(None)).order_by(Pair.id)
         .options(selectinload(Pair.mentor), selectinload(Pair.mentee),
                  selectinload(Pair.agreements).selectinload(Agreement.template_version),
                  selectinload(Pair.supervisor_links).selectinload(PairSupervisor.user))).all()

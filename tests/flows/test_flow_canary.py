@@ -418,3 +418,50 @@ def test_planning_a_meeting(flow, logs, runner):
         assert "place" not in tags_in(handle.read())
     assert "place" not in tags_in(logs.text())
     assert not {where for where, tags in database_tags().items() if "place" in tags}
+
+
+def test_program_admin_pairs_again_then_changes_and_removes_the_new_pair(flow, logs, runner):
+    """The mentorship closes and the program pairs the two again; on the new, unsigned agreement (its own
+    pair-only canary) the admin moves the template, changes the term, assigns and unassigns a supervisor, then
+    removes the pair. Does the pair read its answer back after the move, and does no admin page, mail, log,
+    audit entry or outsider ever hold it?"""
+    from portal.domain.template_store import remove_field
+    from tests.factories import set_state
+    set_state(flow.current(), "closed", closed_at=utcnow(), closure_kind="completed")
+    admin = flow.client("program_admin")
+    base = f"/programs/{flow.program.id}"
+    _post(admin, f"{base}/pairs/new", {"mentor_email": flow.people["mentor"].email,
+                                       "mentee_email": flow.people["mentee"].email,
+                                       "template_version": flow.version.id, "term_start": utctoday().isoformat()})
+    old_pair = flow.pair
+    flow.pair = db.session.scalars(db.select(Pair).where(Pair.mentor_id == old_pair.mentor_id)
+                                   .order_by(Pair.id.desc())).first()
+    assert flow.pair.id != old_pair.id
+    again = flow.current()
+    fill_in(again, {"off_limits_topics": [canary("field")], "cancellation_notice": "a day ahead"},
+            by=flow.people["mentee"], required=False)
+    draft = new_draft_version(flow.version.template, None)
+    remove_field(draft, None, "cancellation_notice")
+    newer = publish(draft, None)
+    db.session.commit()
+
+    pair_base = f"{base}/pairs/{flow.pair.id}"
+    seen_by_admin = [admin.get(pair_base), admin.get(f"{pair_base}/template?version_id={newer.id}"),
+                     admin.get(f"{pair_base}/remove")]
+    assert all(response.status_code == 200 and not tags_in(response.get_data(as_text=True))
+               for response in seen_by_admin)
+    _post(admin, f"{pair_base}/template", {"version_id": newer.id})
+    assert flow.current().template_version_id == newer.id
+    assert "field" in tags_in(flow.client("mentee").get(f"/agreements/{again.id}").get_data(as_text=True))
+    _post(admin, f"{pair_base}/term", {"term_start": utctoday().isoformat(), "term_months": "6"})
+    _post(admin, f"{pair_base}/supervisors", {"supervisor": flow.people["other_supervisor"].id})
+    assert "field" not in tags_in(flow.client("other_supervisor").get(f"/agreements/{again.id}").get_data(
+        as_text=True))
+    _post(admin, f"{pair_base}/supervisors/{flow.people['other_supervisor'].id}/unassign")
+    assert_no_leak(flow, logs)
+    _post(admin, f"{pair_base}/remove")
+    assert runner.invoke(args=["send-mail"]).exit_code == 0
+    kinds = set(db.session.scalars(db.select(OutboxMail.kind)))
+    assert {"pair_template_changed", "pair_term_changed", "pair_removed"} <= kinds
+    flow.pair = old_pair
+    assert_no_leak(flow, logs)
