@@ -589,3 +589,12 @@ def may_view_agreement(user: User, agreement_id: int) -> bool:
     open it anyway (verifying a PDF must not become a way to find agreements)."""
     return db.session.scalar(select(exists().where(
         Agreement.id == agreement_id, Agreement.pair_id == Pair.id, _sees_pair(user))))
+
+
+def pair_for_program_admin(user: User, program_id: int, pair_id: int) -> tuple[Program, Pair]:
+    """A pair of a program this person administers (its invitations), with the program; else 404."""
+    program = program_for_admin(user, program_id)
+    pair = db.session.scalar(select(Pair).where(Pair.id == pair_id, Pair.program_id == program.id))
+    if pair is None:
+        deny()
+    return program, pair

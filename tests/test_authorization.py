@@ -142,6 +142,10 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("programs.import_pairs", "GET"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
     ("programs.import_pairs", "POST"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
     ("programs.confirm_import", "POST"): ("/programs/{program}/pairs/import/confirm", PROGRAM_ADMIN_ONLY),
+    ("programs.pair_invitations", "GET"): ("/programs/{program}/pairs/{pair}/invitations", PROGRAM_ADMIN_ONLY),
+    # The world's mentee has joined: the program admin is told there is nothing to resend (handled, 422).
+    ("programs.resend_invitation", "POST"): ("/programs/{program}/pairs/{pair}/invitations/mentee/resend",
+                                             PROGRAM_ADMIN_ONLY),
     ("agreements.pair", "GET"): ("/pairs/{pair}", PAIR_FOLLOWERS),
     ("agreements.show", "GET"): ("/agreements/{agreement}", PAIR_FOLLOWERS),
     ("agreements.save_all", "POST"): ("/agreements/{agreement}", PAIR_MEMBERS),

@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import policy
 from portal.admin.forms import AppointForm, ConfirmForm
-from portal.domain import accounts, pairs, programs, template_store
+from portal.domain import accounts, invitations, pairs, programs, template_store
 from portal.domain.template_store import published_versions
 from portal.extensions import db
 from portal.models import Agreement, Pair, PairSupervisor
@@ -21,7 +21,9 @@ def _overview(program, appoint_form, status=200):
         .options(selectinload(Pair.mentor), selectinload(Pair.mentee),
                  selectinload(Pair.agreements).selectinload(Agreement.template_version),
                  selectinload(Pair.supervisor_links).selectinload(PairSupervisor.user))).all()
+    people = [person for pair in program_pairs for person in (pair.mentor, pair.mentee)]
     return render("programs/overview.html", program=program, pairs=program_pairs,
+                  invitation_statuses=invitations.statuses(people),
                   admins=programs.role_holders(program, "admin"),
                   supervisors=programs.role_holders(program, "supervisor"),
                   templates=template_store.template_summaries(program),
