@@ -142,6 +142,8 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("programs.import_pairs", "GET"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
     ("programs.import_pairs", "POST"): ("/programs/{program}/pairs/import", PROGRAM_ADMIN_ONLY),
     ("programs.confirm_import", "POST"): ("/programs/{program}/pairs/import/confirm", PROGRAM_ADMIN_ONLY),
+    ("programs.basics", "GET"): ("/programs/{program}/basics", PROGRAM_ADMIN_ONLY),
+    ("programs.basics", "POST"): ("/programs/{program}/basics", PROGRAM_ADMIN_ONLY),
     ("programs.pair_invitations", "GET"): ("/programs/{program}/pairs/{pair}/invitations", PROGRAM_ADMIN_ONLY),
     # The world's mentee has joined: the program admin is told there is nothing to resend (handled, 422).
     ("programs.resend_invitation", "POST"): ("/programs/{program}/pairs/{pair}/invitations/mentee/resend",

@@ -36,6 +36,8 @@ ACTION_LABELS = {
     "template.create": "created a template",
     "template.publish": "published a template version",
     "note.shared": "shared a note",
+    "account.invitation_resent": "sent an invitation again",
+    "account.renamed_on_appointment": "changed a person's name when appointing them",
 }
 
 

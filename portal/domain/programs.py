@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from portal import audit
 from portal.domain.accounts import AccountError, invite, is_valid_email, normalize_email
+from portal.domain.program_settings import is_time_zone
 from portal.extensions import db
 from portal.models import Pair, PairSupervisor, Program, ProgramRole, User
 
@@ -56,6 +57,31 @@ def save_program(actor: User, name: str, code: str, return_email: str, term_mont
     audit.record("program.create" if creating else "program.update", actor=actor, program_id=program.id,
                  code=program.code)
     return program
+
+
+def basics_problems(program: Program, name: str, return_email: str, term_months: int | None,
+                    time_zone: str) -> dict[str, str]:
+    """What is wrong with a program admin's edit of their program's basics (the code is the site admin's)."""
+    problems = program_problems(name, program.code, return_email, term_months, program)
+    problems.pop("code", None)
+    if not is_time_zone((time_zone or "").strip()):
+        problems["time_zone"] = "Enter a time zone by its name, for example Europe/Berlin, America/New_York or UTC."
+    return problems
+
+
+def save_basics(actor: User, program: Program, name: str, return_email: str, term_months: int,
+                time_zone: str) -> None:
+    """Store the program's name, return-copy address, default term and time zone, or raise AccountError."""
+    problems = basics_problems(program, name, return_email, term_months, time_zone)
+    if problems:
+        raise AccountError(" ".join(problems.values()))
+    program.name = name.strip()
+    program.return_email = normalize_email(return_email)
+    program.default_term_months = term_months
+    program.time_zone = time_zone.strip()
+    db.session.flush()
+    audit.record("program.update", actor=actor, program_id=program.id, code=program.code,
+                 default_term_months=term_months, time_zone=program.time_zone)
 
 
 def role_holders(program: Program, role: str) -> list[ProgramRole]:
