@@ -145,8 +145,8 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("programs.basics", "GET"): ("/programs/{program}/basics", PROGRAM_ADMIN_ONLY),
     ("programs.basics", "POST"): ("/programs/{program}/basics", PROGRAM_ADMIN_ONLY),
     ("programs.pair_invitations", "GET"): ("/programs/{program}/pairs/{pair}/invitations", PROGRAM_ADMIN_ONLY),
-    # The world's mentee has joined: the program admin is told there is nothing to resend (handled, 422).
-    ("programs.resend_invitation", "POST"): ("/programs/{program}/pairs/{pair}/invitations/mentee/resend",
+    # Without a role (the walk sends no form), the program admin is asked to choose one (handled, 422).
+    ("programs.resend_invitation", "POST"): ("/programs/{program}/pairs/{pair}/invitations/resend",
                                              PROGRAM_ADMIN_ONLY),
     ("agreements.pair", "GET"): ("/pairs/{pair}", PAIR_FOLLOWERS),
     ("agreements.show", "GET"): ("/agreements/{agreement}", PAIR_FOLLOWERS),

@@ -1,5 +1,5 @@
 """A pair's invitations: who has joined, and sending an invitation again (portal.domain.invitations)."""
-from flask import flash
+from flask import flash, request
 from flask_login import current_user
 
 from portal import policy
@@ -24,12 +24,12 @@ def pair_invitations(program_id: int, pair_id: int):
     return _page(program, pair)
 
 
-@bp.route("/<int:program_id>/pairs/<int:pair_id>/invitations/<role>/resend", methods=["POST"])
+@bp.route("/<int:program_id>/pairs/<int:pair_id>/invitations/resend", methods=["POST"])
 @policy.access(policy.SIGNED_IN)
-def resend_invitation(program_id: int, pair_id: int, role: str):
+def resend_invitation(program_id: int, pair_id: int):
+    """The button of one person: `role` (mentor or mentee) says whom."""
     program, pair = policy.pair_for_program_admin(current_user, program_id, pair_id)
-    if role not in ("mentor", "mentee"):
-        policy.deny()
+    role = request.form.get("role", "")
     if not ConfirmForm().validate_on_submit():
         return see_other("programs.pair_invitations", program_id=program.id, pair_id=pair.id)
     try:

@@ -43,7 +43,7 @@ def page_of(client, program, pair) -> str:
 
 
 def resend(client, program, pair, role="mentee"):
-    return client.post(f"/programs/{program.id}/pairs/{pair.id}/invitations/{role}/resend")
+    return client.post(f"/programs/{program.id}/pairs/{pair.id}/invitations/resend", data={"role": role})
 
 
 def expire_links(user_id: int) -> None:
@@ -216,3 +216,12 @@ def test_joined_pairs_raise_no_alert_and_supervisors_see_none(app, client):
     act_as(client, admin)
     page = client.get(f"/programs/{program.id}/dashboard?alert=not_joined").get_data(as_text=True)
     assert "No pair matches these filters" in page
+
+
+def test_a_resend_without_a_person_is_explained(app, client):
+    """Is a resend that names neither the mentor nor the mentee refused with a message, and nothing sent?"""
+    program, admin, pair = invited_pair()
+    act_as(client, admin)
+    response = resend(client, program, pair, role="supervisor")
+    assert response.status_code == 422 and "Choose the mentor or the mentee." in response.get_data(as_text=True)
+    assert len(outbox("invite", to="new.mentee@example.org")) == 1

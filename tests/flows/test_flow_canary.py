@@ -321,7 +321,7 @@ def test_address_change_then_share_and_invitation(flow, logs):
     invited_before = db.session.scalar(db.select(db.func.count(OutboxMail.id)).where(
         OutboxMail.kind == "invite", OutboxMail.to_address == "new.mentee@recipients.example"))
     _post(flow.client("program_admin"),
-          f"/programs/{flow.program.id}/pairs/{new_pair.id}/invitations/mentee/resend")
+          f"/programs/{flow.program.id}/pairs/{new_pair.id}/invitations/resend", {"role": "mentee"})
     assert db.session.scalar(db.select(db.func.count(OutboxMail.id)).where(
         OutboxMail.kind == "invite", OutboxMail.to_address == "new.mentee@recipients.example")) == invited_before + 1
     assert not db.session.scalar(db.select(OutboxMail.id).where(
