@@ -5,7 +5,7 @@ newest invitation link works, and their link has "expired" after that (or when t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -91,8 +91,3 @@ def resend(actor: User, program: Program, pair: Pair, role: str) -> User:
     audit.record("account.invitation_resent", actor=actor, program_id=program.id, pair_id=pair.id,
                  user_id=person.id, role=role)
     return person
-
-
-def not_joined_cutoff(now: datetime | None = None) -> datetime:
-    """Pairs created before this moment whose members have not all joined raise the "Not joined" alert."""
-    return (now or utcnow()) - timedelta(days=NOT_JOINED_DAYS)

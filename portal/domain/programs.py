@@ -120,7 +120,7 @@ def appoint(actor: User, program: Program, role: str, email: str, name: str, cho
     renaming = person is not None and bool(new_name) and new_name != person.name
     if existing is not None and not renaming:
         raise AccountError(f"{person.name} is already a {role_name} of {program.name}.")
-    if renaming and choice not in ("update", "keep"):
+    if renaming and (choice not in ("update", "keep") or (existing is not None and choice == "keep")):
         if existing is not None:
             raise AppointmentNeedsChoice(
                 f"{person.name} is already a {role_name} of {program.name}. Nothing was changed.",

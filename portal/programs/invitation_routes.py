@@ -34,12 +34,10 @@ def resend_invitation(program_id: int, pair_id: int):
         return see_other("programs.pair_invitations", program_id=program.id, pair_id=pair.id)
     try:
         person = invitations.resend(current_user, program, pair, role)
-    except accounts.RateLimited as error:
-        db.session.commit()  # nothing was counted or sent; the page says why
-        return _page(program, pair, error=str(error), status=429)
     except accounts.AccountError as error:
         db.session.rollback()
-        return _page(program, pair, error=str(error), status=422)
+        return _page(program, pair, error=str(error),
+                     status=429 if isinstance(error, accounts.RateLimited) else 422)
     db.session.commit()
     flash(f"A new invitation is on its way to {person.name} at {person.email}. The link sent before no longer "
           "works.", "success")
