@@ -154,6 +154,12 @@ ROUTES: dict[tuple[str, str], tuple[str, dict]] = {
     ("programs.move_template", "POST"): ("/programs/{program}/pairs/{pair}/template", PROGRAM_ADMIN_ONLY),
     ("programs.remove_pair", "GET"): ("/programs/{program}/pairs/{pair}/remove", PROGRAM_ADMIN_ONLY),
     ("programs.remove_pair", "POST"): ("/programs/{program}/pairs/{pair}/remove", PROGRAM_ADMIN_ONLY),
+    ("programs.basics", "GET"): ("/programs/{program}/basics", PROGRAM_ADMIN_ONLY),
+    ("programs.basics", "POST"): ("/programs/{program}/basics", PROGRAM_ADMIN_ONLY),
+    ("programs.pair_invitations", "GET"): ("/programs/{program}/pairs/{pair}/invitations", PROGRAM_ADMIN_ONLY),
+    # Without a role (the walk sends no form), the program admin is asked to choose one (handled, 422).
+    ("programs.resend_invitation", "POST"): ("/programs/{program}/pairs/{pair}/invitations/resend",
+                                             PROGRAM_ADMIN_ONLY),
     ("agreements.pair", "GET"): ("/pairs/{pair}", PAIR_FOLLOWERS),
     ("agreements.show", "GET"): ("/agreements/{agreement}", PAIR_FOLLOWERS),
     ("agreements.save_all", "POST"): ("/agreements/{agreement}", PAIR_MEMBERS),

@@ -63,19 +63,25 @@ def program_detail(program_id: int):
 def appoint_admin(program_id: int):
     program = policy.program_for_site_admin(current_user, program_id)
     form = AppointForm(prefix="appoint")
+    choice = None
     if form.validate_on_submit():
+        chosen = request.form.get("appoint-confirm", "")
         try:
-            role = programs.appoint(current_user, program, "admin", form.email.data, form.name.data)
+            role = programs.appoint(current_user, program, "admin", form.email.data, form.name.data, chosen)
+        except programs.AppointmentNeedsChoice as error:
+            form.email.errors.append(str(error))
+            choice = error
         except accounts.AccountError as error:
             form.email.errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"{role.user.name} is now a program admin of {program.name}.", "success")
+            flash(f"{role.user.name} is {'now ' if chosen != 'update' else ''}a program admin of {program.name}"
+                  f"{', under the name you typed' if chosen == 'update' else ''}.", "success")
             return see_other("admin.program_detail", program_id=program.id)
     db.session.rollback()
     return render("admin/program_detail.html", form=ProgramForm(obj=program), program=program,
-                  admins=programs.role_holders(program, "admin"), appoint_form=form, confirm_form=ConfirmForm(),
-                  status=422)
+                  admins=programs.role_holders(program, "admin"), appoint_form=form, appoint_choice=choice,
+                  confirm_form=ConfirmForm(), status=422)
 
 
 @bp.route("/programs/<int:program_id>/roles/<int:role_id>/revoke", methods=["POST"])

@@ -232,10 +232,16 @@ def find_token(raw: str, purposes: tuple[str, ...] = PASSWORD_PURPOSES) -> Accou
         raise AccountError("This link is not valid. Ask for a new one.")
     token = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == _token_hash(raw)))
     if token is None or token.purpose not in purposes:
-        raise AccountError("This link is not valid. Ask for a new one.")
+        # A resent invitation or a newer reset link deletes the earlier token, so this is the common case.
+        raise AccountError("This link is not valid: it may have been replaced by a newer one. Use the link in "
+                           "the most recent e-mail from the portal, or ask for a new one.")
     if token.used_at is not None:
         raise AccountError("This link has already been used. Ask for a new one if you still need it.")
     if token.expires_at < utcnow():
+        if token.purpose == "invite":
+            raise AccountError("This invitation has expired. Ask your program admin to send it again, or get a "
+                               "new link yourself: \u201cAsk for a new link\u201d below, with the address it "
+                               "was sent to.")
         raise AccountError("This link has expired. Ask for a new one.")
     if token.user.is_deactivated:
         raise AccountError("This link is not valid. Ask for a new one.")

@@ -66,6 +66,8 @@ ACTION_LABELS = {
     "sign_in.failed": "failed to sign in",
     "sign_in.throttled": "was stopped from signing in (too many attempts)",
     "access.denied": "was refused a page",
+    "account.invitation_resent": "sent an invitation again",
+    "account.renamed_on_appointment": "changed a person's name when appointing them",
 }
 # What a template.edit entry's "change" fact says, in words.
 TEMPLATE_CHANGES = {

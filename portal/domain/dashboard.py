@@ -30,6 +30,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from portal import rawsql
 from portal.extensions import db
 from portal.domain import commitments, meetings
+from portal.domain.invitations import NOT_JOINED_DAYS
 from portal.domain.lifecycle import CLOSURE_KIND_LABELS, CLOSURE_REASONS
 from portal.domain.reminders import SIGNED_EVENT, TERM_ENDING_DAYS, signature_cutoff
 from portal.domain.template_store import definition_from
@@ -48,7 +49,10 @@ SMALL_GROUP = 3  # report groups with fewer members than this are not shown as a
 STATE_LABELS = {"draft": "Draft", "signing": "Signing", "active": "Active", "in_review": "In review",
                 "closed": "Closed"}
 ALERT_LABELS = {"ending_soon": "Ending soon", "review_due": "Review due", "stalled": "Stalled",
-                "awaiting_signature": "Waiting for signature", "help_asked": "Help asked"}
+                "awaiting_signature": "Waiting for signature", "help_asked": "Help asked",
+                "not_joined": "Not joined"}
+# Alerts about the program's own work (answering requests for help, inviting people again): its admins only.
+ADMIN_ALERTS = ("help_asked", "not_joined")
 SORTS = ("mentor", "mentee", "state", "term_end", "activity", "meetings")
 SORT_LABELS = {"mentor": "Mentor", "mentee": "Mentee", "state": "State", "term_end": "Term end",
                "activity": "Last activity", "meetings": "Meetings held"}
@@ -66,7 +70,7 @@ class DashboardScope:
 
     @property
     def alerts(self) -> dict[str, str]:
-        return {key: label for key, label in ALERT_LABELS.items() if self.sees_help or key != "help_asked"}
+        return {key: label for key, label in ALERT_LABELS.items() if self.sees_help or key not in ADMIN_ALERTS}
 
 
 @dataclass
@@ -226,6 +230,8 @@ _TODAY = bindparam("today", type_=Date)
 _ENDING_BY = bindparam("ending_by", type_=Date)
 _STALL_CUTOFF = bindparam("stall_cutoff", type_=Date)
 _SIGNING_CUTOFF = bindparam("signing_cutoff", type_=DateTime)
+_JOIN_CUTOFF = bindparam("join_cutoff", type_=DateTime)
+_INVITED = aliased(User, name="invited")
 _STATE = bindparam("state", type_=String)
 _PATTERN = bindparam("pattern", type_=String)
 _OF_AGREEMENT = Meeting.agreement_id == Agreement.id
@@ -251,6 +257,9 @@ _ALERTS = {
     "awaiting_signature": and_(Agreement.state == "signing",
                                func.coalesce(_LAST_SIGNED, Agreement.updated_at) < _SIGNING_CUTOFF),
     "help_asked": exists().where(HelpRequest.pair_id == Pair.id, HelpRequest.resolved_at.is_(None)),
+    # A member who never set a password has not joined (portal.domain.invitations.NOT_JOINED_DAYS).
+    "not_joined": and_(Pair.created_at < _JOIN_CUTOFF, exists().where(
+        _INVITED.id.in_((Pair.mentor_id, Pair.mentee_id)), _INVITED.password_hash.is_(None))),
 }
 # Names sort on the pair's own copy of them, which an index on the program keeps in order.
 _ORDER = {"mentor": Pair.mentor_sort_name, "mentee": Pair.mentee_sort_name, "state": Agreement.state,
@@ -258,7 +267,7 @@ _ORDER = {"mentor": Pair.mentor_sort_name, "mentee": Pair.mentee_sort_name, "sta
 
 
 def _alerts_of(scope: DashboardScope) -> dict[str, Any]:
-    return {key: expression for key, expression in _ALERTS.items() if scope.sees_help or key != "help_asked"}
+    return {key: expression for key, expression in _ALERTS.items() if scope.sees_help or key not in ADMIN_ALERTS}
 
 
 def _base(*columns, supervised: bool, mentor: bool = True, mentee: bool = True, agreement: bool = True,
@@ -359,7 +368,8 @@ def _params(scope: DashboardScope, today: date) -> dict[str, Any]:
     return {"program_id": scope.program.id, "supervisor_id": scope.supervisor_id, "today": today,
             "ending_by": today + timedelta(days=TERM_ENDING_DAYS),
             "stall_cutoff": today - timedelta(days=scope.program.stall_days),
-            "signing_cutoff": signature_cutoff(today)}
+            "signing_cutoff": signature_cutoff(today),
+            "join_cutoff": datetime.combine(today, datetime.min.time()) - timedelta(days=NOT_JOINED_DAYS)}
 
 
 def _filter_params(scope: DashboardScope, query: DashboardQuery, today: date) -> dict[str, Any]:
@@ -552,7 +562,7 @@ def _cached_reports(scope: DashboardScope, today: date, now: datetime, params: M
 
 def _report_statements_for(supervised: bool, sees_help: bool) -> tuple[rawsql.Query, ...]:
     everyone = {"mentor": False, "mentee": False, "supervised": supervised}  # counts: no names needed
-    alerts = [expression for key, expression in _ALERTS.items() if sees_help or key != "help_asked"]
+    alerts = [expression for key, expression in _ALERTS.items() if sees_help or key not in ADMIN_ALERTS]
     in_scope = _base(Pair.id, **everyone, agreement=False).scalar_subquery()
     current_in_scope = _base(Agreement.id, **everyone).where(Agreement.id.is_not(None)).scalar_subquery()
     return tuple(rawsql.Query(statement) for statement in (

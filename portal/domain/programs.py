@@ -6,7 +6,10 @@ import re
 from sqlalchemy import func, select
 
 from portal import audit
-from portal.domain.accounts import AccountError, invite, is_valid_email, normalize_email
+from portal.domain.accounts import (
+    AccountError, clean_display_name, invite, is_valid_email, normalize_email, user_by_email,
+)
+from portal.domain.program_settings import is_time_zone
 from portal.extensions import db
 from portal.models import Pair, PairSupervisor, Program, ProgramRole, User
 
@@ -58,21 +61,81 @@ def save_program(actor: User, name: str, code: str, return_email: str, term_mont
     return program
 
 
+def basics_problems(program: Program, name: str, return_email: str, term_months: int | None,
+                    time_zone: str) -> dict[str, str]:
+    """What is wrong with a program admin's edit of their program's basics (the code is the site admin's)."""
+    problems = program_problems(name, program.code, return_email, term_months, program)
+    problems.pop("code", None)
+    if not is_time_zone((time_zone or "").strip()):
+        problems["time_zone"] = "Enter a time zone by its name, for example Europe/Berlin, America/New_York or UTC."
+    return problems
+
+
+def save_basics(actor: User, program: Program, name: str, return_email: str, term_months: int,
+                time_zone: str) -> None:
+    """Store the program's name, return-copy address, default term and time zone, or raise AccountError."""
+    problems = basics_problems(program, name, return_email, term_months, time_zone)
+    if problems:
+        raise AccountError(" ".join(problems.values()))
+    program.name = name.strip()
+    program.return_email = normalize_email(return_email)
+    program.default_term_months = term_months
+    program.time_zone = time_zone.strip()
+    db.session.flush()
+    audit.record("program.update", actor=actor, program_id=program.id, code=program.code,
+                 default_term_months=term_months, time_zone=program.time_zone)
+
+
 def role_holders(program: Program, role: str) -> list[ProgramRole]:
     return db.session.scalars(
         select(ProgramRole).join(User).where(ProgramRole.program_id == program.id, ProgramRole.role == role)
         .order_by(User.name)).all()
 
 
-def appoint(actor: User, program: Program, role: str, email: str, name: str) -> ProgramRole:
-    """Give someone a role in a program, inviting them first if they have no account."""
+class AppointmentNeedsChoice(AccountError):
+    """The person is already appointed or their account has another name: nothing was changed, and the admin
+    chooses. `choices` are what the form offers: "update" (change the name, and appoint if not yet), "keep"
+    (appoint, keeping the account's name)."""
+
+    def __init__(self, message: str, choices: tuple[str, ...], old_name: str, new_name: str):
+        super().__init__(message)
+        self.choices, self.old_name, self.new_name = choices, old_name, new_name
+
+
+def appoint(actor: User, program: Program, role: str, email: str, name: str, choice: str = "") -> ProgramRole:
+    """Give someone a role in a program, inviting them first if they have no account.
+
+    Someone who has the role already, or whose account has another name than the one typed, is neither
+    appointed nor renamed silently: AppointmentNeedsChoice says what would change, and `choice` ("update" or
+    "keep") on the next request carries out what the admin chose."""
     if role not in ROLE_NAMES:
         raise AccountError("Unknown role.")
-    user = invite(email, name, actor, reason=f"{ROLE_NAMES[role]} of {program.name}")
-    existing = db.session.scalar(select(ProgramRole).where(
-        ProgramRole.user_id == user.id, ProgramRole.program_id == program.id, ProgramRole.role == role))
+    role_name = ROLE_NAMES[role]
+    person = user_by_email(email)
+    existing = None if person is None else db.session.scalar(select(ProgramRole).where(
+        ProgramRole.user_id == person.id, ProgramRole.program_id == program.id, ProgramRole.role == role))
+    if person is not None and person.is_deactivated:
+        raise AccountError("This account is deactivated. A site administrator can reactivate it.")
+    new_name = clean_display_name(name)
+    renaming = person is not None and bool(new_name) and new_name != person.name
+    if existing is not None and not renaming:
+        raise AccountError(f"{person.name} is already a {role_name} of {program.name}.")
+    if renaming and (choice not in ("update", "keep") or (existing is not None and choice == "keep")):
+        if existing is not None:
+            raise AppointmentNeedsChoice(
+                f"{person.name} is already a {role_name} of {program.name}. Nothing was changed.",
+                ("update",), person.name, new_name)
+        raise AppointmentNeedsChoice(
+            f"{person.email} already has an account, under the name \u201c{person.name}\u201d. Nothing was "
+            "changed yet: choose which name to keep.", ("update", "keep"), person.name, new_name)
+    if renaming and choice == "update":
+        person.name = new_name
+        audit.record("account.renamed_on_appointment", actor=actor, program_id=program.id, user_id=person.id,
+                     role=role)
     if existing is not None:
-        raise AccountError(f"{user.name} is already a {ROLE_NAMES[role]} of {program.name}.")
+        db.session.flush()
+        return existing
+    user = invite(email, name, actor, reason=f"{role_name} of {program.name}")
     program_role = ProgramRole(user=user, program_id=program.id, role=role)
     db.session.add(program_role)
     db.session.flush()

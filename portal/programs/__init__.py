@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("programs", __name__)
 
-from portal.programs import pair_routes, routes  # noqa: E402,F401
+from portal.programs import basics_routes, invitation_routes, pair_routes, routes  # noqa: E402,F401

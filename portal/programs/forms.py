@@ -1,5 +1,6 @@
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import DateField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms import (DateField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField,
+                     StringField)
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -54,3 +55,14 @@ class TermForm(PortalForm):
 
 class MoveForm(PortalForm):
     version_id = SelectField("Move to the template", coerce=int, validate_choice=False)
+class ProgramBasicsForm(PortalForm):
+    """What a program admin may change of their program; rules in portal.domain.programs.basics_problems."""
+    name = StringField("Program name")
+    return_email = EmailField(
+        "Return-copy e-mail address",
+        description="Receives the program's copy of every signed agreement and requests for outside help.")
+    default_term_months = IntegerField("Default term (months)", validators=[Optional()],
+                                       description="The term new pairs start with, from 1 to 60 months.")
+    time_zone = StringField("Time zone", validators=[Length(max=64)],
+                            description="Agreed meeting times are read in this zone. Its name, for example "
+                                        "Europe/Berlin, America/New_York or UTC.")

@@ -1,12 +1,12 @@
 """Program admin views. Every program is loaded through policy.program_for_admin (a foreign id is a 404)."""
-from flask import Response, flash
+from flask import Response, flash, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal import policy
 from portal.admin.forms import AppointForm, ConfirmForm
-from portal.domain import accounts, pairs, programs, template_store
+from portal.domain import accounts, invitations, pairs, programs, template_store
 from portal.domain.template_store import published_versions
 from portal.extensions import db
 from portal.models import Agreement, Pair, PairSupervisor
@@ -15,17 +15,20 @@ from portal.programs.forms import ImportConfirmForm, ImportUploadForm, NewPairFo
 from portal.web import render, see_other
 
 
-def _overview(program, appoint_form, status=200):
+def _overview(program, appoint_form, status=200, appoint_choice=None):
     program_pairs = db.session.scalars(
         select(Pair).where(Pair.program_id == program.id, Pair.archived_at.is_(None)).order_by(Pair.id)
         .options(selectinload(Pair.mentor), selectinload(Pair.mentee),
                  selectinload(Pair.agreements).selectinload(Agreement.template_version),
                  selectinload(Pair.supervisor_links).selectinload(PairSupervisor.user))).all()
+    people = [person for pair in program_pairs for person in (pair.mentor, pair.mentee)]
     return render("programs/overview.html", program=program, pairs=program_pairs,
+                  invitation_statuses=invitations.statuses(people),
                   admins=programs.role_holders(program, "admin"),
                   supervisors=programs.role_holders(program, "supervisor"),
                   templates=template_store.template_summaries(program),
-                  appoint_form=appoint_form, confirm_form=ConfirmForm(), status=status)
+                  appoint_form=appoint_form, appoint_choice=appoint_choice, confirm_form=ConfirmForm(),
+                  status=status)
 
 
 @bp.route("/<int:program_id>")
@@ -40,17 +43,23 @@ def overview(program_id: int):
 def appoint_supervisor(program_id: int):
     program = policy.program_for_admin(current_user, program_id)
     form = AppointForm(prefix="supervisor")
+    choice = None
     if form.validate_on_submit():
+        chosen = request.form.get("supervisor-confirm", "")
         try:
-            role = programs.appoint(current_user, program, "supervisor", form.email.data, form.name.data)
+            role = programs.appoint(current_user, program, "supervisor", form.email.data, form.name.data, chosen)
+        except programs.AppointmentNeedsChoice as error:
+            form.email.errors.append(str(error))
+            choice = error
         except accounts.AccountError as error:
             form.email.errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"{role.user.name} is now a supervisor in {program.name}.", "success")
+            flash(f"{role.user.name} is {'now ' if chosen != 'update' else ''}a supervisor in {program.name}"
+                  f"{', under the name you typed' if chosen == 'update' else ''}.", "success")
             return see_other("programs.overview", program_id=program.id)
     db.session.rollback()
-    return _overview(program, form, status=422)
+    return _overview(program, form, status=422, appoint_choice=choice)
 
 
 @bp.route("/<int:program_id>/roles/<int:role_id>/revoke", methods=["POST"])

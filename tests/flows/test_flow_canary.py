@@ -317,6 +317,15 @@ def test_address_change_then_share_and_invitation(flow, logs):
     assert flow.client("other_mentor").get(f"/shared/{share.id}").status_code == 404
     new_pair = db.session.scalar(db.select(Pair).order_by(Pair.id.desc()))
     assert taker_user.id not in (new_pair.mentor_id, new_pair.mentee_id)
+    # Sent again, the invitation goes to the invited account's own address, never to the one who asked for it.
+    invited_before = db.session.scalar(db.select(db.func.count(OutboxMail.id)).where(
+        OutboxMail.kind == "invite", OutboxMail.to_address == "new.mentee@recipients.example"))
+    _post(flow.client("program_admin"),
+          f"/programs/{flow.program.id}/pairs/{new_pair.id}/invitations/resend", {"role": "mentee"})
+    assert db.session.scalar(db.select(db.func.count(OutboxMail.id)).where(
+        OutboxMail.kind == "invite", OutboxMail.to_address == "new.mentee@recipients.example")) == invited_before + 1
+    assert not db.session.scalar(db.select(OutboxMail.id).where(
+        OutboxMail.kind == "invite", OutboxMail.to_address == taker_user.email))
     # Approved, the share's recipient is no longer the pair's secret: staff may see the invited account.
     assert_no_leak(flow, logs, public={"proposedto"})
 

@@ -25,6 +25,9 @@ FOREIGN = {"program_id": ("other_program",), "pair_id": ("other_pair", "far_pair
            "agreement_id": ("other_agreement", "far_agreement"), "note_id": ("other_note", "far_note"),
            "share_id": ("far_share",), "meeting_id": ("far_meeting",), "request_id": ("far_help_request",),
            "template_id": ("far_template",), "version_id": ("far_version",), "role_id": ("far_role",)}
+# A program admin's routes for one pair of their program: every pair of the program is theirs, so the foreign
+# pair is the other program's.
+PROGRAM_PAIR_ROUTES = {"programs.pair_invitations", "programs.resend_invitation"}
 # Removing something already gone is not an error (the partner may have removed it a moment before): these
 # answer a missing id by sending the person back to their own page with "already removed", changing nothing.
 ALREADY_GONE = {"notes.delete_note", "lifecycle.delete_meeting", "programs.revoke_role", "admin.revoke_role"}

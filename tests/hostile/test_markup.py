@@ -333,6 +333,8 @@ TEXT_FIELDS = {
     ("agreements.verify", "hash"): "echoed",
     ("admin.program_list", "name"): "typed", ("admin.program_list", "code"): "a pattern of capitals and digits",
     ("admin.program_detail", "name"): "typed (as program_list)", ("admin.program_detail", "code"): "a pattern",
+    ("programs.basics", "name"): "typed (as program_list: the same column)",
+    ("programs.basics", "time_zone"): "echoed (as dashboards.settings)",
     ("auth.change_name", "name-name"): "typed (the names of the people planted)",
     ("builder.create_template", "new-name"): "typed (the imported template's name)",
     ("builder.edit_text", "*"): "typed (the imported template's title and intro)",
