@@ -59,7 +59,7 @@ def test_the_dashboard_and_its_csv_count_only_this_terms_meetings(world):
         assert row[7] == "1 of 12 committed", who
         rows = list(csv.reader(io.StringIO(
             client.get(f"/programs/{world.program.id}/dashboard.csv").get_data(as_text=True).lstrip("\ufeff"))))
-        assert rows[1][7] == "1", who
+        assert rows[1][rows[0].index("Meetings held")] == "1", who  # by heading: admins' files hold more columns
 
 
 def test_a_meeting_before_the_term_does_not_make_a_new_pair_look_stalled(world):
