@@ -70,6 +70,16 @@ def _stored_value(row: FieldValue, pair_id: int) -> Any:
     return None if row.value_json is None else json.loads(row.value_json)
 
 
+def new_field_value(agreement: Agreement, field: Field, pair_id: int, value: Any, now) -> FieldValue:
+    """The first row of a field's answer in an agreement (encrypted when the field is pair-only)."""
+    row = FieldValue(agreement_id=agreement.id, field_key=field.key, version=0, changed_seq=0)
+    for column, stored in _store(row, field, pair_id, value).items():
+        setattr(row, column, stored)
+    if value is not None:
+        row.updated_at = now
+    return row
+
+
 def _store(row: FieldValue, field: Field, pair_id: int, value: Any) -> dict:
     """Column values for storing `value` in `row` (encrypted when the field is pair-only)."""
     if field.pair_only:
@@ -134,12 +144,7 @@ def start_agreement(pair: Pair, version: TemplateVersion, term_start: date, term
         if not field.stores_value:
             continue
         value = (carried or {}).get(field.key, field_values.initial_value(field))
-        row = FieldValue(agreement_id=agreement.id, field_key=field.key, version=0, changed_seq=0)
-        for column, stored in _store(row, field, pair.id, value).items():
-            setattr(row, column, stored)
-        if value is not None:
-            row.updated_at = now
-        db.session.add(row)
+        db.session.add(new_field_value(agreement, field, pair.id, value, now))
     record_event(agreement, "created", actor, f"from template version {version.number}")
     return agreement
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete, exists, select
 from portal import audit, policy
 from portal.domain import field_values
 from portal.domain.agreements import (
-    TERM_FIELD_KEY, _bump_change_seq, _store, _stored_value, read_fields, record_event, save_field,
+    TERM_FIELD_KEY, _bump_change_seq, _store, _stored_value, new_field_value, read_fields, record_event, save_field,
 )
 from portal.domain.lifecycle import mail_member, portal_link
 from portal.domain.template_store import definition_of, published_versions
@@ -271,12 +271,7 @@ def move_to_template(actor: User, pair: Pair, version: TemplateVersion) -> MoveP
             value = agreement.term_months if low <= agreement.term_months <= high else new_field.option("suggested")
             if value is not None:
                 agreement.term_months = value
-        row = FieldValue(agreement_id=agreement.id, field_key=new_field.key, version=0, changed_seq=0)
-        for column, stored in _store(row, new_field, pair.id, value).items():
-            setattr(row, column, stored)
-        if value is not None:
-            row.updated_at = now
-        db.session.add(row)
+        db.session.add(new_field_value(agreement, new_field, pair.id, value, now))
     dropped_keys = [key for key in rows if key not in plan.keep_keys and key != TERM_FIELD_KEY]
     if dropped_keys:
         db.session.execute(delete(GoalProgress).where(GoalProgress.agreement_id == agreement.id,

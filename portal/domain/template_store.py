@@ -275,14 +275,7 @@ def publish_checked(version: TemplateVersion, actor: User | None, *, warnings_ac
 def republish(version: TemplateVersion, actor: User | None) -> TemplateVersion:
     """Bring a retired version back: new pairs may start from it again (if it is the template's newest
     published version)."""
-    _lock(version)
-    if version.state != "retired":
-        raise TemplateStateError(f"{_version_label(version)} is {version.state}; only a retired version can be "
-                                 "brought back.")
-    version.state = "published"
-    audit.record("template.republish", actor=actor, program_id=version.template.program_id,
-                 template_id=version.template_id, version=version.number)
-    return version
+    return _change_state(version, "retired", "published", "template.republish", "brought back", actor)
 
 
 def add_shipped_template(program: Program, name: str, actor: User | None) -> TemplateVersion:
@@ -347,12 +340,18 @@ def latest_published(template: AgreementTemplate) -> TemplateVersion | None:
 
 def retire(version: TemplateVersion, actor: User | None) -> TemplateVersion:
     """Take a published version out of use: no new pair starts from it; agreements made from it keep it."""
+    return _change_state(version, "published", "retired", "template.retire", "retired", actor)
+
+
+def _change_state(version: TemplateVersion, before: str, after: str, action: str, done: str,
+                  actor: User | None) -> TemplateVersion:
+    """Move a version from state `before` to `after` under its template's lock, audited as `action`."""
     _lock(version)
-    if version.state != "published":
-        raise TemplateStateError(f"{_version_label(version)} is {version.state}; only a published version can be "
-                                 "retired.")
-    version.state = "retired"
-    audit.record("template.retire", actor=actor, program_id=version.template.program_id,
+    if version.state != before:
+        raise TemplateStateError(f"{_version_label(version)} is {version.state}; only a {before} version can be "
+                                 f"{done}.")
+    version.state = after
+    audit.record(action, actor=actor, program_id=version.template.program_id,
                  template_id=version.template_id, version=version.number)
     return version
 
