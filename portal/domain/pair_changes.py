@@ -14,10 +14,10 @@ from datetime import date
 from sqlalchemy import delete, exists, select
 
 from portal import audit, policy
-from portal.domain import field_values
+from portal.domain import field_values, lifecycle
 from portal.domain.agreements import (
-    TERM_FIELD_KEY, _bump_change_seq, _store, _stored_value, encrypt_history, new_field_value, read_fields, record_event,
-    save_field,
+    TERM_FIELD_KEY, _bump_change_seq, _store, _stored_value, encrypt_history, new_field_value, read_fields,
+    record_event, save_field,
 )
 from portal.domain.lifecycle import mail_member, portal_link
 from portal.domain.template_store import definition_of, published_versions
@@ -335,8 +335,12 @@ def move_to_template(actor: User, pair: Pair, version: TemplateVersion) -> MoveP
 # --- removing a pair created by mistake --------------------------------------------------------------------
 
 def remove_pair(actor: User, pair: Pair) -> None:
-    """Archive the pair: gone from lists, counts, reminders and exports, kept in the database and the audit log."""
+    """Archive the pair: gone from lists, counts, reminders and exports, kept in the database and the audit log.
+    Its unsigned agreement is closed, so that the program's retention rule purges its pair-only content."""
     ensure_nothing_signed(pair, "Removing the pair")
+    agreement = current_agreement(pair)
+    if agreement is not None and agreement.state != "closed":
+        lifecycle.close_removed(agreement, actor)
     pair.archived_at = utcnow()
     pair.archived_by_id = actor.id
     audit.record("pair.remove", actor=actor, program_id=pair.program_id, pair_id=pair.id,

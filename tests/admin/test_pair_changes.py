@@ -14,7 +14,7 @@ from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, new_draft_version, publish, remove_field
 from portal.extensions import db
 from portal.models import (
-    Agreement, AuditEvent, FieldChange, FieldValue, Note, NoteShare, OutboxMail, Pair, PairSupervisor,
+    Agreement, AuditEvent, FieldChange, FieldValue, Note, NoteShare, OutboxMail, Pair, PairSupervisor, SentReminder,
 )
 from portal.timeutil import utcnow
 from tests.factories import (
@@ -281,7 +281,8 @@ def test_a_move_preview_never_depends_on_what_a_pair_only_answer_says_or_whether
     against {fine}, a shorter maximum length)? Is every preview the same whatever the pair typed, or left
     empty, with the fields whose confidential answer would be cleared named by label?"""
     source = small_template(s.program, "Source")
-    targets = [small_template(s.program, "Crisis only", moods=("crisis",)), small_template(s.program, "Fine only", moods=("fine",)),
+    targets = [small_template(s.program, "Crisis only", moods=("crisis",)),
+               small_template(s.program, "Fine only", moods=("fine",)),
                small_template(s.program, "Short worries", worry_max=20)]
     db.session.commit()
     pair = make_pair(s.program, make_user(name="Kim Mentor"), make_user(name="Lou Mentee"))
@@ -326,7 +327,8 @@ def test_an_empty_and_a_filled_pair_only_answer_are_moved_alike_in_audit_and_mai
 def test_a_shared_answer_made_pair_only_by_a_move_leaves_no_plaintext_in_its_history(app, s):
     """When the new template makes a shared question pair-only, is its history encrypted too (no plaintext left
     in the change history), and does the pair still read that history?"""
-    source, target = small_template(s.program, "Source"), small_template(s.program, "Private plans", plan_pair_only=True)
+    source = small_template(s.program, "Source")
+    target = small_template(s.program, "Private plans", plan_pair_only=True)
     db.session.commit()
     pair = make_pair(s.program, make_user(name="Kim Mentor"), make_user(name="Lou Mentee"))
     agreement = make_agreement(pair, source)
@@ -398,6 +400,29 @@ def test_removing_a_pair_archives_it_everywhere_and_tells_both(app, s, runner):
     mails = delivered("pair_removed")
     assert sorted(m.to_address for m in mails) == sorted([s.mentor.email, s.mentee.email])
     assert all("A note" not in m.body for m in mails)
+
+
+def test_a_removed_pairs_agreement_is_closed_and_purged_after_the_retention_period(s, runner):
+    """Does removing a pair close its unsigned agreement, as the confirmation page says, so that the program's
+    retention rule purges its pair-only answers and notes like those of any closed mentorship?"""
+    fill_in(s.agreement, CCMC_ANSWERS, required=False)
+    make_note(s.pair, s.mentor, "A note of a pair created by mistake")
+    s.program.retention_months = 1
+    db.session.commit()
+    assert "closes its unsigned agreement" in s.client.get(s.url("/remove")).get_data(as_text=True)
+    assert s.client.post(s.url("/remove")).status_code == 303
+    agreement = s.refresh()
+    assert agreement.state == "closed" and agreement.closed_at is not None
+    set_state(agreement, "closed", closed_at=utcnow() - timedelta(days=90))  # the retention period has passed
+    send_reminders()
+    db.session.execute(db.update(SentReminder).values(sent_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    assert "1 agreement(s) purged" in runner.invoke(args=["purge"]).output
+    db.session.expire_all()
+    assert db.session.scalar(db.select(FieldValue.value_ct).where(
+        FieldValue.agreement_id == agreement.id, FieldValue.field_key == "off_limits_topics")) is None
+    assert db.session.scalar(db.select(db.func.count(Note.id)).where(Note.pair_id == s.pair.id)) == 0
+    assert db.session.get(Agreement, agreement.id).purged_at is not None
 
 
 def test_a_signed_pair_cannot_be_removed(s):
