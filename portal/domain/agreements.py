@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Integer, String, bindparam, delete, event, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, delete, event, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import crypto, rawsql
@@ -347,6 +347,23 @@ def _record_change(agreement: Agreement, field: Field, version: int, old: Any, n
     db.session.flush()  # the id is part of the associated data
     change.old_ct = None if old is None else crypto.encrypt(_dump(old), _change_aad(change.id, agreement.pair_id, "old"))
     change.new_ct = None if new is None else crypto.encrypt(_dump(new), _change_aad(change.id, agreement.pair_id, "new"))
+
+
+def encrypt_history(agreement: Agreement, field_keys: list[str]) -> int:
+    """Encrypt the plaintext history of these fields as pair-only history is stored (a template change made
+    them pair-only); returns the rows changed."""
+    if not field_keys:
+        return 0
+    changes = db.session.scalars(select(FieldChange).where(
+        FieldChange.agreement_id == agreement.id, FieldChange.field_key.in_(field_keys),
+        or_(FieldChange.old_json.is_not(None), FieldChange.new_json.is_not(None)))).all()
+    for change in changes:
+        if change.old_json is not None:
+            change.old_ct = crypto.encrypt(change.old_json, _change_aad(change.id, agreement.pair_id, "old"))
+        if change.new_json is not None:
+            change.new_ct = crypto.encrypt(change.new_json, _change_aad(change.id, agreement.pair_id, "new"))
+        change.old_json = change.new_json = None
+    return len(changes)
 
 
 # --- history ------------------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ CLOSURE_REASONS = {
     "fit": "Not a good fit",
     "other": "Another reason",
 }
-CLOSURE_KIND_LABELS = {"completed": "Completed", "early": "Ended early", "renewed": "Renewed"}
+CLOSURE_KIND_LABELS = {"completed": "Completed", "early": "Ended early", "renewed": "Renewed",
+                       "removed": "Removed by the program"}
 OUTCOME_LABELS = {"achieved": "Achieved", "partly": "Partly achieved", "not_achieved": "Not achieved"}
 CONCLUSION_MAX = 4000
 HELP_MESSAGE_MAX = 2000
@@ -308,6 +309,13 @@ def end_early(agreement: Agreement, actor: User, reason: str | None) -> None:
         raise LifecycleInputError({"reason": "Choose one of the reasons listed, or none."})
     _close(agreement, actor, "early", reason)
     _tell_partner_of_closure(agreement, actor)
+
+
+def close_removed(agreement: Agreement, actor: User) -> None:
+    """Close the unsigned agreement of a pair its program admin removed, so that the program's retention rule
+    purges its pair-only content like that of any closed mentorship (the pair is told by the removal's mail)."""
+    _ensure_not_closed(agreement)
+    _close(agreement, actor, "removed")
 
 
 # --- renewal ------------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ or template changes or it is removed (never with pair-only text).
 
 Confidentiality: moving an agreement to another template keeps pair-only answers as they are stored (the
 ciphertext is bound to the agreement, the field key and the pair, none of which changes), and tells the admin
-only which fields' answers would be dropped, by label, never what they say."""
+only which pair-only fields would be cleared, by label, decided from the field definitions alone: never what
+an answer says, nor whether there is one."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,9 +14,10 @@ from datetime import date
 from sqlalchemy import delete, exists, select
 
 from portal import audit, policy
-from portal.domain import field_values
+from portal.domain import field_values, lifecycle
 from portal.domain.agreements import (
-    TERM_FIELD_KEY, _bump_change_seq, _store, _stored_value, new_field_value, read_fields, record_event, save_field,
+    TERM_FIELD_KEY, _bump_change_seq, _store, _stored_value, encrypt_history, new_field_value, read_fields,
+    record_event, save_field,
 )
 from portal.domain.lifecycle import mail_member, portal_link
 from portal.domain.template_store import definition_of, published_versions
@@ -203,35 +205,72 @@ def target_version(pair: Pair, version_id: int | None) -> TemplateVersion:
     return version
 
 
+def _accepts_every_answer_of(old_field, new_field) -> bool:
+    """Does `new_field` (of the same type) accept every answer `old_field` accepts? Decided from the two
+    definitions alone, so that the answer itself is never looked at."""
+    kind = old_field.type
+    if kind in ("short_text", "long_text"):
+        return new_field.option("max_length") >= old_field.option("max_length")
+    if kind == "numbered_list":
+        return (new_field.option("max_items") >= old_field.option("max_items")
+                and new_field.option("max_length") >= old_field.option("max_length"))
+    if kind == "number":
+        return (new_field.option("min") <= old_field.option("min")
+                and new_field.option("max") >= old_field.option("max"))
+    if kind in ("choice", "meeting_modes"):
+        old_keys = ({c.value for c in old_field.choices} if kind == "choice" else {m.key for m in old_field.modes})
+        new_keys = ({c.value for c in new_field.choices} if kind == "choice" else {m.key for m in new_field.modes})
+        return old_keys <= new_keys and (new_field.allow_other or not old_field.allow_other)
+    return True  # a date: every field of the type accepts the same dates
+
+
+def _why_not_kept(old_field, new_field) -> str | None:
+    """Why no answer of `old_field` can move to `new_field`, from the definitions alone (None: every one can)."""
+    if new_field is None or not new_field.stores_value:
+        return "not in the new template"
+    if new_field.type != old_field.type:
+        return "asked differently in the new template"
+    if not policy.may_carry_value(old_field.pair_only, new_field.pair_only):
+        return "confidential to the pair, shared with the program in the new template"
+    if not _accepts_every_answer_of(old_field, new_field):
+        return "the new template accepts fewer answers"
+    return None
+
+
 def move_plan(pair: Pair, version: TemplateVersion) -> MovePlan:
     """Which answers a move keeps (same key and type, confidentiality not loosened, still a valid answer) and
-    which it drops, by label. Pair-only values are decrypted here to check them and never leave this function."""
+    which it drops, by label.
+
+    A field that is pair-only in either template is decided from the two field definitions alone, and named
+    whether or not the pair answered it: the admin chooses the target templates, so anything that depended on
+    a confidential answer (is it valid there? is there one?) would let them read it by trying templates. Pair-only
+    values are not even read here. Shared answers, which the admin reads anyway, are checked by their value."""
     agreement = current_agreement(pair)
     old_definition, new_definition = definition_of(agreement.template_version), definition_of(version)
-    stored = read_fields(agreement, old_definition, include_pair_only=True)
+    shared = read_fields(agreement, old_definition, include_pair_only=False)
     plan = MovePlan(version)
     for old_field in old_definition.fields:
         if not old_field.stores_value or old_field.key == TERM_FIELD_KEY:
             continue
-        current = stored.get(old_field.key)
-        if current is None or current.unreadable or field_values.is_empty(current.value):
-            continue
         new_field = new_definition.field(old_field.key)
+        confidential = old_field.pair_only or (new_field is not None and new_field.pair_only)
+        current = shared.get(old_field.key)
+        if not confidential and (current is None or current.unreadable or field_values.is_empty(current.value)):
+            continue
         label = _label(old_field)
-        if new_field is None or not new_field.stores_value:
-            plan.dropped.append(f"{label} (not in the new template)")
-        elif new_field.type != old_field.type:
-            plan.dropped.append(f"{label} (asked differently in the new template)")
-        elif not policy.may_carry_value(old_field.pair_only, new_field.pair_only):
-            plan.dropped.append(f"{label} (confidential to the pair, shared with the program in the new template)")
-        else:
+        why = _why_not_kept(old_field, new_field)
+        if why is None and not confidential:
             try:
                 field_values.validate(new_field, current.value)
             except field_values.FieldValueError:
-                plan.dropped.append(f"{label} (not a valid answer in the new template)")
-            else:
-                plan.kept.append(label)
-                plan.keep_keys.add(old_field.key)
+                why = "not a valid answer in the new template"
+        if why is None:
+            plan.kept.append(label)
+            plan.keep_keys.add(old_field.key)
+        elif confidential:
+            plan.dropped.append(f"{label} (a confidential answer, if any, will be cleared: {why})")
+        else:
+            plan.dropped.append(f"{label} ({why})")
     return plan
 
 
@@ -261,7 +300,7 @@ def move_to_template(actor: User, pair: Pair, version: TemplateVersion) -> MoveP
         db.session.delete(row)
     db.session.flush()
     for new_field in new_definition.fields:
-        if not new_field.stores_value or new_field.key in plan.keep_keys:
+        if not new_field.stores_value or (new_field.key in plan.keep_keys and new_field.key in rows):
             continue
         if new_field.key == TERM_FIELD_KEY and new_field.key in rows and new_field.type == "number":
             continue
@@ -272,6 +311,8 @@ def move_to_template(actor: User, pair: Pair, version: TemplateVersion) -> MoveP
             if value is not None:
                 agreement.term_months = value
         db.session.add(new_field_value(agreement, new_field, pair.id, value, now))
+    # A question the new template makes pair-only keeps no plaintext in its history either.
+    encrypt_history(agreement, [f.key for f in new_definition.fields if f.stores_value and f.pair_only])
     dropped_keys = [key for key in rows if key not in plan.keep_keys and key != TERM_FIELD_KEY]
     if dropped_keys:
         db.session.execute(delete(GoalProgress).where(GoalProgress.agreement_id == agreement.id,
@@ -294,8 +335,12 @@ def move_to_template(actor: User, pair: Pair, version: TemplateVersion) -> MoveP
 # --- removing a pair created by mistake --------------------------------------------------------------------
 
 def remove_pair(actor: User, pair: Pair) -> None:
-    """Archive the pair: gone from lists, counts, reminders and exports, kept in the database and the audit log."""
+    """Archive the pair: gone from lists, counts, reminders and exports, kept in the database and the audit log.
+    Its unsigned agreement is closed, so that the program's retention rule purges its pair-only content."""
     ensure_nothing_signed(pair, "Removing the pair")
+    agreement = current_agreement(pair)
+    if agreement is not None and agreement.state != "closed":
+        lifecycle.close_removed(agreement, actor)
     pair.archived_at = utcnow()
     pair.archived_by_id = actor.id
     audit.record("pair.remove", actor=actor, program_id=pair.program_id, pair_id=pair.id,

@@ -13,7 +13,7 @@ from portal.timeutil import utcnow
 
 AGREEMENT_STATES = ("draft", "signing", "active", "in_review", "closed")
 # How a closed agreement ended: reviewed and completed, ended early by either member, or continued by a successor.
-CLOSURE_KINDS = ("completed", "early", "renewed")
+CLOSURE_KINDS = ("completed", "early", "renewed", "removed")
 
 
 class Agreement(db.Model):

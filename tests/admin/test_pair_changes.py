@@ -3,16 +3,18 @@ and the template of a pair that nothing is signed for yet, removal of a pair cre
 mentorship closed can be paired again."""
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
 
 from portal.domain import retention
 from portal.domain.reminders import send_reminders
-from portal.domain.template_store import new_draft_version, publish, remove_field
+from portal.domain.template_format import parse_definition
+from portal.domain.template_store import create_template, new_draft_version, publish, remove_field
 from portal.extensions import db
 from portal.models import (
-    Agreement, AuditEvent, FieldValue, Note, NoteShare, OutboxMail, Pair, PairSupervisor,
+    Agreement, AuditEvent, FieldChange, FieldValue, Note, NoteShare, OutboxMail, Pair, PairSupervisor, SentReminder,
 )
 from portal.timeutil import utcnow
 from tests.factories import (
@@ -241,6 +243,108 @@ def test_a_dropped_pair_only_answer_is_named_by_its_label_only(s):
     assert SECRET not in text
 
 
+def small_template(program, name: str, moods=("crisis", "fine"), worry_max: int = 40, plan_pair_only: bool = False):
+    """A published template with two pair-only questions (a choice and a short text) and one shared one."""
+    data = {
+        "format": "mentorship-agreement-template", "format_version": 1, "name": name,
+        "title": "Agreement of {program_name}", "intro": "",
+        "sections": [
+            {"key": "ours", "title": "Ours", "intro": "", "fields": [
+                {"key": "term_months", "type": "number", "label": "Meet for ____ months.", "min": 1, "max": 24,
+                 "suggested": 3, "unit": "months", "required": True},
+                {"key": "mood", "type": "choice", "label": "How things stand", "pair_only": True,
+                 "options": [{"value": mood, "label": mood} for mood in moods]},
+                {"key": "worry", "type": "short_text", "label": "What worries us", "pair_only": True,
+                 "max_length": worry_max},
+                {"key": "plan", "type": "short_text", "label": "Our plan", "pair_only": plan_pair_only},
+            ]},
+            {"key": "signing", "title": "Signatures", "intro": "", "fields": [{"key": "signatures",
+                                                                               "type": "signatures"}]},
+        ],
+    }
+    return publish(create_template(program, parse_definition(data), None), None)
+
+
+def move_preview(s, pair, version) -> str:
+    """What the preview tells the admin (from the heading to the confirmation form)."""
+    text = s.client.get(s.url(f"/template?version_id={version.id}", pair=pair)).get_data(as_text=True)
+    return text.split("<h1>", 1)[1].split("<form", 1)[0]
+
+
+CRISIS = {"mood": {"option": "crisis", "other_text": ""}, "worry": "We fear the placement is failing badly"}
+FINE = {"mood": {"option": "fine", "other_text": ""}, "worry": "Nothing much"}
+NOTHING = {"mood": None, "worry": None}
+
+
+def test_a_move_preview_never_depends_on_what_a_pair_only_answer_says_or_whether_there_is_one(s):
+    """Can an admin learn a confidential answer by previewing moves to templates they wrote (choices {crisis}
+    against {fine}, a shorter maximum length)? Is every preview the same whatever the pair typed, or left
+    empty, with the fields whose confidential answer would be cleared named by label?"""
+    source = small_template(s.program, "Source")
+    targets = [small_template(s.program, "Crisis only", moods=("crisis",)),
+               small_template(s.program, "Fine only", moods=("fine",)),
+               small_template(s.program, "Short worries", worry_max=20)]
+    db.session.commit()
+    pair = make_pair(s.program, make_user(name="Kim Mentor"), make_user(name="Lou Mentee"))
+    agreement = make_agreement(pair, source)
+    previews = {}
+    for answers in (CRISIS, FINE, NOTHING):
+        fill_in(agreement, answers, required=False)
+        previews[answers["worry"]] = [move_preview(s, pair, target) for target in targets]
+    assert previews[CRISIS["worry"]] == previews[FINE["worry"]] == previews[None]
+    crisis_only, fine_only, short = previews[None]
+    for page in (crisis_only, fine_only):
+        assert "How things stand (a confidential answer, if any, will be cleared" in page
+        assert "What worries us" in page.split("Kept:")[1]
+    assert "What worries us (a confidential answer, if any, will be cleared" in short
+    assert "How things stand" in short.split("Kept:")[1]
+    for page in previews[None]:
+        assert "crisis" not in page.lower().replace("crisis only", "") and "failing" not in page
+
+
+def test_an_empty_and_a_filled_pair_only_answer_are_moved_alike_in_audit_and_mail(s):
+    """When a move clears a pair-only question, do the audit entry and the members' mail read the same whether
+    the pair had answered it or not, and is the answer gone either way?"""
+    source, target = small_template(s.program, "Source"), small_template(s.program, "Short worries", worry_max=20)
+    db.session.commit()
+    seen = []
+    for answers in (CRISIS, NOTHING):
+        pair = make_pair(s.program, make_user(name="Kim Mentor"), make_user(name="Lou Mentee"))
+        agreement = make_agreement(pair, source)
+        fill_in(agreement, answers, required=False)
+        assert s.client.post(s.url("/template", pair=pair), data={"version_id": target.id}).status_code == 303
+        detail = json.loads(db.session.scalars(db.select(AuditEvent.detail).where(
+            AuditEvent.action == "pair.template_change", AuditEvent.pair_id == pair.id)).one())
+        mails = delivered("pair_template_changed")
+        body = [line for line in mails[-1].body.splitlines() if "/pairs/" not in line]
+        seen.append((detail["dropped"], body))
+        assert db.session.scalar(db.select(FieldValue.value_ct).where(
+            FieldValue.agreement_id == agreement.id, FieldValue.field_key == "worry")) is None
+    assert seen[0] == seen[1]
+    assert "What worries us" in seen[0][0]
+
+
+def test_a_shared_answer_made_pair_only_by_a_move_leaves_no_plaintext_in_its_history(app, s):
+    """When the new template makes a shared question pair-only, is its history encrypted too (no plaintext left
+    in the change history), and does the pair still read that history?"""
+    source = small_template(s.program, "Source")
+    target = small_template(s.program, "Private plans", plan_pair_only=True)
+    db.session.commit()
+    pair = make_pair(s.program, make_user(name="Kim Mentor"), make_user(name="Lou Mentee"))
+    agreement = make_agreement(pair, source)
+    fill_in(agreement, {"plan": "First draft of our plan"}, required=False)
+    fill_in(agreement, {"plan": "Second draft of our plan"}, required=False)
+    assert s.client.post(s.url("/template", pair=pair), data={"version_id": target.id}).status_code == 303
+    db.session.expire_all()
+    changes = db.session.scalars(db.select(FieldChange).where(FieldChange.agreement_id == agreement.id,
+                                                              FieldChange.field_key == "plan")).all()
+    assert len(changes) == 2
+    assert all(change.old_json is None and change.new_json is None for change in changes)
+    assert all(change.new_ct is not None for change in changes)
+    history = person_client(app, pair.mentor).get(f"/agreements/{agreement.id}/history").get_data(as_text=True)
+    assert "First draft of our plan" in history and "Second draft of our plan" in history
+
+
 def test_the_template_cannot_change_once_anyone_signed(s):
     """Is a move refused, preview and confirmation alike, once a member signed?"""
     fill_in(s.agreement, CCMC_ANSWERS)
@@ -296,6 +400,29 @@ def test_removing_a_pair_archives_it_everywhere_and_tells_both(app, s, runner):
     mails = delivered("pair_removed")
     assert sorted(m.to_address for m in mails) == sorted([s.mentor.email, s.mentee.email])
     assert all("A note" not in m.body for m in mails)
+
+
+def test_a_removed_pairs_agreement_is_closed_and_purged_after_the_retention_period(s, runner):
+    """Does removing a pair close its unsigned agreement, as the confirmation page says, so that the program's
+    retention rule purges its pair-only answers and notes like those of any closed mentorship?"""
+    fill_in(s.agreement, CCMC_ANSWERS, required=False)
+    make_note(s.pair, s.mentor, "A note of a pair created by mistake")
+    s.program.retention_months = 1
+    db.session.commit()
+    assert "closes its unsigned agreement" in s.client.get(s.url("/remove")).get_data(as_text=True)
+    assert s.client.post(s.url("/remove")).status_code == 303
+    agreement = s.refresh()
+    assert agreement.state == "closed" and agreement.closed_at is not None
+    set_state(agreement, "closed", closed_at=utcnow() - timedelta(days=90))  # the retention period has passed
+    send_reminders()
+    db.session.execute(db.update(SentReminder).values(sent_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    assert "1 agreement(s) purged" in runner.invoke(args=["purge"]).output
+    db.session.expire_all()
+    assert db.session.scalar(db.select(FieldValue.value_ct).where(
+        FieldValue.agreement_id == agreement.id, FieldValue.field_key == "off_limits_topics")) is None
+    assert db.session.scalar(db.select(db.func.count(Note.id)).where(Note.pair_id == s.pair.id)) == 0
+    assert db.session.get(Agreement, agreement.id).purged_at is not None
 
 
 def test_a_signed_pair_cannot_be_removed(s):
