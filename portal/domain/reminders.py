@@ -159,8 +159,8 @@ def retention(today: date) -> list[Reminder]:
         select(Agreement, Program.retention_months).join(Pair, Pair.id == Agreement.pair_id)
         .join(Program, Program.id == Pair.program_id)
         .where(Agreement.state == "closed", Agreement.purged_at.is_(None), Agreement.closed_at.is_not(None),
-               Program.retention_months.is_not(None)).order_by(Agreement.id)).all()
-    reminders = []
+               Program.retention_months.is_not(None), Pair.archived_at.is_(None)).order_by(Agreement.id)).all()
+    reminders = []  # a removed pair's members cannot reach it: no notice with a link they could not follow
     for agreement, months in rows:
         when = purge_date(agreement, months)
         if today < when - timedelta(days=RETENTION_NOTICE_DAYS):

@@ -147,17 +147,19 @@ def export_json(pair: Pair) -> str:
 # --- purge --------------------------------------------------------------------------------------------------
 
 def due_for_purge(today: date | None = None) -> list[Agreement]:
-    """Closed agreements past their program's retention whose members were told at least 30 days ago."""
+    """Closed agreements past their program's retention whose members were told at least 30 days ago, and those
+    of pairs their program removed (created by mistake), whose members cannot reach them to be told."""
     today = today or utctoday()
     noticed_before = utcnow() - timedelta(days=RETENTION_NOTICE_DAYS)
     rows = db.session.execute(
-        select(Agreement, Program.retention_months, SentReminder.sent_at)
+        select(Agreement, Program.retention_months, SentReminder.sent_at, Pair.archived_at)
         .join(Pair, Pair.id == Agreement.pair_id).join(Program, Program.id == Pair.program_id)
-        .join(SentReminder, SentReminder.key == "retention:" + cast(Agreement.id, String))
+        .outerjoin(SentReminder, SentReminder.key == "retention:" + cast(Agreement.id, String))
         .where(Agreement.state == "closed", Agreement.purged_at.is_(None), Agreement.closed_at.is_not(None),
                Program.retention_months.is_not(None)).order_by(Agreement.id)).all()
-    return [agreement for agreement, months, noticed_at in rows
-            if purge_date(agreement, months) <= today and noticed_at <= noticed_before]
+    return [agreement for agreement, months, noticed_at, removed_at in rows
+            if purge_date(agreement, months) <= today
+            and (removed_at is not None or (noticed_at is not None and noticed_at <= noticed_before))]
 
 
 def purged_before() -> list[Agreement]:
