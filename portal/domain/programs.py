@@ -28,6 +28,8 @@ def program_problems(name: str, code: str, return_email: str, term_months: int |
     elif any(not ch.isprintable() for ch in name):
         # NUL (which PostgreSQL cannot store), line breaks, right-to-left overrides and other format controls
         problems["name"] = "The name contains invisible control characters; type it again without them."
+    elif _name_taken(name, program):
+        problems["name"] = "Another program already has this name: choose one that tells them apart."
     if not CODE_PATTERN.match(code):
         problems["code"] = "Use 2 to 20 capital letters, digits, - or _, such as WHPRMS."
     else:
@@ -59,6 +61,14 @@ def save_program(actor: User, name: str, code: str, return_email: str, term_mont
     audit.record("program.create" if creating else "program.update", actor=actor, program_id=program.id,
                  code=program.code)
     return program
+
+
+def _name_taken(name: str, program: Program | None) -> bool:
+    """Whether another program has this name, ignoring case (compared here: SQL's lower() folds ASCII only on
+    SQLite; the programs are few)."""
+    wanted = name.strip().casefold()
+    return any(other_name.strip().casefold() == wanted for other_id, other_name in db.session.execute(
+        select(Program.id, Program.name)) if program is None or other_id != program.id)
 
 
 def basics_problems(program: Program, name: str, return_email: str, term_months: int | None,
