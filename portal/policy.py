@@ -425,6 +425,35 @@ def help_request_for_admin(user: User, program_id: int, request_id: int):
     return program, request_
 
 
+def may_rename_on_appointment(actor: User, person: User, program_id: int) -> bool:
+    """Whether appointing `person` in this program may change their account's name (the name shows everywhere
+    they are). The site admin may rename anyone; a program admin only someone who belongs to no other program
+    (no role, no pair there), is no site admin, and is either in this program already or still only invited
+    (never set a password): otherwise one program could rename another's people."""
+    if actor.is_site_admin:
+        return True
+    if person.is_site_admin:
+        return False
+    in_pair = or_(Pair.mentor_id == person.id, Pair.mentee_id == person.id)
+    programs_of_person = set(db.session.scalars(
+        select(ProgramRole.program_id).where(ProgramRole.user_id == person.id)
+        .union(select(Pair.program_id).where(in_pair))))
+    if programs_of_person - {program_id}:
+        return False
+    return program_id in programs_of_person or person.password_hash is None
+
+
+def may_see_name_before_appointment(actor: User, person: User, program_id: int) -> bool:
+    """Whether the appointment's question may print the account's name: to the site admin, and to a program
+    admin once the person is in their program (they see them there anyway)."""
+    if actor.is_site_admin:
+        return True
+    return bool(db.session.scalar(select(
+        exists().where(ProgramRole.user_id == person.id, ProgramRole.program_id == program_id)
+        | exists().where(or_(Pair.mentor_id == person.id, Pair.mentee_id == person.id), LIVE_PAIR,
+                         Pair.program_id == program_id))))
+
+
 # Facts of audit entries that are pair-only: shown to nobody on the audit pages. Rows written before the rule
 # (a proposal's recipient address, until 2026-12) stay in the table as written, since the hash chain covers
 # them, and are redacted when shown.

@@ -103,3 +103,20 @@ def test_a_refusal_waits_its_turn_while_another_worker_writes(app, client):
         worker.join(timeout=30)
     assert actions()[-2:] == ["test.other_worker", "access.denied"]
     assert audit.verify_chain().intact
+
+
+def test_every_audited_action_has_words_on_the_audit_page():
+    """Does every action the code records (each `audit.record("…")` or `audit.record_apart("…")` in portal/, and
+    the template state changes) have a label, so that the audit page never shows a raw kind like
+    "pair.remove"?"""
+    import re
+    from pathlib import Path
+
+    from portal.domain.audit_log import ACTION_LABELS
+    recorded = set()
+    for source in Path(audit.__file__).parent.rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        recorded |= set(re.findall(r'audit\.record(?:_apart)?\(\s*"([^"]+)"', text))
+        recorded |= set(re.findall(r'_change_state\([^)]*?"([a-z_]+\.[a-z_]+)"', text))
+    assert "pair.remove" in recorded and "template.retire" in recorded  # the scan finds what it looks for
+    assert sorted(recorded - set(ACTION_LABELS)) == []

@@ -112,9 +112,16 @@ def set_default_template(program_id: int):
     program = _program(program_id)
     form = DefaultTemplateForm(prefix="default")
     if form.validate_on_submit():
-        chosen = form.template.data or ""
+        chosen = (form.template.data or "").strip()
         try:
-            store.set_default_template(program, int(chosen) if chosen.isdigit() else None, current_user)
+            # Only an explicit "none" clears the default; anything else must name a template.
+            if chosen in ("", "none"):
+                template_id = None
+            elif chosen.isascii() and chosen.isdigit():
+                template_id = int(chosen)
+            else:
+                raise store.DefaultTemplateError(store.NOT_A_DEFAULT_CHOICE)
+            store.set_default_template(program, template_id, current_user)
         except store.DefaultTemplateError as error:
             form.template.errors = [str(error)]
         else:

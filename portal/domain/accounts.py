@@ -16,6 +16,7 @@ from portal import audit, ratelimit, rawsql
 from portal.extensions import db
 from portal.mail import queue_mail
 from portal.models import AccountToken, Pair, Program, User
+from portal.policy import LIVE_PAIR
 from portal.timeutil import utcnow
 
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -194,7 +195,7 @@ def role_labels(users: list[User]) -> dict[int, list[str]]:
     counts: dict[tuple[int, str, str], int] = {}
     for mentor_id, mentee_id, code in db.session.execute(
             select(Pair.mentor_id, Pair.mentee_id, Program.code).join(Program, Program.id == Pair.program_id)
-            .where(Pair.mentor_id.in_(ids) | Pair.mentee_id.in_(ids))
+            .where(Pair.mentor_id.in_(ids) | Pair.mentee_id.in_(ids), LIVE_PAIR)  # a removed pair is no role
             .order_by(Program.code)):
         for user_id, role in ((mentor_id, "mentor"), (mentee_id, "mentee")):
             counts[(user_id, role, code)] = counts.get((user_id, role, code), 0) + 1

@@ -68,6 +68,23 @@ ACTION_LABELS = {
     "access.denied": "was refused a page",
     "account.invitation_resent": "sent an invitation again",
     "account.renamed_on_appointment": "changed a person's name when appointing them",
+    "pair.supervisor_assign": "assigned a supervisor to a pair",
+    "pair.supervisor_unassign": "unassigned a supervisor from a pair",
+    "pair.term_change": "changed a pair's term",
+    "pair.template_change": "moved a pair to another template",
+    "pair.remove": "removed a pair",
+    "note.create": "wrote a confidential note",
+    "note.update": "changed a confidential note",
+    "note.delete": "deleted a confidential note",
+    "note_share.propose": "proposed to share a note",
+    "note_share.approve": "approved sharing a note",
+    "note_share.approve_refused": "was refused approving a note share (wrong password)",
+    "note_share.decline": "declined to share a note",
+    "note_share.withdraw": "withdrew a note share",
+    "password_confirm.failed": "gave a wrong password to confirm an action",
+    "password_confirm.throttled": "was stopped from confirming with a password (too many attempts)",
+    "keys.rotated": "rotated the data encryption keys",
+    "pdf_signing_key.rotated": "rotated the PDF signing certificate",
 }
 # What a template.edit entry's "change" fact says, in words.
 TEMPLATE_CHANGES = {
@@ -77,7 +94,7 @@ TEMPLATE_CHANGES = {
     "field_removed": "field removed",
 }
 # Facts that hold the id of a person or a template: shown as the name.
-PERSON_FACTS = {"user_id": "person", "recipient_id": "recipient"}
+PERSON_FACTS = {"user_id": "person", "recipient_id": "recipient", "supervisor_id": "supervisor"}
 TEMPLATE_FACT = "template_id"
 
 
@@ -115,6 +132,8 @@ def _in_words(action: str, key: str, shown: str, facts: dict,
               names: dict[tuple, str]) -> tuple[str, str] | None:
     """One fact as a person reads it: names rather than ids, words rather than the code's names (None: the
     fact says nothing more than another one shown)."""
+    if key == "supervisor_id" and "supervisor" in facts:
+        return None  # the supervisor's name, recorded beside the id, already says who
     if key in PERSON_FACTS and shown.isdigit():
         return PERSON_FACTS[key], names.get(("user", int(shown)), "someone no longer in the portal")
     if key == TEMPLATE_FACT and shown.isdigit():

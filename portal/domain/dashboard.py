@@ -357,7 +357,7 @@ _ROW_WIDTH = 12  # the columns _row_columns gives before the alerts
 def _row_columns(sees_help: bool) -> list:
     """A row's columns (_rows_of reads them in this order), its alert flags last."""
     alerts = [case((expression, 1), else_=0).label(f"alert_{key}")
-              for key, expression in _ALERTS.items() if sees_help or key != "help_asked"]
+              for key, expression in _ALERTS.items() if sees_help or key not in ADMIN_ALERTS]
     return [Pair.id, Agreement.id, _MENTOR.name, _MENTEE.name, Agreement.state, Agreement.term_start,
             Agreement.term_end, Agreement.template_version_id, signature_count().label("signatures"),
             _LAST_ACTIVITY.label("last_activity"), _HELD.label("held"),

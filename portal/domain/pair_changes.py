@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlalchemy import delete, exists, select
 
-from portal import audit, policy
+from portal import MAX_ID, audit, policy
 from portal.domain import field_values, lifecycle
 from portal.domain.agreements import (
     TERM_FIELD_KEY, _bump_change_seq, _store, _stored_value, encrypt_history, new_field_value, read_fields,
@@ -107,7 +107,9 @@ def unassign_supervisor(actor: User, pair: Pair, supervisor: User) -> bool:
 
 
 def pairs_of_program(program: Program, pair_ids: list[int]) -> list[Pair]:
-    """The live pairs of this program among `pair_ids` (ids of other programs are ignored: never reachable)."""
+    """The live pairs of this program among `pair_ids` (ids of other programs are ignored: never reachable; so
+    are numbers no id column holds, which the database would refuse)."""
+    pair_ids = [pair_id for pair_id in pair_ids if 0 < pair_id <= MAX_ID]
     if not pair_ids:
         return []
     return db.session.scalars(select(Pair).where(Pair.program_id == program.id, Pair.id.in_(pair_ids),

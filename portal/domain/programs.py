@@ -5,7 +5,7 @@ import re
 
 from sqlalchemy import func, select
 
-from portal import audit
+from portal import audit, policy
 from portal.domain.accounts import (
     AccountError, clean_display_name, invite, is_valid_email, normalize_email, user_by_email,
 )
@@ -28,6 +28,8 @@ def program_problems(name: str, code: str, return_email: str, term_months: int |
     elif any(not ch.isprintable() for ch in name):
         # NUL (which PostgreSQL cannot store), line breaks, right-to-left overrides and other format controls
         problems["name"] = "The name contains invisible control characters; type it again without them."
+    elif _name_taken(name, program):
+        problems["name"] = "Another program already has this name: choose one that tells them apart."
     if not CODE_PATTERN.match(code):
         problems["code"] = "Use 2 to 20 capital letters, digits, - or _, such as WHPRMS."
     else:
@@ -59,6 +61,14 @@ def save_program(actor: User, name: str, code: str, return_email: str, term_mont
     audit.record("program.create" if creating else "program.update", actor=actor, program_id=program.id,
                  code=program.code)
     return program
+
+
+def _name_taken(name: str, program: Program | None) -> bool:
+    """Whether another program has this name, ignoring case (compared here: SQL's lower() folds ASCII only on
+    SQLite; the programs are few)."""
+    wanted = name.strip().casefold()
+    return any(other_name.strip().casefold() == wanted for other_id, other_name in db.session.execute(
+        select(Program.id, Program.name)) if program is None or other_id != program.id)
 
 
 def basics_problems(program: Program, name: str, return_email: str, term_months: int | None,
@@ -97,7 +107,7 @@ class AppointmentNeedsChoice(AccountError):
     chooses. `choices` are what the form offers: "update" (change the name, and appoint if not yet), "keep"
     (appoint, keeping the account's name)."""
 
-    def __init__(self, message: str, choices: tuple[str, ...], old_name: str, new_name: str):
+    def __init__(self, message: str, choices: tuple[str, ...], old_name: str | None, new_name: str):
         super().__init__(message)
         self.choices, self.old_name, self.new_name = choices, old_name, new_name
 
@@ -118,20 +128,28 @@ def appoint(actor: User, program: Program, role: str, email: str, name: str, cho
         raise AccountError("This account is deactivated. A site administrator can reactivate it.")
     new_name = clean_display_name(name)
     renaming = person is not None and bool(new_name) and new_name != person.name
+    if renaming and not policy.may_rename_on_appointment(actor, person, program.id):
+        # Someone of another program (or a site admin): appointed under their own name, never renamed.
+        renaming, choice = False, "keep"
     if existing is not None and not renaming:
-        raise AccountError(f"{person.name} is already a {role_name} of {program.name}.")
+        kept = " The name stays as their account has it." if new_name and new_name != person.name else ""
+        raise AccountError(f"{person.name} is already a {role_name} of {program.name}.{kept}")
     if renaming and (choice not in ("update", "keep") or (existing is not None and choice == "keep")):
         if existing is not None:
             raise AppointmentNeedsChoice(
                 f"{person.name} is already a {role_name} of {program.name}. Nothing was changed.",
                 ("update",), person.name, new_name)
+        if policy.may_see_name_before_appointment(actor, person, program.id):
+            raise AppointmentNeedsChoice(
+                f"{person.email} already has an account, under the name \u201c{person.name}\u201d. Nothing was "
+                "changed yet: choose which name to keep.", ("update", "keep"), person.name, new_name)
         raise AppointmentNeedsChoice(
-            f"{person.email} already has an account, under the name \u201c{person.name}\u201d. Nothing was "
-            "changed yet: choose which name to keep.", ("update", "keep"), person.name, new_name)
+            "An account exists for this address, under another name. Nothing was changed yet: choose which name "
+            "to keep.", ("update", "keep"), None, new_name)
     if renaming and choice == "update":
-        person.name = new_name
+        old_name, person.name = person.name, new_name
         audit.record("account.renamed_on_appointment", actor=actor, program_id=program.id, user_id=person.id,
-                     role=role)
+                     role=role, old_name=old_name, new_name=new_name)
     if existing is not None:
         db.session.flush()
         return existing

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 import portal.models as models
-from portal import audit
+from portal import MAX_ID, audit
 from portal.domain.template_format import (
     FIELD_TYPES, MAX_FILE_BYTES, MAX_TITLE_LENGTH, NON_VALUE_FIELD_TYPES, OPTION_NAMES, OTHER, TemplateDefinition,
     TemplateFormatError, definition_to_dict, dump_template_file, field_location, load_template_file,
@@ -307,6 +307,9 @@ class DefaultTemplateError(ValueError):
     """A template that cannot be the program's default (another program's, or none of its versions published)."""
 
 
+NOT_A_DEFAULT_CHOICE = "Choose one of the program's published templates."
+
+
 def default_version(program: Program) -> TemplateVersion | None:
     """The version new pairs start from unless another is chosen: the newest published version of the program's
     default template (None without a default, or while none of its versions is published)."""
@@ -320,9 +323,10 @@ def default_version(program: Program) -> TemplateVersion | None:
 def set_default_template(program: Program, template_id: int | None, actor: User | None) -> None:
     """Choose the program's default template for new pairs (None: the admin chooses for each pair)."""
     if template_id is not None:
-        template = db.session.get(AgreementTemplate, template_id)
+        # A number no id column holds is no template (the database would refuse it rather than find nothing).
+        template = db.session.get(AgreementTemplate, template_id) if 0 < template_id <= MAX_ID else None
         if template is None or template.program_id != program.id:
-            raise DefaultTemplateError("Choose one of this program's templates.")
+            raise DefaultTemplateError(NOT_A_DEFAULT_CHOICE)
         if latest_published(template) is None:
             raise DefaultTemplateError(f"'{template.name}' has no published version yet: publish it first, then "
                                        "make it the default.")

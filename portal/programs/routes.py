@@ -55,8 +55,13 @@ def appoint_supervisor(program_id: int):
             form.email.errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"{role.user.name} is {'now ' if chosen != 'update' else ''}a supervisor in {program.name}"
-                  f"{', under the name you typed' if chosen == 'update' else ''}.", "success")
+            typed = accounts.clean_display_name(form.name.data)
+            if typed and typed != role.user.name:  # kept by choice, or not theirs to rename (programs.appoint)
+                flash(f"{role.user.name} is now a supervisor in {program.name}. An account already existed for this "
+                      "address: the name stays as their account has it.", "success")
+            else:
+                flash(f"{role.user.name} is {'now ' if chosen != 'update' else ''}a supervisor in {program.name}"
+                      f"{', under the name you typed' if chosen == 'update' else ''}.", "success")
             return see_other("programs.overview", program_id=program.id)
     db.session.rollback()
     return _overview(program, form, status=422, appoint_choice=choice)

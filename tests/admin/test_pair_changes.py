@@ -148,6 +148,35 @@ def test_admin_assigns_one_supervisor_to_many_pairs_from_the_dashboard(app, s):
         response.headers["Location"]).get_data(as_text=True)
 
 
+def test_the_audit_page_tells_supervisor_changes_in_words_naming_the_supervisor_once(s):
+    """Does the program's audit page say "assigned a supervisor to a pair" and "supervisor: Sam Supervisor"
+    (once, not again as "no. 4"), rather than the raw kind pair.supervisor_assign?"""
+    s.client.post(s.url("/supervisors"), data={"supervisor": s.supervisor.id})
+    s.client.post(s.url(f"/supervisors/{s.supervisor.id}/unassign"))
+    page = s.client.get(f"/programs/{s.program.id}/audit").get_data(as_text=True)
+    assert "pair.supervisor_assign" not in page and "pair.supervisor_unassign" not in page
+    assert "assigned a supervisor to a pair" in page and "unassigned a supervisor from a pair" in page
+    assert page.count("supervisor: Sam Supervisor") == 2
+    assert f"supervisor: no. {s.supervisor.id}" not in page
+
+
+def test_a_huge_pair_id_in_the_bulk_supervisor_form_is_treated_as_no_such_pair(s):
+    """Does ticking a pair id beyond any id column (or a negative one) change nothing and say so, never a 500?"""
+    for bad in ("99999999999999999999", str(2**31), "-1"):
+        response = s.client.post(f"/programs/{s.program.id}/pairs/supervisors", data={
+            "pair_ids": [bad], "supervisor": s.supervisor.id, "change": "assign"})
+        assert response.status_code == 303, bad
+        assert "Select at least one pair." in s.client.get(response.headers["Location"]).get_data(as_text=True)
+    response = s.client.post(f"/programs/{s.program.id}/pairs/supervisors", data={
+        "pair_ids": [s.pair.id, "99999999999999999999"], "supervisor": s.supervisor.id, "change": "assign"})
+    assert "Sam Supervisor now supervises 1 pair." in s.client.get(response.headers["Location"]).get_data(
+        as_text=True)
+    response = s.client.post(f"/programs/{s.program.id}/pairs/supervisors", data={
+        "pair_ids": [s.pair.id], "supervisor": "99999999999999999999", "change": "unassign"})
+    assert response.status_code == 303
+    assert db.session.scalar(db.select(PairSupervisor.id).where(PairSupervisor.pair_id == s.pair.id))
+
+
 # --- the term ------------------------------------------------------------------------------------------------
 
 def test_admin_changes_the_term_of_an_unsigned_pair_and_both_are_told(s):

@@ -59,6 +59,21 @@ def test_bad_basics_are_explained_next_to_each_field_and_save_nothing(app, clien
     assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "program.update")) is None
 
 
+def test_a_name_another_program_uses_is_refused_next_to_the_name(app, client):
+    """Is renaming the program to another program's name (in other capitals) refused next to the name, changing
+    nothing, while keeping its own name in other capitals is fine?"""
+    program, admin = program_with_admin()
+    make_program(code="CCMC", name="Case Managers Mentoring")
+    act_as(client, admin)
+    response = client.post(f"/programs/{program.id}/basics", data={**GOOD, "name": " case managers MENTORING "})
+    assert response.status_code == 422
+    assert 'id="name-error" role="alert">Another program already has this name' in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Program, program.id).name == "Nurses Mentoring"
+    response = client.post(f"/programs/{program.id}/basics", data={**GOOD, "name": "NURSES mentoring"})
+    assert response.status_code == 303
+
+
 def test_a_term_that_is_not_a_number_is_explained(app, client):
     """Is a term typed as words refused next to the term, not with an error page?"""
     program, admin = program_with_admin()

@@ -182,3 +182,26 @@ def test_the_accounts_page_says_what_each_person_is(app):
     assert roles_of(page, "mentee2@example.org") == "mentor (CCMC)"
     assert roles_of(page, "sam@example.org") == "supervisor (CCMC)"
     assert "none" in roles_of(page, nobody.email)
+
+
+def test_the_accounts_page_counts_only_pairs_not_removed(app):
+    """After a program admin removes one of a mentor's two pairs (archived, never deleted), does the accounts
+    page say "mentor" of the one pair left, and say nothing of a mentee whose only pair was removed?"""
+    from tests.factories import make_pair
+    from portal.timeutil import utcnow
+    client = site_admin_client(app)
+    program = make_program(code="WHPRMS")
+    mentor = make_user(name="Maria Mentor", email="maria@example.org")
+    kept = make_pair(program, mentor, make_user(email="kept@example.org"))
+    removed = make_pair(program, mentor, make_user(email="gone@example.org"))
+    removed.archived_at = utcnow()
+    db.session.commit()
+
+    def roles_of(page: str, email: str) -> str:
+        row = page.split(f"<td>{email}</td>", 1)[1].split("</tr>", 1)[0]
+        return row.split("<td>", 2)[1].split("</td>", 1)[0]
+
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert roles_of(page, "maria@example.org") == "mentor (WHPRMS)"
+    assert roles_of(page, "kept@example.org") == "mentee (WHPRMS)" and kept.archived_at is None
+    assert "mentee" not in roles_of(page, "gone@example.org")

@@ -219,13 +219,32 @@ def test_a_template_never_published_cannot_be_the_default(builder):
     unpublished_id = db.session.get(TemplateVersion, int(response.headers["Location"].rsplit("/", 1)[1])).template_id
     foreign, _ = make_template_in(make_program(code="FAR"))
     for template_id, words in ((unpublished_id, "has no published version yet"),
-                               (foreign.template_id, "Choose one of this program's templates")):
+                               (foreign.template_id, "Choose one of the program's published templates")):
         response = builder.client.post(f"/programs/{builder.program.id}/templates/default",
                                        data={"default-template": str(template_id)})
         assert response.status_code == 422
         assert words in html.unescape(error_of(response.get_data(as_text=True), "default-template"))
     db.session.expire_all()
     assert builder.program.default_template_id is None and audited("program.default_template") == []
+
+
+def test_a_default_choice_that_is_no_template_is_refused_and_only_none_clears_it(builder):
+    """Is a huge number, a word or a negative number as the default template refused next to the choice (never a
+    500, never clearing the default), while choosing "None" still clears it?"""
+    url = f"/programs/{builder.program.id}/templates/default"
+    builder.client.post(url, data={"default-template": str(builder.template_id)})
+    for bad in ("99999999999999999999", str(2**31), "abc", "-1", "1.5"):
+        response = builder.client.post(url, data={"default-template": bad})
+        assert response.status_code == 422, bad
+        assert "Choose one of the program's published templates" in html.unescape(
+            error_of(response.get_data(as_text=True), "default-template"))
+        db.session.expire_all()
+        assert builder.program.default_template_id == builder.template_id
+    for none in ("", "none"):
+        builder.client.post(url, data={"default-template": str(builder.template_id)})
+        assert builder.client.post(url, data={"default-template": none}).status_code == 303
+        db.session.expire_all()
+        assert builder.program.default_template_id is None
 
 
 def make_template_in(program):

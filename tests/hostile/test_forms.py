@@ -267,3 +267,40 @@ def test_a_nul_byte_in_any_address_field_is_refused_never_a_500(app):
     assert count(User) == users_before + 1  # the site admin made above, no one else
     assert count(Pair) == 0 and count(AccountToken) == 0 and count(OutboxMail) == 0
     assert db.session.scalar(select(func.count()).select_from(ProgramRole)) == 1
+
+
+# Form fields that carry an id (a choice among the program's pairs, supervisors, templates), with what else each
+# form needs; every bad id is driven through each of them.
+ID_FIELDS = (
+    ("/programs/{program}/pairs/supervisors", "pair_ids", {"supervisor": "{supervisor}", "change": "assign"}),
+    ("/programs/{program}/pairs/supervisors", "supervisor", {"pair_ids": "{pair}", "change": "assign"}),
+    ("/programs/{program}/pairs/{pair}/supervisors", "supervisor", {}),
+    ("/programs/{program}/pairs/{pair}/template", "version_id", {}),
+    ("/programs/{program}/templates/default", "default-template", {}),
+    ("/programs/{program}/pairs/new", "template_version", {"mentor_email": "m@example.org",
+                                                           "mentee_email": "e@example.org"}),
+    ("/programs/{program}/pairs/new", "supervisors", {"mentor_email": "m@example.org",
+                                                      "mentee_email": "e@example.org"}),
+)
+
+
+def test_bad_ids_in_form_fields_are_answered_never_a_500(app):
+    """Is a negative, huge, non-ASCII or non-numeric id in any id-valued form field (the pairs ticked on the
+    dashboard, the supervisor, the template) answered with a message or a redirect, and never a 500?"""
+    from urllib.parse import unquote
+
+    from tests.factories import make_version
+    from tests.hostile.payloads import BAD_IDS
+    program = make_program()
+    pair = make_pair(program)
+    make_agreement(pair, make_version(program))
+    admin, supervisor = make_user(), make_user()
+    make_role(admin, program, "admin")
+    make_role(supervisor, program, "supervisor")
+    client = member(app, admin)
+    ids = {"program": program.id, "pair": pair.id, "supervisor": supervisor.id}
+    for url, field, extra in ID_FIELDS:
+        for bad in {unquote(bad) for bad in BAD_IDS} | {"99999999999999999999"}:
+            data = {name: value.format(**ids) for name, value in extra.items()}
+            response = client.post(url.format(**ids), data={**data, field: bad})
+            assert response.status_code in (303, 422), (url, field, bad, response.status_code)

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 
 from portal import rawsql
 
@@ -120,6 +121,26 @@ def test_the_csv_gives_addresses_supervisors_template_version_state_dates_and_co
     assert "Template version" in supervised[0]
     text = "\n".join(",".join(row) for row in supervised)
     assert mentor.email not in text and "Olga" not in text
+
+
+def test_a_supervisors_csv_keeps_its_columns_and_no_admin_alert_for_a_member_who_has_not_joined(app):
+    """With a mentee who never set a password in a pair made weeks ago, does a supervisor's CSV still put the
+    template under "Template" and its number under "Template version", and say nothing of "Not joined"
+    (which the program's admins see)?"""
+    world = build_world(app)
+    world.people["mentee"].password_hash = None
+    world.pair.created_at = world.pair.created_at - timedelta(days=30)
+    db.session.commit()
+    url = f"/programs/{world.program.id}/dashboard.csv"
+    admin_rows = csv_rows(world.client("admin").get(url))
+    assert "Not joined" in dict(zip(admin_rows[0], admin_rows[1]))["Alerts"]
+    rows = csv_rows(world.client("supervisor").get(url))
+    assert len(rows[0]) == len(rows[1])
+    record = dict(zip(rows[0], rows[1]))
+    assert record["Template"] == world.version.template.name
+    assert record["Template version"] == str(world.version.number)
+    assert record["State"] == "Active" and record["Term start"] == str(world.agreement.term_start)
+    assert "Not joined" not in record["Alerts"] and "Not joined" not in rows[0]
 
 
 @contextmanager
