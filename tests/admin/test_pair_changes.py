@@ -14,7 +14,7 @@ from portal.domain.template_format import parse_definition
 from portal.domain.template_store import create_template, new_draft_version, publish, remove_field
 from portal.extensions import db
 from portal.models import (
-    Agreement, AuditEvent, FieldChange, FieldValue, Note, NoteShare, OutboxMail, Pair, PairSupervisor, SentReminder,
+    Agreement, AuditEvent, FieldChange, FieldValue, Note, NoteShare, OutboxMail, Pair, PairSupervisor,
 )
 from portal.timeutil import utcnow
 from tests.factories import (
