@@ -513,6 +513,7 @@ def _render(html: str, signer=None) -> RenderedPdf:
         return REFUSED_URL
 
     out = io.BytesIO()
+    failure = None
     with _library_logs_silenced() as refused_by_policy:
         try:
             status = pisa.CreatePDF(html, dest=out, link_callback=refuse_every_fetch,
@@ -523,8 +524,11 @@ def _render(html: str, signer=None) -> RenderedPdf:
             # E.g. reportlab's LayoutError, whose message quotes the text that did not fit (it may be pair-only),
             # or a RecursionError: only the kind of failure goes on, to the page and the log, never the message.
             failure = type(error).__name__
+        if failure:
+            # Logged once the library's exception is no longer being handled: a log handler that fails here has
+            # its traceback printed to stderr, which would otherwise chain that exception and its message.
             log.error("PDF render failed: %s", failure)  # in the child process, this goes nowhere (see above)
-            raise PdfRenderError(_FAILED, failure=failure) from None
+            raise PdfRenderError(_FAILED, failure=failure)
         if status.err:
             raise PdfRenderError("The document could not be rendered as a PDF.")
         pdf = out.getvalue()

@@ -177,3 +177,28 @@ def test_a_refused_fetch_is_logged_without_its_address(every_log):
     text = every_log()
     assert "refused 1 fetch" in text
     assert_no_canary(text)
+
+
+def test_a_log_handler_that_fails_during_a_failed_render_prints_no_content(monkeypatch, capfd):
+    """When a log handler itself fails while the failed render is reported (a full disk, a closed stream),
+    logging prints that error's traceback to stderr: does it carry no trace of the exception that quoted the
+    document (it would be its context if the report were made while that exception was being handled)?"""
+    class Broken(logging.Handler):
+        def emit(self, record):  # as logging's own handlers do: a failure to write goes to handleError
+            try:
+                raise OSError("the log's disk is full")
+            except OSError:
+                self.handleError(record)
+
+    broken = Broken(logging.ERROR)
+    logging.getLogger("portal.pdf").addHandler(broken)
+    monkeypatch.setattr(logging, "raiseExceptions", True)  # Python's default: report a handler's failure
+    monkeypatch.setattr(portal.pdf.pisa, "CreatePDF", failing_render)
+    try:
+        with pytest.raises(PdfRenderError, match="cannot be laid out"):
+            portal.pdf._render(f"<p>{CANARY}</p>")
+    finally:
+        logging.getLogger("portal.pdf").removeHandler(broken)
+    out, err = capfd.readouterr()
+    assert "the log's disk is full" in err  # the handler's failure was reported
+    assert_no_canary(out + err)
