@@ -537,8 +537,9 @@ def _render(html: str, signer=None) -> RenderedPdf:
                 pdf = signer.sign(pdf)
             except Exception as error:  # pyHanko's messages may quote the file; only the kind goes on
                 failure = type(error).__name__
+            if failure:  # logged outside the handler, as above
                 log.error("PDF signature failed: %s", failure)
-                raise PdfRenderError("The PDF could not be signed.", failure=failure) from None
+                raise PdfRenderError("The PDF could not be signed.", failure=failure)
     return RenderedPdf(pdf=pdf, blocked=blocked + refused_by_policy)
 
 
