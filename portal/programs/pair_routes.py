@@ -156,6 +156,8 @@ def move_template(program_id: int, pair_id: int):
     """GET with a chosen version: what the move keeps and drops (by label), and the button that confirms it;
     POST (that button): the move."""
     pair = policy.pair_for_program_admin(current_user, program_id, pair_id)
+    if request.method == "GET" and "version_id" not in request.args:  # nothing chosen yet: the choice is there
+        return see_other("programs.manage_pair", program_id=pair.program_id, pair_id=pair.id, _anchor="pair-template")
     source = request.form if request.method == "POST" else request.args
     form = _move_form(pair, formdata=None, version_id=source.get("version_id", type=int))
     try:

@@ -530,3 +530,12 @@ def test_purging_one_mentorship_leaves_the_other_of_the_same_two_people_intact(s
     assert kept_notes == 1
     assert db.session.scalar(db.select(db.func.count(Note.id)).where(Note.pair_id == gone.pair_id)) == 0
     assert db.session.scalar(db.select(db.func.count(OutboxMail.id)).where(OutboxMail.body.contains(SECRET))) == 0
+
+
+def test_the_move_address_without_a_chosen_template_leads_to_the_choice(s):
+    """Opened without a template chosen (a bookmark, a reload, a link), does the move's address lead to the
+    pair's page where the template is chosen, rather than answering with an error?"""
+    response = s.client.get(s.url("/template"))
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(s.url() + "#pair-template")
+    assert s.client.get(response.headers["Location"]).status_code == 200

@@ -14,7 +14,7 @@ def test_admin_assigns_a_supervisor_to_a_pair_and_the_supervisor_follows_it(live
     with live_server.seed():
         admin = make_user(name="Alma Admin")
         supervisor = make_user(name="Sven Supervisor")
-        program = make_program(name="Meadow Mentoring", code="MEADOW")
+        program = make_program(name="Orchard Mentoring", code="ORCHARD")
         make_role(admin, program, "admin")
         make_role(supervisor, program, "supervisor")
         version = make_version(program)
@@ -24,7 +24,7 @@ def test_admin_assigns_a_supervisor_to_a_pair_and_the_supervisor_follows_it(live
 
     page = open_page()
     sign_in(page, admin_email)
-    page.get_by_role("link", name="Meadow Mentoring").click()
+    page.get_by_role("link", name="Orchard Mentoring").click()
     page.get_by_role("link", name="Manage Mira Mentor and Nils Mentee").click()
     expect(page.get_by_role("heading", name="Manage the pair Mira Mentor and Nils Mentee")).to_be_visible()
     expect(page.get_by_text("No supervisor follows this pair.")).to_be_visible()
@@ -40,7 +40,7 @@ def test_admin_assigns_a_supervisor_to_a_pair_and_the_supervisor_follows_it(live
     expect(watcher.get_by_role("heading", name=re.compile("Mira Mentor"))).to_be_visible()
 
     # From the dashboard: select the pair, choose the supervisor, unassign.
-    page.get_by_role("link", name="← Meadow Mentoring").click()
+    page.get_by_role("link", name="← Orchard Mentoring").click()
     page.get_by_role("link", name="Progress dashboard").click()
     page.get_by_role("checkbox", name="Select Mira Mentor and Nils Mentee").check()
     page.get_by_label("Supervisor for the selected pairs").select_option(label=f"Sven Supervisor <{supervisor_email}>")
