@@ -19,6 +19,8 @@ class AppointForm(PortalForm):
                                              Length(max=254)])
     name = StringField("Name", description="Used when they do not have an account yet.",
                        validators=[Length(max=120)])
+    # The confirm step's button (templates/_appoint_choice.html): "update" or "keep"; empty on the first step.
+    confirm = StringField()
 
 
 class ConfirmForm(PortalForm):

@@ -65,7 +65,7 @@ def appoint_admin(program_id: int):
     form = AppointForm(prefix="appoint")
     choice = None
     if form.validate_on_submit():
-        chosen = request.form.get("appoint-confirm", "")
+        chosen = form.confirm.data or ""
         try:
             role = programs.appoint(current_user, program, "admin", form.email.data, form.name.data, chosen)
         except programs.AppointmentNeedsChoice as error:

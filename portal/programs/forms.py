@@ -44,7 +44,13 @@ class SupervisorChoiceForm(PortalForm):
 
 class BulkSupervisorForm(SupervisorChoiceForm):
     pair_ids = SelectMultipleField("Pairs", coerce=int, validate_choice=False)
-    change = HiddenField()  # "assign" or "unassign": which button was pressed (see the route)
+    change = StringField()  # "assign" or "unassign": the button pressed (templates/dashboards/dashboard.html)
+    back = StringField()  # the dashboard's query arguments to return to (a hidden input of the table)
+
+
+class ResendInvitationForm(PortalForm):
+    """One person's button on a pair's invitations page: `role` (mentor or mentee) says whom."""
+    role = StringField()
 
 
 class TermForm(PortalForm):

@@ -1,5 +1,5 @@
 """A pair's invitations: who has joined, and sending an invitation again (portal.domain.invitations)."""
-from flask import flash, request
+from flask import flash
 from flask_login import current_user
 
 from portal import policy
@@ -7,6 +7,7 @@ from portal.admin.forms import ConfirmForm
 from portal.domain import accounts, invitations
 from portal.extensions import db
 from portal.programs import bp
+from portal.programs.forms import ResendInvitationForm
 from portal.web import render, see_other
 
 
@@ -31,11 +32,11 @@ def resend_invitation(program_id: int, pair_id: int):
     """The button of one person: `role` (mentor or mentee) says whom."""
     pair = policy.pair_for_program_admin(current_user, program_id, pair_id)
     program = pair.program
-    role = request.form.get("role", "")
-    if not ConfirmForm().validate_on_submit():
+    form = ResendInvitationForm()
+    if not form.validate_on_submit():
         return see_other("programs.pair_invitations", program_id=program.id, pair_id=pair.id)
     try:
-        person = invitations.resend(current_user, program, pair, role)
+        person = invitations.resend(current_user, program, pair, form.role.data or "")
     except accounts.AccountError as error:
         db.session.rollback()
         return _page(program, pair, error=str(error),

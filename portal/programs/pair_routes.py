@@ -98,8 +98,8 @@ def bulk_supervisors(program_id: int):
     """From the dashboard: one supervisor assigned to (or unassigned from) every selected pair."""
     program = policy.program_for_admin(current_user, program_id)
     form = _supervisor_form(program, BulkSupervisorForm)
-    back = request.form.get("back", "")
-    assign = request.form.get("change") != "unassign"
+    back = form.back.data or ""
+    assign = form.change.data != "unassign"
     if form.validate_on_submit():
         try:
             person = pair_changes.supervisor_of_program(program, form.supervisor.data)
@@ -156,10 +156,10 @@ def move_template(program_id: int, pair_id: int):
     """GET with a chosen version: what the move keeps and drops (by label), and the button that confirms it;
     POST (that button): the move."""
     pair = policy.pair_for_program_admin(current_user, program_id, pair_id)
-    if request.method == "GET" and "version_id" not in request.args:  # nothing chosen yet: the choice is there
+    # The preview is a GET form (its choice in the query string); the move is the POST of its button.
+    form = _move_form(pair, **({} if request.method == "POST" else {"formdata": request.args}))
+    if request.method == "GET" and not form.version_id.raw_data:  # nothing chosen yet: the choice is there
         return see_other("programs.manage_pair", program_id=pair.program_id, pair_id=pair.id, _anchor="pair-template")
-    source = request.form if request.method == "POST" else request.args
-    form = _move_form(pair, formdata=None, version_id=source.get("version_id", type=int))
     try:
         version = pair_changes.target_version(pair, form.version_id.data)
         if request.method == "POST" and ConfirmForm().validate_on_submit():

@@ -1,5 +1,5 @@
 """Program admin views. Every program is loaded through policy.program_for_admin (a foreign id is a 404)."""
-from flask import Response, flash, request
+from flask import Response, flash
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -45,7 +45,7 @@ def appoint_supervisor(program_id: int):
     form = AppointForm(prefix="supervisor")
     choice = None
     if form.validate_on_submit():
-        chosen = request.form.get("supervisor-confirm", "")
+        chosen = form.confirm.data or ""
         try:
             role = programs.appoint(current_user, program, "supervisor", form.email.data, form.name.data, chosen)
         except programs.AppointmentNeedsChoice as error:
